@@ -1,0 +1,129 @@
+"""The `entries` command line (DESIGN.md §5).
+
+Exit codes: 0 success, 1 a refused file or broken data, 2 a usage error. Errors are one clear line on
+stderr (problem lists follow it, one line each); no traceback reaches the operator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from entries import config, qualifications, refdata, store
+from entries.errors import EntriesError, ReferenceDataError, UsageError
+
+CENTRE_HELP = "five-digit centre number, e.g. 12345"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and exit 2, as argparse does, but no usage dump
+        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def centre_number(text: str) -> str:
+    """argparse type: a five-digit centre number, kept as text."""
+    if not (len(text) == 5 and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"centre number must be 5 digits, got {text!r}")
+    return text
+
+
+def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--db", default=default, help="DuckDB file (env ENTRIES_DB, default data/entries.duckdb)")
+    parser.add_argument("--out", default=default, help="reports folder (env ENTRIES_OUT, default data/out)")
+
+
+def _open(args: argparse.Namespace, *, needs_reference: bool = True):
+    con = store.connect(config.db_path(args.db))
+    if needs_reference:
+        refdata.ensure_reference(con)
+    return con
+
+
+def cmd_reference_load(args: argparse.Namespace) -> int:
+    con = _open(args, needs_reference=False)
+    directory = Path(args.dir) if args.dir else config.reference_dir()
+    try:
+        result = refdata.load_reference(con, directory)
+    except ReferenceDataError as exc:
+        print(f"entries: reference data in {directory} was not loaded: {len(exc.problems)} problem(s); "
+              "the tables loaded before are unchanged", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem.as_line()}", file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{name} {n}" for name, n in result.row_counts.items())
+    verb = "loaded" if result.changed else "unchanged, already loaded as"
+    print(f"Reference data {verb} version {result.version_id} (sha256 {result.sha256[:12]}) from {directory}")
+    print(f"  {counts}")
+    return 0
+
+
+def cmd_qualifications_search(args: argparse.Namespace) -> int:
+    con = _open(args)
+    found = qualifications.search(con, args.text or "", args.centre)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    if not found:
+        print("No qualifications match.")
+        return 0
+    for q in found:
+        print(f"{q['qualification_code']}  {q['title']}  ({q['glh']} GLH; codes {', '.join(q['entry_codes'])})")
+    print(f"{len(found)} qualification(s)")
+    return 0
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree; each leaf sets `handler`."""
+    parser = _Parser(prog="entries", description="Cambridge Technicals entries: check, price and record centres' entry spreadsheets.")
+    _global_options(parser, None)
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    reference = commands.add_parser("reference", help="reference data (entry codes, fees, centres)", parents=[common])
+    ref_cmds = reference.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    ref_cmds.required = True
+    load = ref_cmds.add_parser("load", help="validate and load the reference tables", parents=[common])
+    load.add_argument("--dir", help="folder of reference CSV files (default: the project's reference_data/)")
+    load.set_defaults(handler=cmd_reference_load)
+
+    quals = commands.add_parser("qualifications", help="find qualifications", parents=[common])
+    q_cmds = quals.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    q_cmds.required = True
+    search = q_cmds.add_parser("search", help="search by code, title or part of a title", parents=[common])
+    search.add_argument("text", nargs="?", default="", help="code or words of the title; blank lists all")
+    search.add_argument("--centre", type=centre_number, help=f"only suites this centre is approved for ({CENTRE_HELP})")
+    search.add_argument("--json", action="store_true", help="print JSON")
+    search.set_defaults(handler=cmd_qualifications_search)
+
+    for register in EXTRA_COMMANDS:
+        register(commands, common)
+    return parser
+
+
+# Later modules add their subcommands here (name -> register function) to keep this file the one tree.
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        return args.handler(args)
+    except EntriesError as exc:
+        print(f"entries: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("entries: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""pandera schemas, one per boundary: these are the project's data dictionary."""

@@ -1,0 +1,52 @@
+"""Test settings: Prefect runs quiet, with no analytics, in a temporary home of its own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Set before anything imports prefect: its settings are read at import time.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="entries-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.pop("ENTRIES_DB", None)
+os.environ.pop("ENTRIES_OUT", None)
+
+PROJECT = Path(__file__).resolve().parent.parent
+REFERENCE = PROJECT / "reference_data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001 - pytest hook signature
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A fresh store path per test."""
+    return tmp_path / "entries.duckdb"
+
+
+@pytest.fixture
+def con(db_path: Path):
+    """A fresh store with the project's reference data loaded."""
+    from entries import refdata, store
+
+    connection = store.connect(db_path)
+    refdata.load_reference(connection, REFERENCE)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def reference_copy(tmp_path: Path) -> Path:
+    """A writable copy of the project's reference data, to break one thing in."""
+    target = tmp_path / "reference"
+    shutil.copytree(REFERENCE, target)
+    return target
