@@ -7,13 +7,17 @@ stderr (problem lists follow it, one line each); no traceback reaches the operat
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from entries import config, qualifications, refdata, store
 from entries.errors import EntriesError, ReferenceDataError, UsageError
+from entries.ingest import Outcome, ingest_file
+from entries.series import default_series, known_series
+from entries.status import ACCEPTED
 
 CENTRE_HELP = "five-digit centre number, e.g. 12345"
 
@@ -75,7 +79,44 @@ def cmd_qualifications_search(args: argparse.Namespace) -> int:
     return 0
 
 
-Handler = Callable[[argparse.Namespace], int]
+def iso_date(text: str) -> dt.date:
+    """argparse type: a YYYY-MM-DD date."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"date must be YYYY-MM-DD, got {text!r}") from None
+
+
+def print_outcome(outcome: Outcome, limit: int = 20) -> None:
+    """A short human summary of one upload, with its first issues."""
+    reason = f" ({outcome.reason})" if outcome.reason else ""
+    print(f"{outcome.file}: {outcome.status}{reason}")
+    print(f"  centre {outcome.centre}, series {outcome.series or '-'}, order {outcome.order_ref or '-'}; "
+          f"rows {outcome.rows}, accepted {outcome.accepted}, rejected {outcome.rejected}, held {outcome.held}")
+    errors = sum(1 for i in outcome.issues if i.severity == "error")
+    warnings = len(outcome.issues) - errors
+    if outcome.issues:
+        print(f"  {errors} error(s), {warnings} warning(s)" + (f"; first {limit}:" if len(outcome.issues) > limit else ":"))
+        for found in outcome.issues[:limit]:
+            print(f"    {found.severity}: {found.as_line()}")
+    for kind, path in outcome.reports.items():
+        if path:
+            print(f"  {kind}: {path}")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    if not args.path.is_file():
+        raise UsageError(f"no such file: {args.path}")
+    con = _open(args)
+    received_on = args.received_on or dt.date.today()
+    series = known_series(con, args.series) if args.series else default_series(con, received_on)
+    outcome = ingest_file(con, args.path, centre=args.centre, series=series, order_ref=args.order_ref,
+                          received_on=received_on, out_dir=config.out_dir(args.out))
+    if args.json:
+        print(json.dumps(outcome.as_json(), indent=2, ensure_ascii=False))
+    else:
+        print_outcome(outcome)
+    return 0 if outcome.status in ACCEPTED else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,13 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="print JSON")
     search.set_defaults(handler=cmd_qualifications_search)
 
-    for register in EXTRA_COMMANDS:
-        register(commands, common)
+    ingest = commands.add_parser("ingest", help="read, check and record one entries spreadsheet", parents=[common])
+    ingest.add_argument("path", type=Path, help="the uploaded file (.xlsx, .xlsm or .csv)")
+    ingest.add_argument("--centre", type=centre_number, required=True, help=f"the uploading centre ({CENTRE_HELP})")
+    ingest.add_argument("--series", help="series, e.g. 2027-06 (default: the first still open on the received-on date)")
+    ingest.add_argument("--order-ref", help="the centre's order number or reference, quoted on its invoice")
+    ingest.add_argument("--received-on", type=iso_date, help="YYYY-MM-DD (default: today)")
+    ingest.add_argument("--json", action="store_true", help="print the DESIGN.md §5 JSON object")
+    ingest.set_defaults(handler=cmd_ingest)
     return parser
-
-
-# Later modules add their subcommands here (name -> register function) to keep this file the one tree.
-EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
