@@ -34,7 +34,7 @@ test: reference
 	$(BIN)/python -m pytest
 
 bench: setup
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/read_speed.py
 
 # Re-pin every dependency from requirements.in (needs the package registry).
 lock:

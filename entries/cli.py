@@ -18,6 +18,7 @@ from entries.errors import EntriesError, ReferenceDataError, UsageError
 from entries.ingest import Outcome, ingest_file
 from entries.series import default_series, known_series
 from entries.status import ACCEPTED
+from entries.template import write_template
 
 CENTRE_HELP = "five-digit centre number, e.g. 12345"
 
@@ -104,6 +105,16 @@ def print_outcome(outcome: Outcome, limit: int = 20) -> None:
             print(f"  {kind}: {path}")
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    con = _open(args)
+    if args.path.suffix.lower() != ".xlsx":
+        raise UsageError(f"the template is an .xlsx workbook; give a path ending .xlsx, not {args.path.name}")
+    args.path.parent.mkdir(parents=True, exist_ok=True)
+    written = write_template(args.path, con, args.centre)
+    print(f"Entries template written to {written}" + (f" for centre {args.centre}" if args.centre else ""))
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     if not args.path.is_file():
         raise UsageError(f"no such file: {args.path}")
@@ -143,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--centre", type=centre_number, help=f"only suites this centre is approved for ({CENTRE_HELP})")
     search.add_argument("--json", action="store_true", help="print JSON")
     search.set_defaults(handler=cmd_qualifications_search)
+
+    template = commands.add_parser("template", help="write the entries template workbook", parents=[common])
+    template.add_argument("path", type=Path, help="where to write the .xlsx")
+    template.add_argument("--centre", type=centre_number, help=f"offer only this centre's approved entry codes ({CENTRE_HELP})")
+    template.set_defaults(handler=cmd_template)
 
     ingest = commands.add_parser("ingest", help="read, check and record one entries spreadsheet", parents=[common])
     ingest.add_argument("path", type=Path, help="the uploaded file (.xlsx, .xlsm or .csv)")

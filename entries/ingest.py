@@ -190,3 +190,27 @@ def ingest_file(
     """Prepare and commit one file in this process (the command line's `entries ingest`)."""
     prepared = prepare(path, limits)
     return commit(con, prepared, centre=centre, series=series, order_ref=order_ref, received_on=received_on)
+
+
+def commit_to_store(
+    db_path: Path,
+    prepared: Prepared,
+    *,
+    centre: str,
+    series: str | None,
+    order_ref: str | None,
+    received_on: dt.date,
+) -> Outcome:
+    """Open the store at `db_path`, commit `prepared`, close the store (the flows' writer step)."""
+    from entries import refdata
+
+    con = store.connect(db_path)
+    try:
+        refdata.ensure_reference(con)
+        if series is None:
+            from entries.series import default_series
+
+            series = default_series(con, received_on)
+        return commit(con, prepared, centre=centre, series=series, order_ref=order_ref, received_on=received_on)
+    finally:
+        con.close()

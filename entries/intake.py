@@ -21,11 +21,6 @@ from entries.xlsx import column_letters
 # Fixed-width codes a spreadsheet program strips of their leading zeros.
 CODE_WIDTHS = {"Centre Number": 5, "Candidate Number": 4}
 HELP_MARKER = "delete this line"
-_NUMBER = re.compile(r"^(\d+)(?:\.0+)?$")
-_ENTRY = re.compile(r"^(\d+)(?:\.0+)?([TMtm]\d)?$")
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-_UK = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
-_SERIAL = re.compile(r"^(\d{1,6})(?:\.0+)?$")
 
 
 class EmptyUpload(Exception):
@@ -57,30 +52,53 @@ def excel_serial_to_date(serial: int, date1904: bool) -> dt.date | None:
     return dt.date(1899, 12, 31) + dt.timedelta(days=serial - (1 if serial > 60 else 0))
 
 
-def normalise_date(text: str, date1904: bool) -> tuple[str, bool]:
-    """(ISO date or the original text, whether it was an Excel serial number)."""
-    if m := _ISO.match(text):
-        try:
-            return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat(), False
-        except ValueError:
-            return text, False
-    if m := _UK.match(text):
-        try:
-            return dt.date(int(m[3]), int(m[2]), int(m[1])).isoformat(), False
-        except ValueError:
-            return text, False
-    if (m := _SERIAL.match(text)) and 0 < int(m[1]) < 2958466:
-        day = excel_serial_to_date(int(m[1]), date1904)
-        return (day.isoformat(), True) if day else (text, False)
-    return text, False
+# Day-first UK forms and ISO, tried in this order on the cells not yet parsed.
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d")
+
+
+def normalise_dates(values: pd.Series, date1904: bool) -> tuple[pd.Series, pd.Series]:
+    """(ISO dates where recognisable, else the text unchanged; mask of cells that were Excel serials).
+
+    Text is read day-first (UK) or ISO; a real calendar date is required (31/02 stays as typed, for
+    validation to refuse). A bare number is an Excel serial in the workbook's own date system.
+    """
+    text = values.str.strip()
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
+    # Fast path for the two forms nearly every file uses: rearrange dd/mm/yyyy to ISO by slicing,
+    # then one ISO parse (C speed) that also refuses impossible dates such as 31/02.
+    iso = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
+    uk = text.str.fullmatch(r"\d{2}[/.\-]\d{2}[/.\-]\d{4}")
+    fast = iso | uk
+    if fast.any():
+        candidate = text.where(~uk, text.str.slice(6, 10) + "-" + text.str.slice(3, 5) + "-" + text.str.slice(0, 2))
+        parsed[fast] = pd.to_datetime(candidate[fast], format="%Y-%m-%d", errors="coerce").astype("datetime64[s]")
+    for fmt in DATE_FORMATS:
+        todo = parsed.isna() & text.ne("") & ~fast
+        if not todo.any():
+            break
+        parsed = parsed.fillna(pd.to_datetime(text[todo], format=fmt, errors="coerce").astype("datetime64[s]"))
+    serial = pd.to_numeric(text.where(text.str.fullmatch(r"\d{1,6}(?:\.0+)?")), errors="coerce")
+    usable = parsed.isna() & serial.notna() & (serial > 0) & (serial < 2958466) & (date1904 | (serial != 60))
+    if usable.any():
+        days = serial[usable].astype("int64")
+        if date1904:
+            dates = pd.Timestamp("1904-01-01") + pd.to_timedelta(days, unit="D")
+        else:
+            # Excel counts 1900-02-29, which never existed: serials after it are one day ahead.
+            dates = pd.Timestamp("1899-12-31") + pd.to_timedelta(days - (days > 60), unit="D")
+        parsed = parsed.fillna(dates.astype("datetime64[s]").reindex(parsed.index))
+    out = values.where(parsed.isna(), parsed.dt.strftime("%Y-%m-%d"))
+    return out.astype("str"), usable
 
 
 def _restore_zeros(values: pd.Series, width: int) -> tuple[pd.Series, pd.Series]:
-    digits = values.str.extract(_NUMBER, expand=False)
-    short = digits.notna() & (digits.str.len() < width)
-    fixed = values.where(digits.isna(), digits)  # 42.0 -> 42 even when not short
-    fixed = fixed.where(~short, digits.str.zfill(width))
-    return fixed, short
+    """(codes with `.0` dropped and leading zeros put back to `width`, mask of those restored)."""
+    numeric = values.str.fullmatch(r"\d+(?:\.0+)?")
+    fixed = values.copy()
+    needs = numeric & (values.str.contains(".", regex=False) | (values.str.len() < width))
+    if needs.any():
+        fixed[needs] = values[needs].str.replace(r"\.0+$", "", regex=True).str.zfill(width)
+    return fixed, needs & (values.str.replace(r"\.0+$", "", regex=True).str.len() < width)
 
 
 def take_in(sheet: RawSheet) -> Intake:
@@ -155,28 +173,27 @@ def _flag_cells(sheet: RawSheet, rows: pd.DataFrame, columns: dict[str, int], la
 def _normalise(rows: pd.DataFrame, date1904: bool) -> list[Issue]:
     found: list[Issue] = []
     for column, width in CODE_WIDTHS.items():
-        fixed, short = _restore_zeros(rows[column].str.strip(), width)
-        for i in short[short].index:
-            found.append(issue("CELL_04", row=int(rows.at[i, "row"]), column=column, detail=f"{rows.at[i, column].strip()} became {fixed[i]}"))
-        rows[column] = rows[column].where(fixed == rows[column].str.strip(), fixed)
+        original = rows[column].str.strip()
+        fixed, restored = _restore_zeros(original, width)
+        for i in restored[restored].index:
+            found.append(issue("CELL_04", row=int(rows.at[i, "row"]), column=column, detail=f"{original[i]} became {fixed[i]}"))
+        rows[column] = rows[column].where(fixed == original, fixed)
     entry = rows["Entry Code"].str.strip()
-    parts = entry.str.extract(_ENTRY)
-    short = parts[0].notna() & (parts[0].str.len() < 5)
-    fixed = (parts[0].str.zfill(5) + parts[1].fillna("").str.upper()).where(parts[0].notna(), entry)
-    for i in rows.index[(fixed != entry) & parts[0].notna()]:
-        if short[i]:
-            found.append(issue("CELL_04", row=int(rows.at[i, "row"]), column="Entry Code", detail=f"{entry[i]} became {fixed[i]}"))
-    rows["Entry Code"] = rows["Entry Code"].where(parts[0].isna(), fixed)
+    odd = ~entry.str.fullmatch(r"\d{5}(?:[TM]\d)?") & entry.str.fullmatch(r"\d+(?:\.0+)?(?:[TMtm]\d)?")
+    for i in entry.index[odd]:
+        digits, suffix = re.match(r"^(\d+)(?:\.0+)?([TMtm]\d)?$", entry[i]).groups()
+        fixed = digits.zfill(5) + (suffix or "").upper()
+        if len(digits) < 5:
+            found.append(issue("CELL_04", row=int(rows.at[i, "row"]), column="Entry Code", detail=f"{entry[i]} became {fixed}"))
+        rows.at[i, "Entry Code"] = fixed
     for column in UNIT_COLUMNS:
         unit = rows[column].str.strip()
-        whole = unit.str.extract(_NUMBER, expand=False)
-        rows[column] = rows[column].where(whole.isna(), whole.str.lstrip("0").replace("", "0"))
-    dob = rows["Date of Birth"]
-    needs = dob.str.strip().ne("") & ~dob.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
-    for i in rows.index[needs]:
-        text, was_serial = normalise_date(dob[i].strip(), date1904)
-        rows.at[i, "Date of Birth"] = text
-        if was_serial:
-            system = "1904" if date1904 else "1900"
-            found.append(issue("CELL_05", row=int(rows.at[i, "row"]), column="Date of Birth", detail=f"{system} date system"))
+        odd = unit.str.fullmatch(r"0+\d+|\d+\.0+")
+        if odd.any():
+            rows.loc[odd, column] = unit[odd].str.replace(r"\.0+$", "", regex=True).str.lstrip("0").replace("", "0")
+    dob, was_serial = normalise_dates(rows["Date of Birth"], date1904)
+    rows["Date of Birth"] = dob
+    system = "1904" if date1904 else "1900"
+    for i in rows.index[was_serial]:
+        found.append(issue("CELL_05", row=int(rows.at[i, "row"]), column="Date of Birth", detail=f"{system} date system"))
     return found

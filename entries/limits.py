@@ -33,7 +33,7 @@ class ReadLimits:
     max_rows: int = 200_000
     max_columns: int = 64
     child_memory_bytes: int = 3 * 1024 * 1024 * 1024
-    child_seconds: int = 120
+    child_seconds: float = 120.0
 
     @classmethod
     def from_env(cls) -> "ReadLimits":
@@ -48,9 +48,9 @@ class ReadLimits:
             max_rows=_env_int("ENTRIES_MAX_ROWS", d.max_rows),
             max_columns=_env_int("ENTRIES_MAX_COLUMNS", d.max_columns),
             child_memory_bytes=_env_int("ENTRIES_READ_MEMORY_BYTES", d.child_memory_bytes),
-            child_seconds=_env_int("ENTRIES_READ_SECONDS", d.child_seconds),
+            child_seconds=float(_env_int("ENTRIES_READ_SECONDS", int(d.child_seconds))),
         )
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, float]:
         """Plain values, for passing to the reader's child process."""
         return asdict(self)

@@ -9,6 +9,7 @@ formulas without a saved value, merged ranges) and for sizes that would make par
 from __future__ import annotations
 
 import re
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -51,11 +52,11 @@ def column_letters(index: int) -> str:
     return letters
 
 
-def _far_column_pattern(max_columns: int) -> re.Pattern[bytes]:
-    # Any cell holding a value at or beyond column number max_columns + 1.
-    letters = [column_letters(i) for i in range(max_columns, 26 * 27)]
-    alternatives = b"|".join(l.encode() for l in letters if len(l) == 2)
-    return re.compile(rb'<c r="(?:[A-Z]{3}|' + alternatives + rb')\d+"[^>/]*>(?:<f[^<]*</f>)?<(?:v|is)>')
+def _beyond_columns(xml: bytes, max_columns: int) -> bool:
+    """True when a cell holding a value lies right of column number `max_columns`."""
+    width = len(column_letters(max_columns))  # a column that far right has at least this many letters
+    pattern = re.compile(rb'<c r="([A-Z]{%d,3})\d+"[^>/]*>(?:<f[^<]*</f>)?<(?:v|is)>' % width)
+    return any(column_index(m.group(1).decode()) >= max_columns for m in pattern.finditer(xml))
 
 
 @dataclass
@@ -152,12 +153,13 @@ def scan_sheet(xml: bytes, limits: ReadLimits) -> list[tuple[int, int, str, str]
                     rows_with_values += 1
                     if rows_with_values > limits.max_rows + 1:
                         raise Refused("FILE_12", rows=f"more than {limits.max_rows}", limit=limits.max_rows)
-    if _far_column_pattern(limits.max_columns).search(xml):
+    if _beyond_columns(xml, limits.max_columns):
         raise Refused("FILE_13", limit=column_letters(limits.max_columns - 1))
     flags: list[tuple[int, int, str, str]] = []
-    for m in _ERROR_CELL.finditer(xml):
+    # Each pattern runs only when its marker occurs at all: a plain substring test is ~50x faster.
+    for m in _ERROR_CELL.finditer(xml) if b't="e"' in xml else ():
         flags.append((int(m.group(2)), column_index(m.group(1).decode()), "CELL_01", m.group(3).decode("utf-8", "replace")[:20]))
-    for m in _FORMULA.finditer(xml):
+    for m in _FORMULA.finditer(xml) if b"<f" in xml else ():
         start = xml.rfind(b"<c ", 0, m.start())
         end = xml.find(b"</c>", m.start())
         cell = _CELL_START.match(xml, start) if start >= 0 else None
@@ -166,8 +168,13 @@ def scan_sheet(xml: bytes, limits: ReadLimits) -> list[tuple[int, int, str, str]
         body = xml[m.start():end]
         if re.search(rb"<v>[^<]+</v>", body) is None:
             flags.append((int(cell.group(2)), column_index(cell.group(1).decode()), "CELL_02", ""))
-    for m in _MERGE.finditer(xml):
+    merged_cells = 0
+    for m in _MERGE.finditer(xml) if b"<mergeCell " in xml else ():
         c1, r1, c2, r2 = column_index(m.group(1).decode()), int(m.group(2)), column_index(m.group(3).decode()), int(m.group(4))
+        merged_cells += (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
+        if merged_cells > limits.max_rows:
+            # Flagging (and later annotating) every covered cell of a sheet-sized merge would blow up.
+            raise Refused("FILE_10", detail="merged ranges cover too many cells")
         ref = f"{m.group(1).decode()}{r1}:{m.group(3).decode()}{r2}"
         for row in range(r1, min(r2, r1 + limits.max_rows) + 1):
             for col in range(c1, min(c2, limits.max_columns) + 1):
@@ -175,8 +182,30 @@ def scan_sheet(xml: bytes, limits: ReadLimits) -> list[tuple[int, int, str, str]
     return flags
 
 
+_DIMENSION = re.compile(rb'<dimension ref="(?:[A-Z]{1,3}\d+:)?([A-Z]{1,3})(\d+)"')
+
+
+def check_dimension(head: bytes, limits: ReadLimits) -> None:
+    """Refuse, before parsing, a sheet whose declared extent is beyond the limits.
+
+    The declaration may be stale (smaller than the data); the full scan catches that, and the
+    child's memory limit catches a parser that allocates for a far cell regardless.
+    """
+    m = _DIMENSION.search(head)
+    if m is None:
+        return
+    if column_index(m.group(1).decode()) >= limits.max_columns:
+        raise Refused("FILE_13", limit=column_letters(limits.max_columns - 1))
+    if int(m.group(2)) > limits.max_rows + 1:
+        raise Refused("FILE_12", rows=int(m.group(2)) - 1, limit=limits.max_rows)
+
+
 def read_xlsx(path: str, limits: ReadLimits) -> tuple[object, SheetScan, int]:
-    """Read the entries sheet: (pyarrow table of text columns, scan, absolute index of column 0)."""
+    """Read the entries sheet: (pyarrow data of text columns, scan, absolute index of column 0).
+
+    The sheet XML is scanned on a second thread while calamine parses (it releases the GIL), so
+    the scan costs almost nothing; a refusal from the scan still refuses the file.
+    """
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
@@ -185,22 +214,41 @@ def read_xlsx(path: str, limits: ReadLimits) -> tuple[object, SheetScan, int]:
         check_container(zf, limits)
         try:
             sheet, part, date1904, warnings = choose_sheet(zf, limits)
-            for extra in ("xl/sharedStrings.xml", "xl/styles.xml"):
-                if extra in zf.namelist():
-                    _member(zf, extra, limits)
-            xml = _member(zf, part, limits)
-        except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, NotImplementedError):
+            with zf.open(part) as fh:
+                check_dimension(fh.read(4096), limits)
+        except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, NotImplementedError, KeyError):
             raise Refused("FILE_02") from None
-    scan = SheetScan(sheet=sheet, date1904=date1904, warnings=warnings, flags=scan_sheet(xml, limits))
-    del xml
+
+    outcome: dict[str, object] = {}
+
+    def scan() -> None:
+        try:
+            with zipfile.ZipFile(path) as own:
+                for extra in ("xl/sharedStrings.xml", "xl/styles.xml"):
+                    if extra in own.namelist():
+                        _member(own, extra, limits)
+                outcome["flags"] = scan_sheet(_member(own, part, limits), limits)
+        except Refused as refused:
+            outcome["refused"] = refused
+        except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, NotImplementedError):
+            outcome["refused"] = Refused("FILE_02")
+
+    scanner = threading.Thread(target=scan, name="sheet-scan")
+    scanner.start()
     import fastexcel  # imported here: only the child process pays for it
 
+    failure: Exception | None = None
     try:
-        reader = fastexcel.read_excel(path)
-        loaded = reader.load_sheet(sheet, header_row=None, dtypes="string", skip_rows=0)
-        table = loaded.to_arrow()
+        loaded = fastexcel.read_excel(path).load_sheet(sheet, header_row=None, dtypes="string", skip_rows=0)
         columns = loaded.available_columns()
+        table = loaded.to_arrow()
     except Exception as exc:  # noqa: BLE001 - calamine's errors carry no stable types; never their text
-        raise Refused("FILE_02") from exc
+        failure = exc
+    scanner.join()
+    if "refused" in outcome:
+        raise outcome["refused"]  # type: ignore[misc]
+    if failure is not None:
+        raise Refused("FILE_02") from failure
+    scan_result = SheetScan(sheet=sheet, date1904=date1904, warnings=warnings, flags=outcome["flags"])  # type: ignore[arg-type]
     offset = columns[0].absolute_index if columns else 0
-    return table, scan, offset
+    return table, scan_result, offset

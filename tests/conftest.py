@@ -50,3 +50,12 @@ def reference_copy(tmp_path: Path) -> Path:
     target = tmp_path / "reference"
     shutil.copytree(REFERENCE, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect API for the whole session (starting it costs ~10 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
