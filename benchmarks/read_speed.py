@@ -23,19 +23,41 @@ from entries.intake import take_in
 from entries.reader import read_upload
 
 
-def sample_rows(n: int, seed: int = 7) -> list[list[str]]:
-    """n synthetic entry rows, as text, shaped like a real upload (no real people)."""
+def sample_rows(n: int, seed: int = 7, with_ids: bool = False) -> list[list[str]]:
+    """n synthetic entry rows, as text, shaped like a real upload (no real people).
+
+    Up to 9,999 candidates (one centre's numbering), each a consistent person with several entries.
+    With `with_ids`, nine in ten candidates carry a valid UCI and half a valid ULN, as an MIS
+    export does; without, every UCI and ULN is blank (a warning on every row).
+    """
+    from entries.uci import complete
     rnd = random.Random(seed)
     surnames = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Khan"]
     forenames = ["Amy", "Ben", "Chloe", "Dev", "Ella", "Finn", "Grace", "Harry", "Isla", "Jack"]
+    entries = [("05838", ""), ("05839", ""), ("05850", ""), ("05851", ""), ("05838", "1"), ("05838", "2"),
+               ("05839", "3"), ("05850", "1"), ("05851", "3"), ("05839", "6")]
+    people = [
+        (rnd.choice(surnames), rnd.choice(forenames), rnd.choice("MF"),
+         f"{rnd.randint(1, 28):02d}/{rnd.randint(1, 12):02d}/{rnd.randint(2006, 2010)}", f"13{rnd.choice('ABC')}",
+         complete(f"12345025{k:04d}") if with_ids and rnd.random() < 0.9 else "",
+         _uln(rnd) if with_ids and rnd.random() < 0.5 else "")
+        for k in range(9999)
+    ]
     rows = []
     for i in range(n):
-        rows.append([
-            "12345", f"{i % 9999 + 1:04d}", "", "", rnd.choice(surnames), rnd.choice(forenames), rnd.choice("MF"),
-            f"{rnd.randint(1, 28):02d}/{rnd.randint(1, 12):02d}/{rnd.randint(2006, 2010)}", "05838",
-            "", "", "", "", "", "", f"13{rnd.choice('ABC')}",
-        ])
+        number = i % 9999
+        surname, forename, sex, dob, group, uci, uln = people[number]
+        code, unit = entries[(i // 9999) % len(entries)]
+        rows.append(["12345", f"{number + 1:04d}", uci, uln, surname, forename, sex, dob, code, unit, "", "", "", "", "", group])
     return rows
+
+
+def _uln(rnd: random.Random) -> str:
+    while True:
+        body = [rnd.randint(1, 9)] + [rnd.randint(0, 9) for _ in range(8)]
+        remainder = sum(d * w for d, w in zip(body, range(10, 1, -1))) % 11
+        if remainder not in (0, 1):  # 10 - 1 = 9 is fine too, but keep the digit single
+            return "".join(map(str, body)) + str(10 - remainder)
 
 
 def write_xlsx(path: Path, rows: list[list[str]]) -> None:

@@ -19,6 +19,7 @@ from entries.ingest import Outcome, ingest_file
 from entries.series import default_series, known_series
 from entries.status import ACCEPTED
 from entries.template import write_template
+from entries.validate import Context
 
 CENTRE_HELP = "five-digit centre number, e.g. 12345"
 
@@ -121,8 +122,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     con = _open(args)
     received_on = args.received_on or dt.date.today()
     series = known_series(con, args.series) if args.series else default_series(con, received_on)
-    outcome = ingest_file(con, args.path, centre=args.centre, series=series, order_ref=args.order_ref,
-                          received_on=received_on, out_dir=config.out_dir(args.out))
+    context = Context(centre=args.centre, series=series, received_on=received_on)
+    outcome = ingest_file(con, args.path, context=context, reference=refdata.snapshot(con), order_ref=args.order_ref,
+                          out_dir=config.out_dir(args.out))
     if args.json:
         print(json.dumps(outcome.as_json(), indent=2, ensure_ascii=False))
     else:

@@ -257,3 +257,26 @@ def ensure_reference(con: duckdb.DuckDBPyConnection) -> None:
     """Load the project's reference data if the store has none yet."""
     if not store.has_reference_data(con):
         load_reference(con)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An in-memory copy of the loaded reference tables (picklable, so prepare can run anywhere)."""
+
+    version_id: int
+    tables: dict[str, pd.DataFrame]
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A private in-memory DuckDB with every table registered as `ref_<name>`."""
+        mem = duckdb.connect()
+        for name, frame in self.tables.items():
+            mem.register(f"ref_{name}", frame)
+        return mem
+
+
+def snapshot(con: duckdb.DuckDBPyConnection) -> Reference:
+    """Read the store's current reference tables into memory."""
+    ensure_reference(con)
+    version = con.execute("SELECT max(version_id) FROM reference_versions").fetchall()[0][0]
+    tables = {name: con.execute(f"SELECT * FROM ref_{name}").df() for name in store.REFERENCE_TABLES}
+    return Reference(version_id=version, tables=tables)

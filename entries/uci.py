@@ -69,3 +69,22 @@ def complete(stem: str) -> str:
 def centre_of(uci: str) -> str:
     """Return the centre number of a UCI: its first five characters (no validation)."""
     return uci[:5]
+
+
+def check_letters_valid(values: "pd.Series") -> "pd.Series":
+    """Vectorised check-letter test for UCIs already known to be 13 well-formed characters.
+
+    Takes a Series of such UCIs; returns a bool Series, True where the 13th character is the check
+    letter of the first twelve (the same answer as `uci_problem(v) is None`, at numpy speed).
+    """
+    import numpy as np
+    import pandas as pd
+
+    if values.empty:
+        return pd.Series(dtype=bool, index=values.index)
+    codes = np.frombuffer("".join(values.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, 13)
+    # Digits count as their value, letters as their alphabet position (A = 1).
+    worth = np.where(codes >= 65, codes.astype(np.int64) - 64, codes.astype(np.int64) - 48)[:, :12]
+    remainder = (worth * np.array(_WEIGHTS, dtype=np.int64)).sum(axis=1) % 17
+    expected = np.frombuffer(CHECK_LETTERS.encode("ascii"), dtype=np.uint8)[remainder]
+    return pd.Series(expected == codes[:, 12], index=values.index)

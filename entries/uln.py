@@ -52,3 +52,26 @@ def uln_problem(value: str) -> str | None:
     if remainder == 0 or int(value[9]) != 10 - remainder:
         return "check"
     return None
+
+
+def check_digits_valid(values: "pd.Series") -> "pd.Series":
+    """Vectorised checksum test for ULNs already known to be 10 ASCII digits.
+
+    Returns a bool Series, True where the check digit is right (remainder 0 is never right).
+    """
+    import numpy as np
+    import pandas as pd
+
+    if values.empty:
+        return pd.Series(dtype=bool, index=values.index)
+    digits = np.frombuffer("".join(values.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, 10).astype(np.int64) - 48
+    remainder = (digits[:, :9] * np.arange(10, 1, -1)).sum(axis=1) % 11
+    return pd.Series((remainder != 0) & (digits[:, 9] == 10 - remainder), index=values.index)
+
+
+_REPEATED = "|".join(d * _LENGTH for d in _DIGITS)
+
+
+def placeholder_mask(values: "pd.Series") -> "pd.Series":
+    """Vectorised `is_placeholder` over trimmed text: a bool Series."""
+    return values.str.upper().isin(_PLACEHOLDER_WORDS) | values.str.fullmatch(_REPEATED) | values.isin(_PLACEHOLDER_SEQUENCES)

@@ -8,6 +8,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No timing in tests: speed is measured by benchmarks/, never asserted (hypothesis' deadline is a timer).
+settings.register_profile("entries", deadline=None, print_blob=True)
+settings.load_profile("entries")
 
 # Set before anything imports prefect: its settings are read at import time.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="entries-prefect-")

@@ -13,11 +13,13 @@ def test_ingest_flow_runs_the_same_stages(prefect_harness, db_path):
     from flows.ingest import ingest_flow
 
     good = ingest_flow(str(FIXTURES / "intake" / "base.xlsx"), "12345", series="2027-06", order_ref="PO-9",
-                       received_on="2026-11-28", db=str(db_path))
-    bomb = ingest_flow(str(FIXTURES / "intake" / "zip_bomb.xlsx"), "12345", received_on="2026-11-28", db=str(db_path))
+                       received_on="2026-11-28", db=str(db_path), out=str(db_path.parent / "out"))
+    bomb = ingest_flow(str(FIXTURES / "intake" / "zip_bomb.xlsx"), "12345", received_on="2026-11-28", db=str(db_path),
+                       out=str(db_path.parent / "out"))
     assert (good["status"], good["rows"], good["order_ref"]) == ("Read and recognised", 3, "PO-9")
     assert (bomb["status"], bomb["series"]) == ("Upload failed", "2027-01")
     assert bomb["issues"][0]["code"] == "FILE_10"
+    assert good["reports"]["annotated"].endswith(".annotated.xlsx") and bomb["reports"]["annotated"] is None
 
     from entries import store
 

@@ -157,3 +157,35 @@ def test_at_most_one_uln_check_digit(nine: str) -> None:
             assert uln_problem(expected) == "placeholder"
         else:
             assert valid == [str(10 - remainder)]
+
+
+@given(st.lists(st.from_regex(r"\A[0-9]{5}[0A-Z][0-9]{6}[A-Z]\Z", fullmatch=True), min_size=1, max_size=30))
+def test_vectorised_check_letters_agree_with_scalar(ucis):
+    import pandas as pd
+
+    from entries.uci import check_letters_valid, uci_problem
+
+    assert check_letters_valid(pd.Series(ucis)).tolist() == [uci_problem(u) is None for u in ucis]
+
+
+@given(st.lists(st.from_regex(r"\A[0-9]{10}\Z", fullmatch=True), min_size=1, max_size=30))
+def test_vectorised_uln_check_agrees_with_scalar(ulns):
+    import pandas as pd
+
+    from entries.uln import check_digits_valid, uln_problem
+
+    assert check_digits_valid(pd.Series(ulns)).tolist() == [uln_problem(u) in (None, "placeholder") and _checksum_ok(u) for u in ulns]
+
+
+def _checksum_ok(uln: str) -> bool:
+    remainder = sum(int(d) * w for d, w in zip(uln[:9], range(10, 1, -1))) % 11
+    return remainder != 0 and int(uln[9]) == 10 - remainder
+
+
+@given(st.lists(st.one_of(st.from_regex(r"\A[0-9]{10}\Z", fullmatch=True), st.sampled_from(["TBC", "n/a", "9999999999", "1234567890", "", "x"]), st.text(max_size=12)), min_size=1, max_size=30))
+def test_vectorised_placeholder_agrees_with_scalar(values):
+    import pandas as pd
+
+    from entries.uln import is_placeholder, placeholder_mask
+
+    assert placeholder_mask(pd.Series(values, dtype="str")).tolist() == [is_placeholder(v) for v in values]
