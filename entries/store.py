@@ -67,6 +67,34 @@ DDL: tuple[str, ...] = (
         submission_id INTEGER NOT NULL, row_number INTEGER, column_name VARCHAR, code VARCHAR NOT NULL,
         severity VARCHAR NOT NULL, message VARCHAR NOT NULL)""",
     "CREATE SEQUENCE IF NOT EXISTS submission_ids START 1",
+    # A candidate is known at a centre by candidate number; the UCI links them across centres.
+    """CREATE TABLE IF NOT EXISTS candidates (
+        candidate_id INTEGER PRIMARY KEY, centre_number VARCHAR NOT NULL, candidate_number VARCHAR NOT NULL,
+        uci VARCHAR, uln VARCHAR, surname VARCHAR NOT NULL, forenames VARCHAR NOT NULL, sex VARCHAR NOT NULL,
+        date_of_birth DATE NOT NULL, candidate_group VARCHAR NOT NULL DEFAULT '', submission_id INTEGER NOT NULL,
+        UNIQUE (centre_number, candidate_number))""",
+    "CREATE SEQUENCE IF NOT EXISTS candidate_ids START 1",
+    # One row per stored entry: a unit entry per unit. Fees are integer pence, fixed when stored.
+    """CREATE TABLE IF NOT EXISTS entries (
+        entry_id INTEGER PRIMARY KEY, submission_id INTEGER NOT NULL, source_row INTEGER NOT NULL,
+        candidate_id INTEGER NOT NULL, centre_number VARCHAR NOT NULL, candidate_number VARCHAR NOT NULL,
+        series VARCHAR NOT NULL, entry_code VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+        qualification_code VARCHAR NOT NULL, suite_id VARCHAR NOT NULL, unit_number INTEGER,
+        unit_key INTEGER NOT NULL, -- unit_number, or 0 for an entry without a unit (keeps UNIQUE exact)
+        fee_pence BIGINT NOT NULL, late BOOLEAN NOT NULL, order_ref VARCHAR, candidate_group VARCHAR NOT NULL DEFAULT '',
+        replaced_by INTEGER, created_at TIMESTAMP NOT NULL,
+        UNIQUE (candidate_id, entry_code, unit_key, series))""",
+    "CREATE SEQUENCE IF NOT EXISTS entry_ids START 1",
+    """CREATE TABLE IF NOT EXISTS unit_results (
+        uci VARCHAR NOT NULL, qualification_code VARCHAR NOT NULL, unit_number INTEGER NOT NULL,
+        series VARCHAR NOT NULL, result VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (uci, qualification_code, unit_number, series))""",
+    # Rows held for the operations team: one item per candidate of a submission, with its rows.
+    """CREATE TABLE IF NOT EXISTS review_items (
+        review_id INTEGER PRIMARY KEY, submission_id INTEGER NOT NULL, reason_code VARCHAR NOT NULL,
+        rows_json VARCHAR NOT NULL, source_rows VARCHAR NOT NULL, match_candidate_id INTEGER,
+        status VARCHAR NOT NULL DEFAULT 'open', resolution VARCHAR, resolved_at TIMESTAMP)""",
+    "CREATE SEQUENCE IF NOT EXISTS review_ids START 1",
 )
 
 REFERENCE_TABLES = (
