@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from entries import config, qualifications, refdata, store
+from entries import config, listing, qualifications, refdata, review, store
 from entries.errors import EntriesError, ReferenceDataError, UsageError
 from entries.ingest import Outcome, ingest_file
 from entries.series import default_series, known_series
@@ -106,6 +107,59 @@ def print_outcome(outcome: Outcome, limit: int = 20) -> None:
             print(f"  {kind}: {path}")
 
 
+def cmd_list(args: argparse.Namespace) -> int:
+    con = _open(args)
+    found = listing.list_entries(con, args.centre, args.series, args.candidate)
+    if args.json:
+        print(json.dumps(found, indent=2, ensure_ascii=False))
+        return 0
+    for e in found:
+        unit = f" unit {e['unit']}" if e["unit"] is not None else ""
+        late = " late" if e["late"] else ""
+        print(f"{e['centre']} {e['candidate_number']} {e['series']} {e['entry_code']}{unit} {e['kind']} "
+              f"£{e['fee_pence'] / 100:.2f}{late}{' (replaced)' if e['replaced'] else ''}")
+    print(f"{len(found)} entr{'y' if len(found) == 1 else 'ies'}")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    con = _open(args)
+    found = listing.submission_history(con, args.centre, args.qualification, args.group)
+    if args.json:
+        print(json.dumps(found, indent=2, ensure_ascii=False))
+        return 0
+    for s in found:
+        kinds = ", ".join(f"{k} {n}" for k, n in s["entries"].items() if n)
+        print(f"#{s['submission_id']} {s['received_on']} centre {s['centre']} {s['file']}: {s['status']}"
+              f" (series {s['series'] or '-'}, order {s['order_ref'] or '-'}; rows {s['rows']}; {kinds or 'no entries'};"
+              f" £{s['fees_pence'] / 100:.2f})")
+    print(f"{len(found)} submission(s)")
+    return 0
+
+
+def cmd_review_list(args: argparse.Namespace) -> int:
+    con = _open(args)
+    items = review.open_items(con)
+    if args.json:
+        print(json.dumps(items, indent=2, ensure_ascii=False))
+        return 0
+    for item in items:
+        rec = item["on_record"]
+        print(f"#{item['review_id']} {item['reason_code']} centre {item['centre']} {item['file']} rows {item['rows']}: "
+              f"{item['candidate_number']} {item['surname']}, {item['forenames']} ({item['date_of_birth']})"
+              + (f" ~ on record {rec['candidate_number']} {rec['surname']}, {rec['forenames']} ({rec['date_of_birth']})" if rec else ""))
+    print(f"{len(items)} open item(s)")
+    return 0
+
+
+def cmd_review_resolve(args: argparse.Namespace) -> int:
+    con = _open(args)
+    done = review.resolve(con, args.id, args.how, refdata.snapshot(con))
+    print(f"Review item {done['review_id']} resolved as {done['resolution']}: {done['entries']} entr"
+          f"{'y' if done['entries'] == 1 else 'ies'} stored; submission now {done['submission_status']}")
+    return 0
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     con = _open(args)
     if args.path.suffix.lower() != ".xlsx":
@@ -170,6 +224,32 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--received-on", type=iso_date, help="YYYY-MM-DD (default: today)")
     ingest.add_argument("--json", action="store_true", help="print the DESIGN.md §5 JSON object")
     ingest.set_defaults(handler=cmd_ingest)
+
+    listing = commands.add_parser("list", help="stored entries", parents=[common])
+    listing.add_argument("--centre", type=centre_number, help=CENTRE_HELP)
+    listing.add_argument("--series", help="series, e.g. 2027-06")
+    listing.add_argument("--candidate", metavar="UCI", help="only this candidate's entries")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(handler=cmd_list)
+
+    history = commands.add_parser("history", help="entry submission history", parents=[common])
+    history.add_argument("--centre", type=centre_number, help=CENTRE_HELP)
+    history.add_argument("--qualification", help="only submissions with entries for this qualification code")
+    history.add_argument("--group", help="only submissions with entries for this candidate group")
+    history.add_argument("--json", action="store_true", help="print JSON")
+    history.set_defaults(handler=cmd_history)
+
+    review = commands.add_parser("review", help="rows held for the operations team", parents=[common])
+    review_cmds = review.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    review_cmds.required = True
+    review_list = review_cmds.add_parser("list", help="open held items", parents=[common])
+    review_list.add_argument("--json", action="store_true", help="print JSON")
+    review_list.set_defaults(handler=cmd_review_list)
+    resolve = review_cmds.add_parser("resolve", help="resolve one held item", parents=[common])
+    resolve.add_argument("id", type=int, help="the review item number from 'entries review list'")
+    resolve.add_argument("--as", dest="how", required=True, choices=["existing", "new", "reject"],
+                         help="existing: the candidate on record; new: a new candidate; reject: drop the rows")
+    resolve.set_defaults(handler=cmd_review_resolve)
     return parser
 
 
@@ -184,6 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("entries: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

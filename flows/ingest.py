@@ -52,9 +52,9 @@ def report_task(prepared: Prepared, outcome: Outcome, out: str) -> dict:
     # Only a busy database file is worth another try; a bad file stays bad.
     retry_condition_fn=lambda _task, _run, state: isinstance(state.result(raise_on_failure=False), duckdb.IOException),
 )
-def commit_task(db: str, prepared: Prepared, order_ref: str | None) -> Outcome:
+def commit_task(db: str, prepared: Prepared, reference: Reference, order_ref: str | None) -> Outcome:
     """Record the upload in the store in one transaction."""
-    return commit_to_store(Path(db), prepared, order_ref=order_ref)
+    return commit_to_store(Path(db), prepared, reference, order_ref=order_ref)
 
 
 @flow(name="ingest-file", persist_result=False)
@@ -73,7 +73,7 @@ def ingest_flow(
     reference = reference_task(db_file)
     chosen = series or default_series_for(reference, received)
     prepared = prepare_task(path, Context(centre=centre, series=chosen, received_on=received), reference)
-    outcome = commit_task(db_file, prepared, order_ref)
+    outcome = commit_task(db_file, prepared, reference, order_ref)
     outcome.reports = report_task(prepared, outcome, str(config.out_dir(out)))
     return outcome.as_json()
 

@@ -16,7 +16,7 @@ def test_ingest_flow_runs_the_same_stages(prefect_harness, db_path):
                        received_on="2026-11-28", db=str(db_path), out=str(db_path.parent / "out"))
     bomb = ingest_flow(str(FIXTURES / "intake" / "zip_bomb.xlsx"), "12345", received_on="2026-11-28", db=str(db_path),
                        out=str(db_path.parent / "out"))
-    assert (good["status"], good["rows"], good["order_ref"]) == ("Read and recognised", 3, "PO-9")
+    assert (good["status"], good["rows"], good["order_ref"]) == ("Processing complete", 3, "PO-9")
     assert (bomb["status"], bomb["series"]) == ("Upload failed", "2027-01")
     assert bomb["issues"][0]["code"] == "FILE_10"
     assert good["reports"]["annotated"].endswith(".annotated.xlsx") and bomb["reports"]["annotated"] is None

@@ -16,7 +16,8 @@ import pytest
 
 from entries import refdata
 from entries.cli import main
-from entries.ingest import commit, prepare as prepare_with
+from entries.commit import commit
+from entries.ingest import prepare as prepare_with
 from entries.limits import ReadLimits
 from entries.status import Status
 from entries.submissions import status_history
@@ -66,7 +67,7 @@ def _reference_for_prepare(reference):
 
 def _ingest(con, name: str, **kwargs):
     prepared = prepare(INTAKE / name, kwargs.pop("limits", None))
-    return prepared, commit(con, prepared, order_ref="PO-1")
+    return prepared, commit(con, prepared, _REFERENCE[0], order_ref="PO-1")
 
 
 INTAKE_PREFIXES = ("CELL_", "FILE_", "HDR_", "SHEET_", "HELP_")
@@ -84,22 +85,22 @@ def _values(prepared) -> list[dict]:
 
 # fixture -> (status, reason code or None, rows read, codes that must be among the issues)
 CASES = {
-    "base.xlsx": (Status.READ_AND_RECOGNISED, None, 3, set()),
-    "base.csv": (Status.READ_AND_RECOGNISED, None, 3, set()),
-    "utf8_bom.csv": (Status.READ_AND_RECOGNISED, None, 3, set()),
-    "semicolon.csv": (Status.READ_AND_RECOGNISED, None, 3, set()),
-    "tab.csv": (Status.READ_AND_RECOGNISED, None, 3, set()),
-    "mis_headers.csv": (Status.READ_AND_RECOGNISED, None, 3, set()),
-    "quoted_newline.csv": (Status.READ_AND_RECOGNISED, None, 3, set()),
-    "cp1252_accents.csv": (Status.READ_AND_RECOGNISED, None, 3, {"FILE_21"}),
-    "csv_named.xlsx": (Status.READ_AND_RECOGNISED, None, 3, {"FILE_07"}),
-    "libreoffice_from_csv.xlsx": (Status.READ_AND_RECOGNISED, None, 3, {"CELL_04"}),
-    "date1904.xlsx": (Status.READ_AND_RECOGNISED, None, 4, {"CELL_05"}),
-    "help_line_left_in.xlsx": (Status.READ_AND_RECOGNISED, None, 3, {"HELP_01"}),
-    "hidden_sheet.xlsx": (Status.READ_AND_RECOGNISED, None, 3, {"SHEET_02"}),
-    "hidden_first_sheet.xlsx": (Status.READ_AND_RECOGNISED, None, 3, {"SHEET_02"}),
-    "styled_empty_rows.xlsx": (Status.READ_AND_RECOGNISED, None, 3, set()),
-    "stale_dimension.xlsx": (Status.READ_AND_RECOGNISED, None, 500, set()),
+    "base.xlsx": (Status.PROCESSING_COMPLETE, None, 3, set()),
+    "base.csv": (Status.PROCESSING_COMPLETE, None, 3, set()),
+    "utf8_bom.csv": (Status.PROCESSING_COMPLETE, None, 3, set()),
+    "semicolon.csv": (Status.PROCESSING_COMPLETE, None, 3, set()),
+    "tab.csv": (Status.PROCESSING_COMPLETE, None, 3, set()),
+    "mis_headers.csv": (Status.PROCESSING_COMPLETE, None, 3, set()),
+    "quoted_newline.csv": (Status.PROCESSING_COMPLETE, None, 3, set()),
+    "cp1252_accents.csv": (Status.PROCESSING_COMPLETE, None, 3, {"FILE_21"}),
+    "csv_named.xlsx": (Status.PROCESSING_COMPLETE, None, 3, {"FILE_07"}),
+    "libreoffice_from_csv.xlsx": (Status.PROCESSING_COMPLETE, None, 3, {"CELL_04"}),
+    "date1904.xlsx": (Status.PROCESSING_COMPLETE, None, 4, {"CELL_05"}),
+    "help_line_left_in.xlsx": (Status.PROCESSING_COMPLETE, None, 3, {"HELP_01"}),
+    "hidden_sheet.xlsx": (Status.PROCESSING_COMPLETE, None, 3, {"SHEET_02"}),
+    "hidden_first_sheet.xlsx": (Status.PROCESSING_COMPLETE, None, 3, {"SHEET_02"}),
+    "styled_empty_rows.xlsx": (Status.PROCESSING_COMPLETE, None, 3, set()),
+    "stale_dimension.xlsx": (Status.PROCESSING_COMPLETE, None, 500, set()),
     "error_cells.xlsx": (Status.READ_AND_REJECTED, "CELL_01", 3, {"CELL_01"}),
     "uncached_formula.xlsx": (Status.READ_AND_REJECTED, "CELL_02", 3, {"CELL_02"}),
     "merged_cells.xlsx": (Status.READ_AND_REJECTED, "CELL_03", 3, {"CELL_03"}),
@@ -129,7 +130,11 @@ def test_fixture_ends_in_its_status(con, name):
     assert codes <= {i.code for i in outcome.issues}
     stored = con.execute("SELECT status, reason_code, rows FROM submissions WHERE submission_id = ?", [outcome.submission_id]).fetchall()
     assert stored == [(str(status), reason_code, rows)]
-    assert status_history(con, outcome.submission_id) == [(str(status), reason_code)]
+    if status == Status.PROCESSING_COMPLETE:
+        steps = [(str(Status.READ_AND_RECOGNISED), None), (str(Status.PROCESSING_IN_PROGRESS), None), (str(status), None)]
+        assert status_history(con, outcome.submission_id) == steps
+    else:
+        assert status_history(con, outcome.submission_id) == [(str(status), reason_code)]
 
 
 @pytest.mark.parametrize(
@@ -202,7 +207,7 @@ def test_missing_columns_named_with_columns_found():
 
 def test_hostile_files_fail_alone_and_the_next_file_is_still_read(con):
     outcomes = [_ingest(con, name)[1] for name in ("zip_bomb.xlsx", "far_cell_xfd1048576.xlsx", "xml_entity_bomb.xlsx", "base.xlsx")]
-    assert [o.status for o in outcomes] == [Status.UPLOAD_FAILED] * 3 + [Status.READ_AND_RECOGNISED]
+    assert [o.status for o in outcomes] == [Status.UPLOAD_FAILED] * 3 + [Status.PROCESSING_COMPLETE]
 
 
 def test_parser_crash_in_child_fails_only_that_file(con):
@@ -211,7 +216,7 @@ def test_parser_crash_in_child_fails_only_that_file(con):
     prepared, outcome = _ingest(con, "far_cell_xfd1048576.xlsx", limits=limits)
     assert outcome.status == Status.UPLOAD_FAILED
     assert prepared.refusal in {"FILE_14", "FILE_02"}
-    assert _ingest(con, "base.xlsx")[1].status == Status.READ_AND_RECOGNISED
+    assert _ingest(con, "base.xlsx")[1].status == Status.PROCESSING_COMPLETE
 
 
 def test_parse_over_time_limit_is_killed(con):
@@ -230,7 +235,7 @@ def test_same_bytes_under_another_name_is_a_duplicate(con, tmp_path):
     first = _ingest(con, "base.xlsx")[1]
     copy = tmp_path / "renamed.xlsx"
     shutil.copy(INTAKE / "base.xlsx", copy)
-    second = commit(con, prepare(copy), order_ref=None)
+    second = commit(con, prepare(copy), _REFERENCE[0], order_ref=None)
     assert second.status == Status.DUPLICATE_FILE
     assert con.execute("SELECT duplicate_of FROM submissions WHERE submission_id = ?", [second.submission_id]).fetchall() == [(first.submission_id,)]
     assert con.execute("SELECT count(*) FROM accepted_files").fetchall() == [(1,)]
@@ -239,10 +244,12 @@ def test_same_bytes_under_another_name_is_a_duplicate(con, tmp_path):
 def test_same_name_different_bytes_is_a_new_submission(con, tmp_path):
     target = tmp_path / "entries.csv"
     shutil.copy(INTAKE / "base.csv", target)
-    first = commit(con, prepare(target), order_ref=None)
+    first = commit(con, prepare(target), _REFERENCE[0], order_ref=None)
     shutil.copy(INTAKE / "utf8_bom.csv", target)
-    second = commit(con, prepare(target), order_ref=None)
-    assert (first.status, second.status) == (Status.READ_AND_RECOGNISED, Status.READ_AND_RECOGNISED)
+    second = commit(con, prepare(target), _REFERENCE[0], order_ref=None)
+    # utf8_bom.csv carries the same entries: new bytes, but every entry already on record.
+    assert (first.status, second.status) == (Status.PROCESSING_COMPLETE, Status.DUPLICATE_FILE)
+    assert second.issues[0].code == "DUP_02"
 
 
 def test_rejected_bytes_can_be_tried_again(con):
@@ -258,7 +265,7 @@ def test_cli_ingest_json_follows_the_contract(db_path, tmp_path, capsys):
     assert code == 0
     assert set(result) == {"file", "sha256", "centre", "series", "order_ref", "status", "reason", "rows", "accepted",
                            "rejected", "held", "entries", "fees_pence", "issues", "reports"}
-    assert (result["status"], result["series"], result["order_ref"], result["rows"]) == ("Read and recognised", "2027-01", "PO-77", 3)
+    assert (result["status"], result["series"], result["order_ref"], result["rows"]) == ("Processing complete", "2027-01", "PO-77", 3)
     assert set(result["entries"]) == {"full_award", "unit", "top_up", "move_down"}
 
 
