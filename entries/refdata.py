@@ -279,4 +279,15 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> Reference:
     ensure_reference(con)
     version = con.execute("SELECT max(version_id) FROM reference_versions").fetchall()[0][0]
     tables = {name: con.execute(f"SELECT * FROM ref_{name}").df() for name in store.REFERENCE_TABLES}
+    # Centres onboarded in bulk count as approved centres too (the published list wins on a clash).
+    tables["centres"] = con.execute(
+        """SELECT centre_number, name, centre_type FROM ref_centres
+           UNION ALL SELECT centre_number, name, centre_type FROM onboarded_centres o
+           WHERE NOT EXISTS (SELECT 1 FROM ref_centres r WHERE r.centre_number = o.centre_number)"""
+    ).df()
+    tables["centre_approvals"] = con.execute(
+        """SELECT centre_number, suite_id, approved_from FROM ref_centre_approvals
+           UNION ALL SELECT centre_number, suite_id, approved_from FROM onboarded_approvals o
+           WHERE NOT EXISTS (SELECT 1 FROM ref_centre_approvals r WHERE r.centre_number = o.centre_number AND r.suite_id = o.suite_id)"""
+    ).df()
     return Reference(version_id=version, tables=tables)

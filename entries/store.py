@@ -95,6 +95,19 @@ DDL: tuple[str, ...] = (
         rows_json VARCHAR NOT NULL, source_rows VARCHAR NOT NULL, match_candidate_id INTEGER,
         status VARCHAR NOT NULL DEFAULT 'open', resolution VARCHAR, resolved_at TIMESTAMP)""",
     "CREATE SEQUENCE IF NOT EXISTS review_ids START 1",
+    # Centres and approvals added by bulk onboarding: kept apart from the awarding body's reference
+    # tables so a reference reload never drops them; reference snapshots read both.
+    """CREATE TABLE IF NOT EXISTS onboarded_centres (
+        centre_number VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, centre_type VARCHAR NOT NULL, onboarded_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS onboarded_approvals (
+        centre_number VARCHAR NOT NULL, suite_id VARCHAR NOT NULL, approved_from DATE NOT NULL, onboarded_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (centre_number, suite_id))""",
+    # The nightly run's journal: a claimed file, and the submission its commit recorded (exactly once).
+    """CREATE TABLE IF NOT EXISTS nightly_claims (
+        claim_id INTEGER PRIMARY KEY, sha256 VARCHAR NOT NULL, centre VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
+        claimed_path VARCHAR NOT NULL, received_on DATE NOT NULL, claimed_at TIMESTAMP NOT NULL,
+        submission_id INTEGER, final_path VARCHAR, done_at TIMESTAMP)""",
+    "CREATE SEQUENCE IF NOT EXISTS claim_ids START 1",
 )
 
 REFERENCE_TABLES = (
