@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from entries import config, listing, qualifications, refdata, review, store
+from entries import config, listing, qualifications, refdata, results, review, store
 from entries.errors import EntriesError, ReferenceDataError, UsageError
 from entries.ingest import Outcome, ingest_file
 from entries.series import default_series, known_series
@@ -105,6 +105,22 @@ def print_outcome(outcome: Outcome, limit: int = 20) -> None:
     for kind, path in outcome.reports.items():
         if path:
             print(f"  {kind}: {path}")
+
+
+def cmd_results_load(args: argparse.Namespace) -> int:
+    if not args.path.is_file():
+        raise UsageError(f"no such file: {args.path}")
+    con = _open(args)
+    loaded = results.load_results(con, args.path)
+    if args.json:
+        print(json.dumps(loaded.as_json(), indent=2, ensure_ascii=False))
+    else:
+        verdict = "refused: nothing stored" if loaded.has_errors else (
+            f"{loaded.inserted} new, {loaded.updated} updated, {loaded.unchanged} unchanged")
+        print(f"{args.path.name}: {loaded.rows} result row(s); {verdict}")
+        for found in loaded.issues[:20]:
+            print(f"    {found.severity}: {found.as_line()}")
+    return 1 if loaded.has_errors else 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -224,6 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--received-on", type=iso_date, help="YYYY-MM-DD (default: today)")
     ingest.add_argument("--json", action="store_true", help="print the DESIGN.md §5 JSON object")
     ingest.set_defaults(handler=cmd_ingest)
+
+    results = commands.add_parser("results", help="unit results (for moving-down entries)", parents=[common])
+    results_cmds = results.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    results_cmds.required = True
+    results_load = results_cmds.add_parser("load", help="validate and load a results CSV", parents=[common])
+    results_load.add_argument("path", type=Path, help="CSV: UCI, Qualification Code, Unit Number, Series, Result")
+    results_load.add_argument("--json", action="store_true", help="print JSON")
+    results_load.set_defaults(handler=cmd_results_load)
 
     listing = commands.add_parser("list", help="stored entries", parents=[common])
     listing.add_argument("--centre", type=centre_number, help=CENTRE_HELP)

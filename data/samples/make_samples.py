@@ -461,32 +461,32 @@ def results(rng: random.Random, info12: dict, info56: dict, info23: dict) -> tup
     notes: list[str] = []
     mover: Person = info12["mover"]
     # Entered for 05839; passed units 1 and 2, failed unit 3 (mandatory for 05839): so moves down.
-    out += [[mover.uci, "05839", "1", "2026-06", "Merit"], [mover.uci, "05839", "2", "2027-01", "Pass"],
+    out += [[mover.uci, "05839", "1", "2027-01", "Merit"], [mover.uci, "05839", "2", "2027-01", "Pass"],
             [mover.uci, "05839", "3", "2027-01", "U"]]
     mandatory = [u for u, s in RULES["05838"].items() if s == "mandatory"]
     achieved = {"1", "2"}
     glh = sum(UNIT_GLH[("L3-IT", u)] for u in achieved)
     assert set(mandatory) <= achieved and glh >= int(QUALS["05838"]["glh"])
     notes.append(f"`{mover.uci}` (centre 12345 candidate {mover.number}, the `05838M2` row): 05839 unit 1 Merit "
-                 f"(2026-06), unit 2 Pass (2027-01), unit 3 U (2027-01). Units 1 and 2 are 05838's mandatory units "
+                 f"(2027-01), unit 2 Pass (2027-01), unit 3 U (2027-01). Units 1 and 2 are 05838's mandatory units "
                  f"and make {glh} glh, its full size; unit 3 is mandatory for 05839 and not achieved.")
     grades = ["Pass", "Merit", "Distinction", "Pass", "Merit", "Distinction*"]
     for p, code in info12["toppers"]:
         frm = ENTRY_CODES[code]["from_qualification_code"]
         for unit in exam_units_of(frm):
-            out.append([p.uci, frm, unit, "2026-06", rng.choice(grades)])
+            out.append([p.uci, frm, unit, "2027-01", rng.choice(grades)])
     notes.append("The three top-up candidates (rows of `topups_june_2027.csv` with a `T` code): their "
-                 "Certificate's examined units, 2026-06, all achieved.")
+                 "Certificate's examined units, 2027-01, all achieved.")
     extra = [p for p, c, u in info56["entries"] if p.uci and not u and c in ("05839", "05861")][:2]
     for p, code, _ in [e for e in info56["entries"] if e[0] in extra]:
-        out.append([p.uci, code, "1", "2026-06", "Pass"])
+        out.append([p.uci, code, "1", "2027-01", "Pass"])
         out.append([p.uci, code, "2", "2027-01", "U"])
     one = next(p for p, c, u in info23["entries"] if p.uci and c == "05871" and not u)
     out.append([one.uci, "05871", "1", "2027-01", "Merit"])
     notes.append("Two centre 56789 candidates (unit 1 Pass, unit 2 U) and one centre 23456 SPA candidate "
                  "(unit 1 Merit): ordinary history, nothing planted.")
     for row in out:
-        assert uci_problem(row[0]) is None and row[3] in ("2026-06", "2027-01")
+        assert uci_problem(row[0]) is None and row[3] in ("2027-01", "2027-01")
     return out, notes
 
 
@@ -543,7 +543,7 @@ def readme(counts: dict[str, int], info12: dict, planted: list[dict], valid_rows
         "full awards of every size from Certificate to Extended Diploma, and Year 12 unit entries. Dates of "
         "birth written YYYY-MM-DD. |",
         f"| `results.csv` | {n_results} | Not an upload: earlier unit results for `entries results load` "
-        "(`UCI, Qualification Code, Unit Number, Series, Result`), series 2026-06 and 2027-01. |",
+        "(`UCI, Qualification Code, Unit Number, Series, Result`), series 2027-01 and 2027-01. |",
         "",
         "In the clean files most candidates have a UCI (their centre's number, `0`, the year first entered - 25 "
         "for Year 13, 26 for Year 12 - a 4-digit serial and the check letter) and some leave it blank; some have "
