@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from entries import config, listing, qualifications, refdata, results, review, store
+from entries import invoice as invoicing
 from entries.errors import EntriesError, ReferenceDataError, UsageError
 from entries.ingest import Outcome, ingest_file
 from entries.series import default_series, known_series
@@ -121,6 +122,24 @@ def cmd_results_load(args: argparse.Namespace) -> int:
         for found in loaded.issues[:20]:
             print(f"    {found.severity}: {found.as_line()}")
     return 1 if loaded.has_errors else 0
+
+
+def cmd_invoice(args: argparse.Namespace) -> int:
+    con = _open(args)
+    if args.series:
+        known_series(con, args.series)
+    orders = invoicing.invoice_orders(con, args.centre, args.series, args.order_ref)
+    written = invoicing.write_invoice(con, args.centre, config.out_dir(args.out), args.series, args.order_ref)
+    if args.json:
+        print(json.dumps(orders, indent=2, ensure_ascii=False))
+        return 0
+    for order in orders["orders"]:
+        print(f"Order {order['order_ref'] or '(no order number)'}: {sum(l['quantity'] for l in order['lines'])} entries, "
+              f"£{order['total_pence'] / 100:,.2f}")
+    print(f"Centre {args.centre} total £{orders['total_pence'] / 100:,.2f}")
+    for kind, path in written.items():
+        print(f"  {kind}: {path}")
+    return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -248,6 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
     results_load.add_argument("path", type=Path, help="CSV: UCI, Qualification Code, Unit Number, Series, Result")
     results_load.add_argument("--json", action="store_true", help="print JSON")
     results_load.set_defaults(handler=cmd_results_load)
+
+    invoice = commands.add_parser("invoice", help="a centre's invoice orders", parents=[common])
+    invoice.add_argument("--centre", type=centre_number, required=True, help=CENTRE_HELP)
+    invoice.add_argument("--series", help="series, e.g. 2027-06 (default: every series)")
+    invoice.add_argument("--order-ref", help="only this order number")
+    invoice.add_argument("--json", action="store_true", help="print the invoice JSON")
+    invoice.set_defaults(handler=cmd_invoice)
 
     listing = commands.add_parser("list", help="stored entries", parents=[common])
     listing.add_argument("--centre", type=centre_number, help=CENTRE_HELP)

@@ -15,6 +15,7 @@ import duckdb
 from entries import store
 from entries.annotate import write_annotated
 from entries.commit import commit
+from entries.confirmation import write_confirmation
 from entries.intake import EmptyUpload, take_in
 from entries.limits import ReadLimits
 from entries.reader import read_upload
@@ -66,7 +67,9 @@ def report_stem(prepared: Prepared) -> str:
 
 
 def report(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[str, str | None]:
-    """Write the annotated copy of the centre's file (with its errors CSV) under out_dir/<centre>/."""
+    """Write the annotated copy of the centre's file (with its errors CSV) under out_dir/<centre>/.
+
+    Pure apart from the files it writes: it reads no store, so it can run anywhere."""
     reports: dict[str, str | None] = {"annotated": None, "confirmation": None}
     if prepared.rows is None or outcome.status == Status.DUPLICATE_FILE:
         return reports
@@ -85,6 +88,15 @@ def report(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[str, str
     return reports
 
 
+def confirm(con: duckdb.DuckDBPyConnection, outcome: Outcome, out_dir: Path) -> str | None:
+    """The confirmation of a stored submission ("a copy of your entries for your records"), written
+    by the writer process from the store; None when nothing was stored."""
+    if outcome.submission_id is None or outcome.status not in (Status.PROCESSING_COMPLETE, Status.OCR_HANDLING_THIS):
+        return None
+    xlsx, _csv = write_confirmation(con, outcome.submission_id, out_dir)
+    return str(xlsx)
+
+
 def ingest_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -99,13 +111,18 @@ def ingest_file(
     prepared = prepare(path, context, reference, limits)
     outcome = commit(con, prepared, reference, order_ref=order_ref)
     outcome.reports = report(prepared, outcome, out_dir)
+    outcome.reports["confirmation"] = confirm(con, outcome, out_dir)
     return outcome
 
 
-def commit_to_store(db_path: Path, prepared: Prepared, reference: Reference, *, order_ref: str | None) -> Outcome:
-    """Open the store at `db_path`, commit `prepared`, close the store (the flows' writer step)."""
+def commit_to_store(db_path: Path, prepared: Prepared, reference: Reference, *, order_ref: str | None,
+                    out_dir: Path) -> Outcome:
+    """Open the store at `db_path`, commit `prepared` and write its confirmation, close the store
+    (the flows' writer step)."""
     con = store.connect(db_path)
     try:
-        return commit(con, prepared, reference, order_ref=order_ref)
+        outcome = commit(con, prepared, reference, order_ref=order_ref)
+        outcome.reports["confirmation"] = confirm(con, outcome, out_dir)
+        return outcome
     finally:
         con.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 from prefect import flow, task
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from entries import config, refdata, store
@@ -52,9 +53,30 @@ def report_task(prepared: Prepared, outcome: Outcome, out: str) -> dict:
     # Only a busy database file is worth another try; a bad file stays bad.
     retry_condition_fn=lambda _task, _run, state: isinstance(state.result(raise_on_failure=False), duckdb.IOException),
 )
-def commit_task(db: str, prepared: Prepared, reference: Reference, order_ref: str | None) -> Outcome:
-    """Record the upload in the store in one transaction."""
-    return commit_to_store(Path(db), prepared, reference, order_ref=order_ref)
+def commit_task(db: str, prepared: Prepared, reference: Reference, order_ref: str | None, out: str) -> Outcome:
+    """Record the upload in the store in one transaction and write its confirmation."""
+    return commit_to_store(Path(db), prepared, reference, order_ref=order_ref, out_dir=Path(out))
+
+
+def artifact_rows(outcome: dict) -> list[dict]:
+    """A submission's counts as table rows for a Prefect artifact: statuses and kinds, no personal data."""
+    rows = [{"measure": "status", "value": outcome["status"]}]
+    rows += [{"measure": name, "value": outcome[name]} for name in ("rows", "accepted", "rejected", "held")]
+    rows += [{"measure": f"entries: {kind}", "value": n} for kind, n in outcome["entries"].items()]
+    rows.append({"measure": "fees (pence)", "value": outcome["fees_pence"]})
+    rows.append({"measure": "errors", "value": sum(1 for i in outcome["issues"] if i["severity"] == "error")})
+    rows.append({"measure": "warnings", "value": sum(1 for i in outcome["issues"] if i["severity"] == "warning")})
+    return rows
+
+
+@task(name="publish", persist_result=False, cache_policy=NO_CACHE)
+def publish_task(outcome: dict) -> None:
+    """Publish the submission's counts as a Prefect table artifact (visible in the UI)."""
+    create_table_artifact(
+        key=f"submission-{outcome['centre']}-{outcome['sha256'][:12]}",
+        table=artifact_rows(outcome),
+        description=f"Centre {outcome['centre']}, file {outcome['file']}: {outcome['status']}",
+    )
 
 
 @flow(name="ingest-file", persist_result=False)
@@ -73,9 +95,12 @@ def ingest_flow(
     reference = reference_task(db_file)
     chosen = series or default_series_for(reference, received)
     prepared = prepare_task(path, Context(centre=centre, series=chosen, received_on=received), reference)
-    outcome = commit_task(db_file, prepared, reference, order_ref)
-    outcome.reports = report_task(prepared, outcome, str(config.out_dir(out)))
-    return outcome.as_json()
+    out_dir = str(config.out_dir(out))
+    outcome = commit_task(db_file, prepared, reference, order_ref, out_dir)
+    outcome.reports["annotated"] = report_task(prepared, outcome, out_dir)["annotated"]
+    summary = outcome.as_json()
+    publish_task(summary)
+    return summary
 
 
 def default_series_for(reference: Reference, received_on: dt.date) -> str:

@@ -1,0 +1,507 @@
+"""Confirmation and invoice reports: golden cell values, output safety, totals, determinism.
+
+Goldens live in tests/golden/ as JSON of cell values (and the HTML page as text). After a deliberate
+change to a report, regenerate them with
+
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest -q tests/test_reports.py
+
+and review the diff before committing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import openpyxl
+from openpyxl.utils.escape import unescape
+import pandas as pd
+import pandera.errors
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from entries import store
+from entries.confirmation import submission_stem, write_confirmation
+from entries.errors import EntriesError, UsageError
+from entries.invoice import invoice_file_stem, invoice_lines, invoice_orders, write_invoice
+from entries.report_files import MONEY_FORMAT, csv_safe, pounds_text
+from entries.uci import check_letter
+from schemas.invoice import INVOICE_LINE
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+CREATED = dt.datetime(2027, 1, 15, 9, 30)
+HYPERLINK = '=HYPERLINK("http://x","y")'
+
+
+def _uci(stem: str) -> str:
+    return stem + check_letter(stem)
+
+
+def add_submission(con, submission_id, *, centre="12345", series="2027-06", order_ref=None,
+                   received_on=dt.date(2027, 1, 15), file_name="entries.xlsx", sha=None,
+                   status="Processing complete"):
+    sha = sha or f"{submission_id:02d}" * 32
+    con.execute(
+        """INSERT INTO submissions (submission_id, sha256, file_name, file_format, centre, series, order_ref,
+               received_on, status, rows, accepted, created_at)
+           VALUES (?, ?, ?, 'xlsx', ?, ?, ?, ?, ?, 0, 0, ?)""",
+        [submission_id, sha, file_name, centre, series, order_ref, received_on, status, CREATED],
+    )
+
+
+def add_candidate(con, candidate_id, number, surname, forenames, *, centre="12345", submission_id=1, sex="F"):
+    con.execute(
+        """INSERT INTO candidates (candidate_id, centre_number, candidate_number, uci, surname, forenames, sex,
+               date_of_birth, submission_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [candidate_id, centre, number, _uci(f"{centre}027{number}"), surname, forenames, sex,
+         dt.date(2009, 5, 1), submission_id],
+    )
+
+
+def add_entry(con, entry_id, submission_id, candidate_id, number, code, kind, qualification, fee, *,
+              unit=None, late=False, order_ref=None, centre="12345", series="2027-06", suite="L3-IT",
+              replaced_by=None):
+    con.execute(
+        """INSERT INTO entries (entry_id, submission_id, source_row, candidate_id, centre_number, candidate_number,
+               series, entry_code, kind, qualification_code, suite_id, unit_number, unit_key, fee_pence, late,
+               order_ref, replaced_by, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [entry_id, submission_id, entry_id + 1, candidate_id, centre, number, series, code, kind, qualification,
+         suite, unit, unit or 0, fee, late, order_ref, replaced_by, CREATED],
+    )
+
+
+def seed(con) -> None:
+    """Two candidates, a full award, two unit entries and a late top-up, over two order numbers."""
+    add_submission(con, 1, order_ref="PO-1001", file_name="Year 13 entries.xlsx")
+    add_submission(con, 2, order_ref="PO-1002", received_on=dt.date(2027, 3, 1), file_name="late.xlsx")
+    add_candidate(con, 1, "0001", "O'Brien", "Zoë")
+    add_candidate(con, 2, "0002", HYPERLINK, "Sam", sex="M")
+    # Inserted out of order: the reports sort them.
+    add_entry(con, 3, 1, 2, "0002", "05839", "unit", "05839", 3450, unit=2, order_ref="PO-1001")
+    add_entry(con, 1, 1, 1, "0001", "05838", "full_award", "05838", 9840, order_ref="PO-1001", replaced_by=4)
+    add_entry(con, 2, 1, 2, "0002", "05839", "unit", "05839", 3450, unit=1, order_ref="PO-1001")
+    add_entry(con, 4, 2, 1, "0001", "05839T1", "top_up", "05839", 7170, late=True, order_ref="PO-1002")
+
+
+def xlsx_cells(path: Path) -> dict:
+    """Every sheet's cell values as rows, and every cell's non-General number format."""
+    wb = openpyxl.load_workbook(path)
+    out: dict = {"sheets": {}, "formats": {}}
+    for ws in wb.worksheets:
+        out["sheets"][ws.title] = [list(row) for row in ws.iter_rows(values_only=True)]
+        out["formats"][ws.title] = {
+            cell.coordinate: cell.number_format
+            for row in ws.iter_rows()
+            for cell in row
+            if cell.value is not None and cell.number_format != "General"
+        }
+    return out
+
+
+def csv_rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def check_golden(name: str, actual) -> None:
+    path = GOLDEN / name
+    if name.endswith(".json"):
+        actual = json.loads(json.dumps(actual, ensure_ascii=False))
+        if UPDATE:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(actual, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        assert json.loads(path.read_text(encoding="utf-8")) == actual
+    else:
+        if UPDATE:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(actual, encoding="utf-8", newline="\n")
+        assert path.read_text(encoding="utf-8") == actual
+
+
+def sheet_xml(path: Path) -> list[bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return [zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+
+
+# --- confirmation -------------------------------------------------------------------------------
+
+
+def test_confirmation_matches_golden(con, tmp_path):
+    seed(con)
+    xlsx, csv_path = write_confirmation(con, 1, tmp_path)
+    assert xlsx == tmp_path / "12345" / "2027-01-15_Year_13_entries_01010101.confirmation.xlsx"
+    assert csv_path == xlsx.with_suffix(".csv")
+    check_golden("confirmation_1.json", {"xlsx": xlsx_cells(xlsx), "csv": csv_rows(csv_path)})
+
+
+def test_confirmation_of_late_submission_matches_golden(con, tmp_path):
+    seed(con)
+    xlsx, csv_path = write_confirmation(con, 2, tmp_path, stem="late")
+    assert xlsx.name == "late.confirmation.xlsx"
+    check_golden("confirmation_2.json", {"xlsx": xlsx_cells(xlsx), "csv": csv_rows(csv_path)})
+
+
+def test_confirmation_xlsx_and_csv_carry_the_same_rows(con, tmp_path):
+    seed(con)
+    xlsx, csv_path = write_confirmation(con, 1, tmp_path)
+    sheet = [list(r) for r in openpyxl.load_workbook(xlsx)["Confirmation"].iter_rows()]
+    rows = csv_rows(csv_path)
+    assert len(sheet) == len(rows)
+    renamed = {"Fee": "fee_pence", "Amount": "amount_pence"}
+    for cells, line in zip(sheet, rows):
+        while cells and cells[-1].value is None:
+            cells.pop()
+        assert len(cells) == len(line)
+        for cell, text in zip(cells, line):
+            value = cell.value
+            if cell.number_format == MONEY_FORMAT:  # pounds in the xlsx, pence in the CSV
+                assert round(value * 100) == int(text)
+            elif value is None:
+                assert text == ""
+            elif isinstance(value, str):
+                assert csv_safe(renamed.get(value, value)) == text
+            else:
+                assert str(value) == text
+
+
+def test_confirmation_header_and_totals(con, tmp_path):
+    seed(con)
+    xlsx, csv_path = write_confirmation(con, 1, tmp_path)
+    rows = csv_rows(csv_path)
+    fields = {r[0]: r[1] for r in rows[1:7]}
+    assert fields == {
+        "Centre number": "12345",
+        "Centre name": "Northfield Academy",
+        "Order number": "PO-1001",
+        "Series": "2027-06",
+        "Date received": "2027-01-15",  # the submission's date, not today
+        "Status": "Processing complete",
+    }
+    header = rows[8]
+    assert header[-2:] == ["fee_pence", "Late"]
+    entries = rows[9:12]
+    assert [(r[0], r[4], r[6]) for r in entries] == [("0001", "05838", ""), ("0002", "05839", "1"), ("0002", "05839", "2")]
+    assert entries[1][5] == "Extended Certificate in IT: unit 1 Fundamentals of IT"
+    assert rows[-1] == ["Total", "3", str(9840 + 3450 + 3450)]
+    ws = openpyxl.load_workbook(xlsx)["Confirmation"]
+    last = ws.max_row
+    assert ws.cell(last, 3).value == pytest.approx(167.40)
+    assert ws.cell(last, 3).number_format == MONEY_FORMAT
+    assert ws.cell(10, 9).value == pytest.approx(98.40)
+
+
+def test_confirmation_stem_is_the_ingest_report_stem(con):
+    from entries.ingest import report_stem
+
+    seed(con)
+    prepared = SimpleNamespace(
+        path=Path("/inbox/12345/Year 13 entries.xlsx"),
+        context=SimpleNamespace(received_on=dt.date(2027, 1, 15)),
+        sha256="01" * 32,
+    )
+    assert submission_stem(con, 1) == report_stem(prepared)
+
+
+def test_confirmation_unknown_submission_and_bad_stem(con, tmp_path):
+    seed(con)
+    with pytest.raises(EntriesError):
+        write_confirmation(con, 99, tmp_path)
+    for stem in ("", "..", "a/b", "a\\b"):
+        with pytest.raises(ValueError):
+            write_confirmation(con, 1, tmp_path, stem=stem)
+
+
+# --- invoice ------------------------------------------------------------------------------------
+
+
+def test_invoice_json_is_designs_object(con):
+    seed(con)
+    assert invoice_orders(con, "12345", "2027-06") == {
+        "centre": "12345",
+        "centre_name": "Northfield Academy",
+        "series": "2027-06",
+        "orders": [
+            {
+                "order_ref": "PO-1001",
+                "series": "2027-06",
+                "lines": [
+                    {"entry_code": "05838", "title": "Certificate in IT", "kind": "full_award", "quantity": 1,
+                     "fee_pence": 9840, "amount_pence": 9840, "late": False},
+                    {"entry_code": "05839", "title": "Extended Certificate in IT (unit entries)", "kind": "unit",
+                     "quantity": 2, "fee_pence": 3450, "amount_pence": 6900, "late": False},
+                ],
+                "total_pence": 16740,
+            },
+            {
+                "order_ref": "PO-1002",
+                "series": "2027-06",
+                "lines": [
+                    {"entry_code": "05839T1", "title": "Top-up from Certificate to Extended Certificate in IT",
+                     "kind": "top_up", "quantity": 1, "fee_pence": 7170, "amount_pence": 7170, "late": True},
+                ],
+                "total_pence": 7170,
+            },
+        ],
+        "total_pence": 23910,
+    }
+    only = invoice_orders(con, "12345", "2027-06", order_ref="PO-1002")
+    assert [o["order_ref"] for o in only["orders"]] == ["PO-1002"] and only["total_pence"] == 7170
+    json.dumps(only)  # plain JSON types throughout
+
+
+def test_invoice_matches_golden(con, tmp_path):
+    seed(con)
+    paths = write_invoice(con, "12345", tmp_path, series="2027-06")
+    folder = tmp_path / "12345"
+    assert paths == {
+        "xlsx": folder / "invoice_12345_2027-06.xlsx",
+        "csv": folder / "invoice_12345_2027-06.csv",
+        "html": folder / "invoice_12345_2027-06.html",
+    }
+    check_golden("invoice_12345_2027-06.json", {"xlsx": xlsx_cells(paths["xlsx"]), "csv": csv_rows(paths["csv"])})
+    check_golden("invoice_12345_2027-06.html", paths["html"].read_text(encoding="utf-8"))
+
+
+def test_invoice_for_one_order_matches_golden(con, tmp_path):
+    seed(con)
+    paths = write_invoice(con, "12345", tmp_path, order_ref="PO-1002")
+    assert paths["xlsx"].name == "invoice_12345_all_PO-1002.xlsx"
+    check_golden("invoice_12345_all_PO-1002.json", {"xlsx": xlsx_cells(paths["xlsx"]), "csv": csv_rows(paths["csv"])})
+
+
+def test_invoice_html_is_clean_and_printable(con, tmp_path):
+    seed(con)
+    add_submission(con, 3, order_ref='<script>alert("x")</script>', file_name="x.xlsx")
+    add_entry(con, 5, 3, 2, "0002", "05838", "full_award", "05838", 9840, order_ref='<script>alert("x")</script>')
+    page = write_invoice(con, "12345", tmp_path)["html"].read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "@media print" in page
+    for external in ("http://", "https://", "src=", "<link", "@import", "url("):
+        assert external not in page
+    assert "Late fee" in page and pounds_text(9840 * 2 + 6900 + 7170) in page
+
+
+def test_invoice_csv_amounts_are_pence_and_add_up(con, tmp_path):
+    seed(con)
+    rows = csv_rows(write_invoice(con, "12345", tmp_path, series="2027-06")["csv"])
+    header, body = rows[0], rows[1:]
+    assert header == ["record", "centre", "series", "order_ref", "entry_code", "title", "kind", "late",
+                      "quantity", "fee_pence", "amount_pence"]
+    records = [dict(zip(header, r)) for r in body]
+    lines = [r for r in records if r["record"] == "line"]
+    assert sum(int(r["amount_pence"]) for r in lines) == 23910
+    assert all(int(r["quantity"]) * int(r["fee_pence"]) == int(r["amount_pence"]) for r in lines)
+    assert [r["amount_pence"] for r in records if r["record"] == "order total"] == ["16740", "7170"]
+    assert records[-1]["record"] == "grand total" and records[-1]["amount_pence"] == "23910"
+    assert [r["late"] for r in lines] == ["No", "No", "Yes"]
+
+
+def test_orders_without_a_number_come_last_and_series_stay_apart(con):
+    seed(con)
+    add_submission(con, 3, series="2028-01", order_ref="PO-1001")
+    add_submission(con, 4, order_ref=None)
+    add_entry(con, 5, 3, 2, "0002", "05838", "full_award", "05838", 9840, order_ref="PO-1001", series="2028-01")
+    add_entry(con, 6, 4, 2, "0002", "05850", "full_award", "05850", 9840, order_ref=None, suite="L3-BUS")
+    everything = invoice_orders(con, "12345")
+    assert everything["series"] is None
+    assert [(o["series"], o["order_ref"]) for o in everything["orders"]] == [
+        ("2027-06", "PO-1001"), ("2028-01", "PO-1001"), ("2027-06", "PO-1002"), ("2027-06", None)
+    ]
+    assert everything["total_pence"] == 23910 + 9840 + 9840
+    assert invoice_orders(con, "23456")["orders"] == [] and invoice_orders(con, "23456")["total_pence"] == 0
+
+
+def test_late_and_standard_fees_are_separate_lines(con):
+    seed(con)
+    add_candidate(con, 3, "0003", "Lee", "Ann", submission_id=2)
+    add_entry(con, 5, 2, 3, "0003", "05839T1", "top_up", "05839", 4780, order_ref="PO-1002")
+    lines = invoice_orders(con, "12345", "2027-06", "PO-1002")["orders"][0]["lines"]
+    assert [(x["entry_code"], x["late"], x["fee_pence"]) for x in lines] == [("05839T1", False, 4780), ("05839T1", True, 7170)]
+
+
+def test_invoice_file_names_are_safe():
+    assert invoice_file_stem("12345") == "invoice_12345_all"
+    assert invoice_file_stem("12345", "2027-06", "PO-1") == "invoice_12345_2027-06_PO-1"
+    odd = invoice_file_stem("12345", None, "../../etc/passwd")
+    assert "/" not in odd and ".." not in odd and odd.startswith("invoice_12345_all_")
+    assert invoice_file_stem("12345", None, "a/b") != invoice_file_stem("12345", None, "a_b")
+
+
+def test_invoice_refuses_bad_arguments(con):
+    for centre in ("1234", "abcde", "12345; DROP"):
+        with pytest.raises(UsageError):
+            invoice_orders(con, centre)
+    with pytest.raises(UsageError):
+        invoice_orders(con, "12345", series="June")
+
+
+def test_invoice_line_schema_describes_columns_and_checks_amounts():
+    assert all(column.description for column in INVOICE_LINE.columns.values())
+    frame = pd.DataFrame(
+        {"centre": ["12345"], "series": ["2027-06"], "order_ref": [None], "entry_code": ["05838"],
+         "kind": ["full_award"], "title": ["Certificate in IT"], "late": [False], "quantity": [2],
+         "fee_pence": [9840], "amount_pence": [19680]}
+    ).astype({"order_ref": "str", "quantity": "int64", "fee_pence": "int64", "amount_pence": "int64"})
+    INVOICE_LINE.validate(frame)
+    with pytest.raises(pandera.errors.SchemaError):
+        INVOICE_LINE.validate(frame.assign(amount_pence=19681))
+    with pytest.raises(pandera.errors.SchemaError):
+        INVOICE_LINE.validate(frame.assign(quantity=0, amount_pence=0))
+
+
+# --- output safety ------------------------------------------------------------------------------
+
+
+def test_no_formula_anywhere_and_csv_escapes_the_formula_name(con, tmp_path):
+    seed(con)
+    xlsx, csv_path = write_confirmation(con, 1, tmp_path)
+    paths = write_invoice(con, "12345", tmp_path)
+    for book in (xlsx, paths["xlsx"]):
+        for xml in sheet_xml(book):
+            assert b"<f>" not in xml and b"<f " not in xml and b"<f/>" not in xml
+    ws = openpyxl.load_workbook(xlsx)["Confirmation"]
+    found = [c for row in ws.iter_rows() for c in row if c.value == HYPERLINK]
+    assert len(found) == 2 and all(c.data_type == "s" for c in found)  # two unit entries
+    rows = csv_rows(csv_path)
+    assert ["0002", _uci("123450270002"), "'" + HYPERLINK, "Sam"] == rows[10][:4]
+    assert not any(cell == HYPERLINK for row in rows for cell in row)
+
+
+def test_leading_specials_escaped_in_csv_only_and_excel_escapes_survive(con, tmp_path):
+    seed(con)
+    add_submission(con, 3, order_ref="-5")
+    add_candidate(con, 3, "0003", "_x0041_Lee", "+Ann", submission_id=3)
+    add_candidate(con, 4, "0004", "@home", "\tTab", submission_id=3)
+    add_entry(con, 5, 3, 3, "0003", "05838", "full_award", "05838", 9840, order_ref="-5")
+    add_entry(con, 6, 3, 4, "0004", "05838", "full_award", "05838", 9840, order_ref="-5")
+    xlsx, csv_path = write_confirmation(con, 3, tmp_path)
+    rows = csv_rows(csv_path)
+    assert rows[3] == ["Order number", "'-5"]
+    assert rows[9][2:4] == ["_x0041_Lee", "'+Ann"]
+    assert rows[10][2:4] == ["'@home", "'\tTab"]
+    assert rows[9][8] == "9840"  # numbers are never escaped
+    ws = openpyxl.load_workbook(xlsx)["Confirmation"]
+    # openpyxl reads the raw XML text; Excel and calamine decode _xHHHH_, giving back the name exactly.
+    assert ws.cell(10, 3).value == "_x005F_x0041_Lee" and unescape(ws.cell(10, 3).value) == "_x0041_Lee"
+    assert ws.cell(10, 4).value == "+Ann"  # no apostrophe in the xlsx
+    assert ws.cell(4, 2).value == "-5"
+    invoice_csv = csv_rows(write_invoice(con, "12345", tmp_path, order_ref="-5")["csv"])
+    assert invoice_csv[1][3] == "'-5"
+    fastexcel = pytest.importorskip("fastexcel")
+    frame = fastexcel.read_excel(xlsx).load_sheet_by_name("Confirmation", header_row=None, dtypes="string").to_pandas()
+    assert frame.iloc[9, 2] == "_x0041_Lee"
+
+
+# --- determinism and atomic writes --------------------------------------------------------------
+
+
+def test_writing_twice_gives_identical_cells_and_leaves_no_temp_files(con, tmp_path):
+    seed(con)
+    first = {"c": write_confirmation(con, 1, tmp_path), "i": write_invoice(con, "12345", tmp_path, "2027-06")}
+    snapshot = {
+        "conf": xlsx_cells(first["c"][0]), "conf_csv": first["c"][1].read_bytes(),
+        "inv": xlsx_cells(first["i"]["xlsx"]), "inv_csv": first["i"]["csv"].read_bytes(),
+        "html": first["i"]["html"].read_bytes(),
+    }
+    second = {"c": write_confirmation(con, 1, tmp_path), "i": write_invoice(con, "12345", tmp_path, "2027-06")}
+    assert second == first
+    assert snapshot == {
+        "conf": xlsx_cells(second["c"][0]), "conf_csv": second["c"][1].read_bytes(),
+        "inv": xlsx_cells(second["i"]["xlsx"]), "inv_csv": second["i"]["csv"].read_bytes(),
+        "html": second["i"]["html"].read_bytes(),
+    }
+    for book in (second["c"][0], second["i"]["xlsx"]):
+        props = openpyxl.load_workbook(book).properties
+        assert props.created == props.modified == dt.datetime(2000, 1, 1)
+    leftovers = [p.name for p in tmp_path.rglob("*") if p.name.startswith(".") or p.name.endswith(".tmp")]
+    assert leftovers == []
+    assert sorted(p.name for p in (tmp_path / "12345").iterdir()) == sorted(
+        [first["c"][0].name, first["c"][1].name, "invoice_12345_2027-06.csv", "invoice_12345_2027-06.html",
+         "invoice_12345_2027-06.xlsx"]
+    )
+
+
+def test_a_failed_write_leaves_no_file(con, tmp_path, monkeypatch):
+    seed(con)
+
+    def fail(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    out = tmp_path / "out"
+    with pytest.raises(OSError):
+        write_confirmation(con, 1, out)
+    with pytest.raises(OSError):
+        write_invoice(con, "12345", out)
+    assert [p for p in out.rglob("*") if p.is_file()] == []
+
+
+# --- property: totals are the sum of the stored fees -------------------------------------------
+
+CODES = [
+    ("05838", "full_award", "05838", "L3-IT"),
+    ("05838", "unit", "05838", "L3-IT"),
+    ("05839", "unit", "05839", "L3-IT"),
+    ("05839T1", "top_up", "05839", "L3-IT"),
+    ("05838M2", "move_down", "05838", "L3-IT"),
+    ("05850", "full_award", "05850", "L3-BUS"),
+]
+ENTRY = st.tuples(
+    st.sampled_from(["12345", "23456"]),
+    st.sampled_from(["2027-01", "2027-06"]),
+    st.sampled_from([None, "PO-1", "PO-2", "a/b"]),
+    st.sampled_from(CODES),
+    st.sampled_from([0, 1, 3450, 9840]) | st.integers(0, 10_000_000),
+    st.booleans(),
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ENTRY, max_size=40))
+def test_invoice_totals_are_the_sum_of_stored_fees(generated):
+    con = store.connect(Path(":memory:"))  # a fresh store per example
+    try:
+        for i, (centre, series, ref, (code, kind, qualification, suite), fee, late) in enumerate(generated, 1):
+            add_entry(con, i, 1, i, f"{i:04d}", code, kind, qualification, fee, unit=(i if kind == "unit" else None),
+                      late=late, order_ref=ref, centre=centre, series=series, suite=suite)
+        for centre in ("12345", "23456"):
+            for series in (None, "2027-01", "2027-06"):
+                for ref in (None, "PO-1", "a/b", "PO-9"):
+                    chosen = [g for g in generated if g[0] == centre and (series is None or g[1] == series)
+                              and (ref is None or g[2] == ref)]
+                    invoice = invoice_orders(con, centre, series, ref)
+                    assert invoice["total_pence"] == sum(g[4] for g in chosen)
+                    expected: dict = {}
+                    for g in chosen:
+                        expected.setdefault((g[1], g[2]), []).append(g)
+                    keys = [(o["series"], o["order_ref"]) for o in invoice["orders"]]
+                    assert sorted(keys, key=lambda k: (k[1] is None, k[1] or "", k[0])) == keys
+                    assert set(keys) == set(expected)
+                    for order in invoice["orders"]:
+                        mine = expected[(order["series"], order["order_ref"])]
+                        assert order["total_pence"] == sum(g[4] for g in mine)
+                        assert sum(x["amount_pence"] for x in order["lines"]) == order["total_pence"]
+                        assert sum(x["quantity"] * x["fee_pence"] for x in order["lines"]) == order["total_pence"]
+                        assert sum(x["quantity"] for x in order["lines"]) == len(mine)
+                        assert all(x["amount_pence"] == x["quantity"] * x["fee_pence"] for x in order["lines"])
+                        by_line: dict = {}
+                        for g in mine:
+                            key = (g[3][0], g[3][1], g[5], g[4])
+                            by_line[key] = by_line.get(key, 0) + 1
+                        assert {(x["entry_code"], x["kind"], x["late"], x["fee_pence"]): x["quantity"]
+                                for x in order["lines"]} == by_line
+                    if series is None and ref is None:  # pandera is slow-ish: once per centre
+                        frame = invoice_lines(invoice)
+                        assert int(frame["amount_pence"].sum()) == invoice["total_pence"]
+    finally:
+        con.close()
