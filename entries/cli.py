@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from entries import config, listing, qualifications, refdata, results, review, store
+from entries import config, listing, nightly, qualifications, refdata, results, review, runlock, schedule, store
 from entries import invoice as invoicing
 from entries.errors import EntriesError, ReferenceDataError, UsageError
 from entries.ingest import Outcome, ingest_file
@@ -139,6 +139,74 @@ def cmd_invoice(args: argparse.Namespace) -> int:
     print(f"Centre {args.centre} total £{orders['total_pence'] / 100:,.2f}")
     for kind, path in written.items():
         print(f"  {kind}: {path}")
+    return 0
+
+
+def cmd_invoices(args: argparse.Namespace) -> int:
+    con = _open(args)
+    known_series(con, args.series)
+    done = invoicing.write_series_invoices(con, args.series, config.out_dir(args.out))
+    if args.json:
+        print(json.dumps(done, indent=2, ensure_ascii=False))
+        return 0
+    for centre in done["centres"]:
+        print(f"centre {centre['centre']}: {centre['entries']} entries, £{centre['total_pence'] / 100:,.2f} -> {centre['files']['html']}")
+    print(f"{len(done['centres'])} centre(s), total £{done['total_pence'] / 100:,.2f}; finance summary {done['summary']}")
+    return 0
+
+
+def print_run(summary: dict) -> None:
+    """The nightly run's closing summary: what happened, and what needs a person."""
+    totals = summary["totals"]
+    print(f"Nightly import: {totals['files']} file(s); " + ", ".join(f"{s} {n}" for s, n in totals["by_status"].items()))
+    print(f"  {totals['entries']} entries stored, £{totals['fees_pence'] / 100:,.2f}; {totals['held']} row(s) held for review")
+    for f in summary["files"]:
+        if f["status"] not in ("Processing complete",):
+            print(f"  {f['centre']}/{f['file']}: {f['status']}" + (f" - {f['reason']}" if f["reason"] else ""))
+    if totals["held"]:
+        print("  next: 'entries review list' to resolve held rows")
+    folders = sorted({str(Path(p).parent) for f in summary["files"] for p in f["reports"].values() if p})
+    for folder in folders:
+        print(f"  reports: {folder}")
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    if not args.inbox.is_dir():
+        raise UsageError(f"no inbox folder at {args.inbox}")
+    db, out = config.db_path(args.db), config.out_dir(args.out)
+    con = _open(args)  # load reference data now if the store has none, then let the run own the file
+    con.close()
+    if args.in_process:
+        summary = nightly.run_nightly(args.inbox, db, out, received_on=args.received_on, settle_seconds=args.settle_seconds,
+                                      lock_wait_seconds=args.lock_wait).as_json()
+    else:
+        from flows.nightly import runner_for
+
+        summary = runner_for(args.dask)(
+            str(args.inbox), db=str(db), out=str(out), received_on=args.received_on.isoformat() if args.received_on else None,
+            settle_seconds=args.settle_seconds, lock_wait_seconds=args.lock_wait)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        print_run(summary)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    db = config.db_path(args.db)
+    with runlock.run_lock(db, wait_seconds=0):
+        restored = runlock.restore(db)
+    print(f"Restored {restored} from {runlock.backup_path(db)} (the replaced store is kept as {db.name}.replaced)")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from prefect import serve as prefect_serve
+
+    db, out = config.db_path(args.db), config.out_dir(args.out)
+    deployment = schedule.nightly_deployment(str(args.inbox.resolve()), str(db.resolve()), str(out.resolve()), args.cron, args.timezone)
+    print(f"Serving the nightly import of {args.inbox} at '{args.cron}' ({args.timezone}); Ctrl-C to stop")
+    prefect_serve(deployment)
     return 0
 
 
@@ -274,6 +342,32 @@ def build_parser() -> argparse.ArgumentParser:
     invoice.add_argument("--order-ref", help="only this order number")
     invoice.add_argument("--json", action="store_true", help="print the invoice JSON")
     invoice.set_defaults(handler=cmd_invoice)
+
+    invoices = commands.add_parser("invoices", help="invoice orders for every centre with entries in a series", parents=[common])
+    invoices.add_argument("--series", required=True, help="series, e.g. 2027-06")
+    invoices.add_argument("--json", action="store_true", help="print JSON")
+    invoices.set_defaults(handler=cmd_invoices)
+
+    nightly_cmd = commands.add_parser("nightly", help="import every centre's uploads from INBOX/<centre>/", parents=[common])
+    nightly_cmd.add_argument("inbox", type=Path, help="the inbox folder; processed/, rejected/ and failed/ go beside it")
+    nightly_cmd.add_argument("--received-on", type=iso_date, help="YYYY-MM-DD for every file (default: each file's date)")
+    nightly_cmd.add_argument("--settle-seconds", type=float, default=5.0,
+                             help="leave files changed more recently than this for the next run (default 5)")
+    nightly_cmd.add_argument("--lock-wait", type=float, default=600.0, help="seconds to wait for another run to finish (default 600)")
+    nightly_cmd.add_argument("--dask", metavar="ADDRESS", default=os.environ.get("ENTRIES_DASK_ADDRESS"),
+                             help="run prepare and report on this Dask scheduler ('local' starts a local cluster; env ENTRIES_DASK_ADDRESS)")
+    nightly_cmd.add_argument("--in-process", action="store_true", help="run the same steps without Prefect (no API needed)")
+    nightly_cmd.add_argument("--json", action="store_true", help='print {"files": [...], "totals": {...}}')
+    nightly_cmd.set_defaults(handler=cmd_nightly)
+
+    restore = commands.add_parser("restore", help="put back the copy of the store taken before the last run", parents=[common])
+    restore.set_defaults(handler=cmd_restore)
+
+    serve = commands.add_parser("serve", help="serve the nightly import on a schedule with Prefect", parents=[common])
+    serve.add_argument("inbox", type=Path, help="the inbox folder")
+    serve.add_argument("--cron", default=schedule.DEFAULT_CRON, help=f"cron schedule (default '{schedule.DEFAULT_CRON}')")
+    serve.add_argument("--timezone", default=schedule.DEFAULT_TIMEZONE, help=f"time zone of the cron (default {schedule.DEFAULT_TIMEZONE})")
+    serve.set_defaults(handler=cmd_serve)
 
     listing = commands.add_parser("list", help="stored entries", parents=[common])
     listing.add_argument("--centre", type=centre_number, help=CENTRE_HELP)

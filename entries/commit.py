@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 
 import duckdb
 import pandas as pd
@@ -87,8 +88,12 @@ def _sorted(issues: list[Issue]) -> list[Issue]:
     return sorted(issues, key=lambda i: (i.row if i.row is not None else -1, i.column or "", i.code))
 
 
-def commit(con: duckdb.DuckDBPyConnection, prepared: Prepared, reference: Reference, *, order_ref: str | None) -> Outcome:
-    """Decide the upload's status and store it; everything for the file in one transaction."""
+def commit(con: duckdb.DuckDBPyConnection, prepared: Prepared, reference: Reference, *, order_ref: str | None,
+           on_commit: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None) -> Outcome:
+    """Decide the upload's status and store it; everything for the file in one transaction.
+
+    `on_commit(con, submission_id)` runs inside that transaction (the nightly run journals its
+    claim there, so a file's submission and its claim are written together or not at all)."""
     rows = prepared.rows
     n_rows = 0 if rows is None else len(rows)
     distinct = None if rows is None else rows.drop_duplicates(subset=list(TEMPLATE_COLUMNS))
@@ -100,6 +105,8 @@ def commit(con: duckdb.DuckDBPyConnection, prepared: Prepared, reference: Refere
         reason = _reason(status, code, issues)
         with store.transaction(con):
             sid = record(con, new, status, reason_code=code, reason=reason, counts=counts, issues=issues, duplicate_of=duplicate_of)
+            if on_commit is not None:
+                on_commit(con, sid)
         return _outcome(prepared, status, reason, issues, counts, sid, order_ref)
 
     if prepared.refusal is not None:
@@ -135,6 +142,8 @@ def commit(con: duckdb.DuckDBPyConnection, prepared: Prepared, reference: Refere
         store_entries(con, sid, prepared, norm, classified, order_ref)
         _store_holds(con, sid, norm, matches)
         change_status(con, sid, final, "CAND_01" if held_rows else None)
+        if on_commit is not None:
+            on_commit(con, sid)
     return _outcome(prepared, final, None if not held_rows else f"{held_rows} row(s) held for review", issues, counts, sid,
                     order_ref, classified.entries)
 

@@ -399,3 +399,55 @@ def invoice_html(invoice: dict, order_ref: str | None = None) -> str:
     out.append("</body>")
     out.append("</html>")
     return "\n".join(out) + "\n"
+
+
+FINANCE_HEADER = ("Centre", "Centre name", "Orders", "Entries", "Late entries", "Total (£)")
+
+
+def write_series_invoices(con: duckdb.DuckDBPyConnection, series: str, out_dir: Path) -> dict:
+    """Invoice orders for every centre with entries in `series`, by centre, plus one finance summary.
+
+    Returns {"series", "centres": [{"centre", "centre_name", "orders", "entries", "late", "total_pence",
+    "files"}], "total_pence", "summary"} (the summary's xlsx path; a CSV with pence sits beside it).
+    """
+    _check_arguments("00000", series)
+    centres = [r[0] for r in con.execute(
+        "SELECT DISTINCT centre_number FROM entries WHERE series = ? ORDER BY centre_number", [series]).fetchall()]
+    rows = []
+    for centre in centres:
+        invoice = invoice_orders(con, centre, series)
+        files = write_invoice(con, centre, out_dir, series)
+        lines = [line for order in invoice["orders"] for line in order["lines"]]
+        rows.append({
+            "centre": centre,
+            "centre_name": invoice.get("centre_name"),
+            "orders": len(invoice["orders"]),
+            "entries": sum(line["quantity"] for line in lines),
+            "late": sum(line["quantity"] for line in lines if line["late"]),
+            "total_pence": invoice["total_pence"],
+            "files": {kind: str(path) for kind, path in files.items()},
+        })
+    folder = Path(out_dir) / "finance"
+    stem = f"invoices_{series}"
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Invoices"
+    for col, title in enumerate(FINANCE_HEADER, start=1):
+        put(ws, 1, col, title).font = Font(bold=True)
+    for r, row in enumerate(rows, start=2):
+        for col, value in enumerate((row["centre"], row["centre_name"] or "", row["orders"], row["entries"], row["late"]), start=1):
+            put(ws, r, col, value)
+        put(ws, r, 6, pounds(row["total_pence"])).number_format = MONEY_FORMAT
+    total = sum(row["total_pence"] for row in rows)
+    last = len(rows) + 2
+    put(ws, last, 1, "Total").font = Font(bold=True)
+    put(ws, last, 6, pounds(total)).number_format = MONEY_FORMAT
+    ws.freeze_panes = "A2"
+    summary = write_xlsx_atomically(wb, folder / f"{stem}.xlsx")
+    write_csv_atomically(
+        [[row["centre"], row["centre_name"] or "", row["orders"], row["entries"], row["late"], row["total_pence"]] for row in rows]
+        + [["Total", "", sum(r["orders"] for r in rows), sum(r["entries"] for r in rows), sum(r["late"] for r in rows), total]],
+        ("centre", "centre_name", "orders", "entries", "late_entries", "total_pence"),
+        folder / f"{stem}.csv",
+    )
+    return {"series": series, "centres": rows, "total_pence": total, "summary": str(summary)}

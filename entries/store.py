@@ -105,7 +105,7 @@ DDL: tuple[str, ...] = (
     # The nightly run's journal: a claimed file, and the submission its commit recorded (exactly once).
     """CREATE TABLE IF NOT EXISTS nightly_claims (
         claim_id INTEGER PRIMARY KEY, sha256 VARCHAR NOT NULL, centre VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
-        claimed_path VARCHAR NOT NULL, received_on DATE NOT NULL, claimed_at TIMESTAMP NOT NULL,
+        claimed_path VARCHAR NOT NULL, received_on DATE NOT NULL, order_ref VARCHAR, claimed_at TIMESTAMP NOT NULL,
         submission_id INTEGER, final_path VARCHAR, done_at TIMESTAMP)""",
     "CREATE SEQUENCE IF NOT EXISTS claim_ids START 1",
 )

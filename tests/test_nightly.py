@@ -1,0 +1,171 @@
+"""The nightly import: folders, statuses and reports per file; exactly once under kills; locks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from entries import runlock, store
+from entries.errors import EntriesError
+from entries.nightly import run_nightly
+from tests.conftest import PROJECT
+
+SAMPLES = PROJECT / "data" / "samples" / "inbox"
+RECEIVED = dt.date(2027, 1, 15)
+EXPECTED = {
+    "12345/entries_june_2027.xlsx": ("processed", "Processing complete"),
+    "12345/topups_june_2027.csv": ("rejected", "Read and rejected"),  # its moving-down needs results not loaded here
+    "23456/mis_export.csv": ("processed", "Processing complete"),
+    "34567/entries_with_mistakes.xlsx": ("rejected", "Read and rejected"),
+    "45678/empty.xlsx": ("rejected", "Empty file"),
+    "45678/old_format.xlsx": ("failed", "Upload failed"),
+    "56789/entries.xlsx": ("processed", "Processing complete"),
+}
+
+
+def make_inbox(root: Path) -> Path:
+    inbox = root / "inbox"
+    shutil.copytree(SAMPLES, inbox)
+    return inbox
+
+
+def final_state(root: Path, db: Path) -> dict:
+    """Everything a run leaves, without ids and times: the store's rows and the folders' files."""
+    con = store.connect(db, read_only=True)
+    try:
+        state = {
+            "submissions": sorted(con.execute(
+                "SELECT file_name, centre, sha256, status, reason_code, rows, accepted, rejected, held FROM submissions").fetchall()),
+            "statuses": sorted(con.execute(
+                """SELECT s.file_name, list(t.status ORDER BY t.seq) FROM submissions s JOIN submission_status t USING (submission_id)
+                   GROUP BY ALL""").fetchall()),
+            "entries": sorted(con.execute(
+                """SELECT centre_number, candidate_number, entry_code, kind, coalesce(unit_number, 0), series, fee_pence, late,
+                          replaced_by IS NOT NULL FROM entries""").fetchall()),
+            "candidates": sorted(con.execute(
+                "SELECT centre_number, candidate_number, coalesce(uci, ''), surname, forenames, date_of_birth FROM candidates").fetchall()),
+            "claims_open": con.execute("SELECT count(*) FROM nightly_claims WHERE done_at IS NULL").fetchall(),
+        }
+    finally:
+        con.close()
+    state["folders"] = sorted(str(p.relative_to(root)) for name in ("inbox", "processing", "processed", "rejected", "failed")
+                              for p in (root / name).rglob("*") if p.is_file())
+    state["reports"] = sorted(str(p.relative_to(root)) for p in (root / "out").rglob("*") if p.is_file() and ".tmp" not in p.name)
+    return state
+
+
+def test_nightly_run_in_process_ends_every_file_in_its_folder(tmp_path):
+    inbox = make_inbox(tmp_path)
+    result = run_nightly(inbox, tmp_path / "db" / "e.duckdb", tmp_path / "out", received_on=RECEIVED, settle_seconds=0)
+    seen = {f"{f['centre']}/{f['file']}": f for f in result.files}
+    assert set(seen) == set(EXPECTED)
+    for name, (folder, status) in EXPECTED.items():
+        assert seen[name]["status"] == status, name
+        assert (tmp_path / folder / name).is_file(), name
+    assert not any((tmp_path / "inbox").rglob("*.*")) and not any((tmp_path / "processing").rglob("*.*"))
+    assert Path(seen["12345/entries_june_2027.xlsx"]["reports"]["confirmation"]).is_file()
+    assert Path(seen["34567/entries_with_mistakes.xlsx"]["reports"]["annotated"]).is_file()
+    assert result.totals()["by_status"]["Processing complete"] == 3
+
+
+def test_same_inbox_twice_stores_nothing_the_second_time(tmp_path):
+    db = tmp_path / "db" / "e.duckdb"
+    run_nightly(make_inbox(tmp_path), db, tmp_path / "out", received_on=RECEIVED, settle_seconds=0)
+    before = final_state(tmp_path, db)
+    shutil.rmtree(tmp_path / "inbox")
+    second = run_nightly(make_inbox(tmp_path), db, tmp_path / "out", received_on=RECEIVED, settle_seconds=0)
+    after = final_state(tmp_path, db)
+    assert after["entries"] == before["entries"] and after["candidates"] == before["candidates"]
+    stored_again = [f for f in second.files if f["status"] in ("Processing complete", "OCR handling this")]
+    assert stored_again == []
+    assert {f["status"] for f in second.files if f["file"] == "entries_june_2027.xlsx"} == {"Duplicate file"}
+
+
+def test_file_still_being_written_is_left_for_the_next_run(tmp_path):
+    inbox = make_inbox(tmp_path)
+    fresh = inbox / "12345" / "entries_june_2027.xlsx"
+    os.utime(fresh, None)  # just written
+    for other in inbox.rglob("*.*"):
+        if other != fresh:
+            os.utime(other, (time.time() - 3600, time.time() - 3600))
+    result = run_nightly(inbox, tmp_path / "db" / "e.duckdb", tmp_path / "out", received_on=RECEIVED, settle_seconds=60)
+    assert "entries_june_2027.xlsx" not in {f["file"] for f in result.files}
+    assert fresh.exists()
+
+
+def test_second_run_waits_for_the_lock_then_gives_up(tmp_path):
+    db = tmp_path / "e.duckdb"
+    with runlock.run_lock(db):
+        with pytest.raises(EntriesError, match="another run"):
+            run_nightly(make_inbox(tmp_path), db, tmp_path / "out", settle_seconds=0, lock_wait_seconds=0.5)
+    assert len(list((tmp_path / "inbox").rglob("*.*"))) == len(EXPECTED)  # nothing was claimed
+
+
+def test_backup_before_run_and_restore(tmp_path):
+    db = tmp_path / "db" / "e.duckdb"
+    run_nightly(make_inbox(tmp_path), db, tmp_path / "out", received_on=RECEIVED, settle_seconds=0)
+    first = final_state(tmp_path, db)["entries"]
+    (tmp_path / "inbox2" / "12345").mkdir(parents=True)
+    shutil.copy(PROJECT / "tests" / "fixtures" / "commit" / "unit_entries_two_candidates.csv", tmp_path / "inbox2" / "12345" / "more.csv")
+    run_nightly(tmp_path / "inbox2", db, tmp_path / "out", received_on=RECEIVED, settle_seconds=0)
+    assert len(final_state(tmp_path, db)["entries"]) > len(first)
+    runlock.restore(db)
+    assert final_state(tmp_path, db)["entries"] == first
+
+
+CHILD = textwrap.dedent(
+    """
+    import datetime as dt, sys
+    from pathlib import Path
+    from entries.nightly import run_nightly
+    root = Path(sys.argv[1])
+    run_nightly(root / "inbox", root / "db" / "e.duckdb", root / "out", received_on=dt.date(2027, 1, 15), settle_seconds=0)
+    """
+)
+
+
+def _child(root: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", CHILD, str(root)], cwd=PROJECT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+
+
+@pytest.mark.slow
+def test_killed_at_random_moments_the_rerun_ends_as_an_uninterrupted_run(tmp_path):
+    baseline = tmp_path / "baseline"
+    make_inbox(baseline)
+    assert _child(baseline).wait(timeout=300) == 0
+    expected = final_state(baseline, baseline / "db" / "e.duckdb")
+    # How long a whole run takes here, so the kills land across all of it.
+    probe = tmp_path / "probe"
+    make_inbox(probe)
+    start = time.monotonic()
+    _child(probe).wait(timeout=300)
+    whole = time.monotonic() - start
+
+    rnd = random.Random(20270115)
+    kills = attempts = 0
+    while kills < 10:
+        attempts += 1
+        assert attempts <= 25, "runs kept finishing before the kill"
+        root = tmp_path / f"killed-{attempts}"
+        make_inbox(root)
+        child = _child(root)
+        time.sleep(rnd.uniform(0.1, 0.95 * whole))
+        if child.poll() is not None:
+            continue  # finished first: not a kill, try another moment
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        kills += 1
+        assert _child(root).wait(timeout=300) == 0  # the rerun finishes the job
+        got = final_state(root, root / "db" / "e.duckdb")
+        assert got == expected, f"kill {kills} at attempt {attempts}"
