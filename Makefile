@@ -27,14 +27,25 @@ setup: $(STAMP)
 reference: setup
 	$(BIN)/entries reference load
 
+# The main job on the sample data: a fresh copy of the sample inbox, imported by the nightly flow
+# into its own store under data/sample-run (the operators' data/entries.duckdb is not touched).
+SAMPLE := data/sample-run
 run: reference
-	$(BIN)/entries qualifications search
+	rm -rf $(SAMPLE) && mkdir -p $(SAMPLE) && cp -r data/samples/inbox $(SAMPLE)/inbox
+	ENTRIES_DB=$(CURDIR)/$(SAMPLE)/entries.duckdb ENTRIES_OUT=$(CURDIR)/$(SAMPLE)/out $(BIN)/entries results load data/samples/results.csv
+	ENTRIES_DB=$(CURDIR)/$(SAMPLE)/entries.duckdb ENTRIES_OUT=$(CURDIR)/$(SAMPLE)/out \
+		$(BIN)/entries nightly $(SAMPLE)/inbox --received-on 2027-01-15 --settle-seconds 0
+	ENTRIES_DB=$(CURDIR)/$(SAMPLE)/entries.duckdb ENTRIES_OUT=$(CURDIR)/$(SAMPLE)/out $(BIN)/entries invoices --series 2027-06
+	@echo
+	@echo "Reports are in $(SAMPLE)/out: <centre>/*.annotated.xlsx (errors in red), <centre>/*.confirmation.xlsx,"
+	@echo "<centre>/invoice_*.html|xlsx|csv and finance/invoices_2027-06.xlsx; files moved to $(SAMPLE)/processed, rejected, failed."
 
 test: reference
 	$(BIN)/python -m pytest
 
 bench: setup
 	$(BIN)/python benchmarks/read_speed.py
+	$(BIN)/python benchmarks/validate_speed.py
 
 # Re-pin every dependency from requirements.in (needs the package registry).
 lock:

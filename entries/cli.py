@@ -192,6 +192,29 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_onboard(args: argparse.Namespace) -> int:
+    from entries.onboard import onboard
+
+    if not args.path.exists():
+        raise UsageError(f"no such file or folder: {args.path}")
+    con = _open(args)
+    result = onboard(con, args.path, config.out_dir(args.out), args.received_on or dt.date.today())
+    summary = result.as_json()
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        verdict = "refused: nothing stored" if result.has_errors else "loaded in one transaction"
+        print(f"{args.path.name}: {verdict}")
+        for key, value in summary.items():
+            if key not in ("issues", "groups", "reports", "file"):
+                print(f"  {key}: {value}")
+        for found in result.issues[:20]:
+            print(f"    {found.issue.severity}: sheet {found.sheet}, {found.issue.as_line()}")
+        for kind, path in (summary.get("reports") or {}).items():
+            print(f"  report ({kind}): {path}")
+    return 1 if result.has_errors else 0
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     db = config.db_path(args.db)
     with runlock.run_lock(db, wait_seconds=0):
@@ -359,6 +382,12 @@ def build_parser() -> argparse.ArgumentParser:
     nightly_cmd.add_argument("--in-process", action="store_true", help="run the same steps without Prefect (no API needed)")
     nightly_cmd.add_argument("--json", action="store_true", help='print {"files": [...], "totals": {...}}')
     nightly_cmd.set_defaults(handler=cmd_nightly)
+
+    onboard_cmd = commands.add_parser("onboard", help="bulk onboarding: centres, approvals and candidates", parents=[common])
+    onboard_cmd.add_argument("path", type=Path, help="a workbook with sheets Centres, Approvals, Candidates (or a folder of those files)")
+    onboard_cmd.add_argument("--received-on", type=iso_date, help="YYYY-MM-DD (default: today)")
+    onboard_cmd.add_argument("--json", action="store_true", help="print JSON")
+    onboard_cmd.set_defaults(handler=cmd_onboard)
 
     restore = commands.add_parser("restore", help="put back the copy of the store taken before the last run", parents=[common])
     restore.set_defaults(handler=cmd_restore)

@@ -21,3 +21,7 @@ class ReferenceDataError(EntriesError):
     def __init__(self, problems: list) -> None:
         self.problems = problems
         super().__init__(f"reference data has {len(problems)} problem(s); nothing was loaded")
+
+
+class StoreBusy(EntriesError):
+    """The database file is held by another process; the same step may succeed a little later."""

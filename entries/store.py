@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from entries.errors import EntriesError
+from entries.errors import StoreBusy
 
 # One statement per item: executed one by one inside a transaction, never joined with ';'.
 DDL: tuple[str, ...] = (
@@ -132,7 +132,7 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         # Another process holds the file for writing: say so plainly instead of a traceback.
-        raise EntriesError(f"cannot open the database {path}: {str(exc).splitlines()[0]}") from None
+        raise StoreBusy(f"cannot open the database {path}: {str(exc).splitlines()[0]}") from None
     if not read_only:
         with transaction(con):
             for statement in DDL:

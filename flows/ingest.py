@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -20,9 +19,10 @@ from entries.ingest import Outcome, Prepared, commit_to_store, prepare, report
 from entries.refdata import Reference
 from entries.series import default_series
 from entries.validate import Context
+from flows.retry import busy_store
 
 
-@task(name="reference", persist_result=False, cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+@task(name="reference", persist_result=False, cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=busy_store)
 def reference_task(db: str) -> Reference:
     """The reference tables, read once for the run (loaded first if the store has none)."""
     con = store.connect(Path(db))
@@ -51,7 +51,7 @@ def report_task(prepared: Prepared, outcome: Outcome, out: str) -> dict:
     retries=2,
     retry_delay_seconds=[2, 10],
     # Only a busy database file is worth another try; a bad file stays bad.
-    retry_condition_fn=lambda _task, _run, state: isinstance(state.result(raise_on_failure=False), duckdb.IOException),
+    retry_condition_fn=busy_store,
 )
 def commit_task(db: str, prepared: Prepared, reference: Reference, order_ref: str | None, out: str) -> Outcome:
     """Record the upload in the store in one transaction and write its confirmation."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -20,24 +19,20 @@ from entries import config, nightly, refdata, store
 from entries.refdata import Reference
 from entries.runlock import backup, run_lock
 from entries.upload import Outcome
+from flows.retry import busy_store
 
 DB_RETRY = {"retries": 2, "retry_delay_seconds": [2, 10]}
 QUIET = {"persist_result": False, "cache_policy": NO_CACHE}
 
 
-def _busy_database(_task, _run, state) -> bool:
-    # Another process holding the file is worth waiting for; anything else is not.
-    return isinstance(state.result(raise_on_failure=False), duckdb.IOException)
-
-
-@task(name="backup", retry_condition_fn=_busy_database, **DB_RETRY, **QUIET)
+@task(name="backup", retry_condition_fn=busy_store, **DB_RETRY, **QUIET)
 def backup_task(db: str) -> str | None:
     """Checkpoint and copy the store before the run writes (for `entries restore`)."""
     copy = backup(Path(db))
     return None if copy is None else str(copy)
 
 
-@task(name="reference", retry_condition_fn=_busy_database, **DB_RETRY, **QUIET)
+@task(name="reference", retry_condition_fn=busy_store, **DB_RETRY, **QUIET)
 def reference_task(db: str) -> Reference:
     con = store.connect(Path(db))
     try:
@@ -63,7 +58,7 @@ def prepare_task(claim: nightly.Claim, reference: Reference, spool: str) -> str:
     return str(nightly.prepare_claim(claim, reference, Path(spool)))
 
 
-@task(name="commit", retry_condition_fn=_busy_database, **DB_RETRY, **QUIET)
+@task(name="commit", retry_condition_fn=busy_store, **DB_RETRY, **QUIET)
 def commit_task(db: str, claim: nightly.Claim, spooled: str, reference: Reference, out: str) -> Outcome:
     con = store.connect(Path(db))
     try:
@@ -108,6 +103,7 @@ def nightly_flow(inbox: str, db: str | None = None, out: str | None = None, rece
             result.files.append(outcome.as_json())
             # File names and centre numbers only: never cell contents.
             logger.info("nightly: %d/%d centre %s %s: %s", n, len(claims), claim.centre, claim.file_name, outcome.status)
+            nightly.progress(n, len(claims), claim, str(outcome.status))
     return result.as_json()
 
 

@@ -11,17 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from entries import config
-from entries.onboard import OnboardResult, StoreUnavailable, onboard_file
-
-
-def _store_busy(_task, _run, state) -> bool:
-    # Only a database file another process holds is worth another try; a bad workbook stays bad.
-    return isinstance(state.result(raise_on_failure=False), (duckdb.IOException, StoreUnavailable))
+from entries.onboard import OnboardResult, onboard_file
+from flows.retry import busy_store
 
 
 @task(
@@ -30,7 +25,7 @@ def _store_busy(_task, _run, state) -> bool:
     cache_policy=NO_CACHE,
     retries=2,
     retry_delay_seconds=[2, 10],
-    retry_condition_fn=_store_busy,
+    retry_condition_fn=busy_store,
 )
 def onboard_task(db: str, path: str, out: str, received_on: dt.date) -> OnboardResult:
     """Check the onboarding and, when it has no error, store it in one transaction; write the report."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pathlib import Path
+
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.slow
@@ -33,3 +35,54 @@ def test_ingest_flow_runs_the_same_stages(prefect_harness, db_path):
     assert artifact is not None and "Processing complete" in str(artifact.data)
     for personal in ("Smith", "Zoë", "123450260042C", "2009-05-14"):
         assert personal not in str(artifact.data) and personal not in (artifact.description or "")
+
+
+def test_nightly_flow_over_an_inbox_of_several_centres(prefect_harness, tmp_path):
+    from flows.nightly import nightly_flow
+    from tests.test_nightly import EXPECTED, make_inbox
+
+    inbox = make_inbox(tmp_path)
+    summary = nightly_flow(str(inbox), db=str(tmp_path / "db" / "e.duckdb"), out=str(tmp_path / "out"),
+                           received_on="2027-01-15", settle_seconds=0)
+    seen = {f"{f['centre']}/{f['file']}": f for f in summary["files"]}
+    assert set(seen) == set(EXPECTED)
+    for name, (folder, status) in EXPECTED.items():
+        assert seen[name]["status"] == status and (tmp_path / folder / name).is_file(), name
+    assert summary["totals"]["files"] == len(EXPECTED)
+    assert all(Path(p).is_file() for f in summary["files"] for p in f["reports"].values() if p)
+    assert not list((tmp_path / "db" / "spool").iterdir())  # prepared rows do not outlive the run
+
+
+def test_nightly_flow_on_a_local_dask_cluster(prefect_harness, tmp_path):
+    from flows.nightly import runner_for
+    from tests.test_nightly import EXPECTED, make_inbox
+
+    inbox = make_inbox(tmp_path)
+    summary = runner_for("local")(str(inbox), db=str(tmp_path / "db" / "e.duckdb"), out=str(tmp_path / "out"),
+                                  received_on="2027-01-15", settle_seconds=0)
+    assert {f"{f['centre']}/{f['file']}": f["status"] for f in summary["files"]} == {k: v[1] for k, v in EXPECTED.items()}
+
+
+def test_nothing_personal_in_prefect_storage(prefect_harness, tmp_path):
+    """After flows ran, Prefect's home (results, logs, database) holds no candidate's name or UCI."""
+    import os
+
+    from prefect.settings import get_current_settings
+
+    url = str(get_current_settings().server.database.connection_url.get_secret_value())
+    database = Path(url.split("///", 1)[1]) if "///" in url else None
+    places = [Path(os.environ["PREFECT_HOME"])] + ([database.parent] if database else [])
+    files = [p for place in places for p in place.rglob("*") if p.is_file() and p.stat().st_size < 50_000_000]
+    assert database is not None and database in files  # the harness's own API database is searched too
+    blobs = b"".join(p.read_bytes() for p in files)
+    for personal in ("Smith", "O'Brien", "Zoë", "123450260042C"):
+        assert personal.encode() not in blobs
+
+
+def test_serve_schedules_the_nightly_import_at_two_in_london(tmp_path):
+    from entries.schedule import nightly_deployment
+
+    deployment = nightly_deployment(str(tmp_path / "inbox"), str(tmp_path / "e.duckdb"), str(tmp_path / "out"))
+    schedule = deployment.schedules[0].schedule
+    assert (schedule.cron, schedule.timezone) == ("0 2 * * *", "Europe/London")
+    assert deployment.parameters["inbox"].endswith("inbox")
