@@ -1,0 +1,80 @@
+"""The command line's contracts (DESIGN.md §5): JSON shapes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from entries.cli import main
+from tests.conftest import PROJECT
+
+SAMPLES = PROJECT / "data" / "samples"
+
+
+@pytest.fixture
+def stored(tmp_path, capsys):
+    """A store after the sample nightly import (in-process), and its folders."""
+    shutil.copytree(SAMPLES / "inbox", tmp_path / "inbox")
+    base = ["--db", str(tmp_path / "e.duckdb"), "--out", str(tmp_path / "out")]
+    assert main([*base, "results", "load", str(SAMPLES / "results.csv")]) == 0
+    capsys.readouterr()
+    assert main([*base, "nightly", str(tmp_path / "inbox"), "--in-process", "--received-on", "2027-01-15",
+                 "--settle-seconds", "0", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    return base, summary
+
+
+def test_nightly_json_has_files_and_totals(stored):
+    _, summary = stored
+    assert set(summary) == {"files", "totals"}
+    assert summary["totals"]["files"] == 7 and summary["totals"]["by_status"]["Processing complete"] == 4
+    assert all(set(f) >= {"file", "sha256", "centre", "status", "issues", "reports"} for f in summary["files"])
+
+
+def test_list_json_fields(stored, capsys):
+    base, _ = stored
+    assert main([*base, "list", "--centre", "12345", "--json"]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    required = {"centre", "candidate_number", "uci", "surname", "forenames", "date_of_birth", "entry_code", "kind", "unit",
+                "series", "fee_pence", "late"}
+    assert entries and all(required <= set(e) for e in entries)
+    assert {e["kind"] for e in entries} >= {"full_award", "unit", "top_up", "move_down"}
+
+
+def test_invoice_json_totals_match_the_entries(stored, capsys):
+    base, _ = stored
+    assert main([*base, "list", "--centre", "12345", "--series", "2027-06", "--json"]) == 0
+    fees = sum(e["fee_pence"] for e in json.loads(capsys.readouterr().out))
+    assert main([*base, "invoice", "--centre", "12345", "--series", "2027-06", "--json"]) == 0
+    invoice = json.loads(capsys.readouterr().out)
+    assert set(invoice) >= {"centre", "series", "orders", "total_pence"} and invoice["total_pence"] == fees
+    assert all(set(o) >= {"order_ref", "lines", "total_pence"} for o in invoice["orders"])
+
+
+def test_history_filters(stored, capsys):
+    base, _ = stored
+    assert main([*base, "history", "--centre", "12345", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+    assert main([*base, "history", "--qualification", "05860", "--json"]) == 0
+    assert {s["centre"] for s in json.loads(capsys.readouterr().out)} == {"23456", "56789"}
+    assert main([*base, "history", "--group", "no-such-group", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_invoices_for_a_series_write_a_finance_summary(stored, capsys, tmp_path):
+    base, _ = stored
+    assert main([*base, "invoices", "--series", "2027-06", "--json"]) == 0
+    done = json.loads(capsys.readouterr().out)
+    assert [c["centre"] for c in done["centres"]] == ["12345", "23456", "56789"]
+    assert done["total_pence"] == sum(c["total_pence"] for c in done["centres"])
+    assert (tmp_path / "out" / "finance" / "invoices_2027-06.csv").is_file()
+
+
+@pytest.mark.parametrize("command", ["reference", "qualifications", "template", "ingest", "results", "list", "history",
+                                     "review", "invoice", "invoices", "nightly", "onboard", "serve", "restore"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0 and "usage: entries" in capsys.readouterr().out
