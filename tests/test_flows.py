@@ -86,3 +86,22 @@ def test_serve_schedules_the_nightly_import_at_two_in_london(tmp_path):
     schedule = deployment.schedules[0].schedule
     assert (schedule.cron, schedule.timezone) == ("0 2 * * *", "Europe/London")
     assert deployment.parameters["inbox"].endswith("inbox")
+
+
+def test_invoicing_flow_totals_every_centre(prefect_harness, tmp_path):
+    from entries.nightly import run_nightly
+    from flows.invoicing import invoicing_flow
+    from tests.test_nightly import RECEIVED, make_inbox
+
+    run_nightly(make_inbox(tmp_path), tmp_path / "db" / "e.duckdb", tmp_path / "out", received_on=RECEIVED, settle_seconds=0)
+    done = invoicing_flow("2027-06", db=str(tmp_path / "db" / "e.duckdb"), out=str(tmp_path / "out"))
+    assert [c["centre"] for c in done["centres"]] == ["12345", "23456", "56789"]
+    assert Path(done["summary"]).is_file()
+
+
+def test_onboarding_flow_loads_a_workbook(prefect_harness, tmp_path):
+    from flows.onboarding import onboarding_flow
+
+    done = onboarding_flow(str(FIXTURES / "onboard" / "good_onboarding.xlsx"), db=str(tmp_path / "e.duckdb"),
+                           out=str(tmp_path / "out"), received_on="2027-01-10")
+    assert done["stored"] and done["centres"]["added"] == 2
