@@ -143,9 +143,15 @@ def cmd_invoice(args: argparse.Namespace) -> int:
 
 
 def cmd_invoices(args: argparse.Namespace) -> int:
+    if (args.received_from is None) != (args.received_to is None):
+        raise UsageError("give both --received-from and --received-to, or neither")
+    received = (args.received_from, args.received_to) if args.received_from else None
+    if args.series is None and received is None:
+        raise UsageError("give --series or a date range (--received-from and --received-to)")
     con = _open(args)
-    known_series(con, args.series)
-    done = invoicing.write_series_invoices(con, args.series, config.out_dir(args.out))
+    if args.series:
+        known_series(con, args.series)
+    done = invoicing.write_series_invoices(con, args.series, config.out_dir(args.out), received)
     if args.json:
         print(json.dumps(done, indent=2, ensure_ascii=False))
         return 0
@@ -251,6 +257,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     con = _open(args)
     found = listing.submission_history(con, args.centre, args.qualification, args.group)
+    written = listing.write_history(found, config.out_dir(args.out), args.centre, args.qualification, args.group)
     if args.json:
         print(json.dumps(found, indent=2, ensure_ascii=False))
         return 0
@@ -259,7 +266,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(f"#{s['submission_id']} {s['received_on']} centre {s['centre']} {s['file']}: {s['status']}"
               f" (series {s['series'] or '-'}, order {s['order_ref'] or '-'}; rows {s['rows']}; {kinds or 'no entries'};"
               f" £{s['fees_pence'] / 100:.2f})")
-    print(f"{len(found)} submission(s)")
+    print(f"{len(found)} submission(s); report {written['xlsx']}")
     return 0
 
 
@@ -367,7 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     invoice.set_defaults(handler=cmd_invoice)
 
     invoices = commands.add_parser("invoices", help="invoice orders for every centre with entries in a series", parents=[common])
-    invoices.add_argument("--series", required=True, help="series, e.g. 2027-06")
+    invoices.add_argument("--series", help="series, e.g. 2027-06")
+    invoices.add_argument("--received-from", type=iso_date, help="first day (YYYY-MM-DD) of a date range of submissions")
+    invoices.add_argument("--received-to", type=iso_date, help="last day (YYYY-MM-DD) of that range")
     invoices.add_argument("--json", action="store_true", help="print JSON")
     invoices.set_defaults(handler=cmd_invoices)
 

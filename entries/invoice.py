@@ -17,6 +17,8 @@ every total is the sum of the stored entries' fees.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import hashlib
 import html
 import re
@@ -85,7 +87,8 @@ def _check_arguments(centre: str, series: str | None) -> str:
 
 
 def invoice_orders(
-    con: duckdb.DuckDBPyConnection, centre: str, series: str | None = None, order_ref: str | None = None
+    con: duckdb.DuckDBPyConnection, centre: str, series: str | None = None, order_ref: str | None = None,
+    received: tuple[dt.date, dt.date] | None = None,
 ) -> dict:
     """The centre's invoice as DESIGN.md §5's JSON object (see the module docstring).
 
@@ -102,6 +105,10 @@ def invoice_orders(
     if order_ref is not None:
         where.append("e.order_ref = ?")
         params.append(order_ref)
+    if received is not None:
+        # A date range: entries of submissions received from the first day to the last, inclusive.
+        where.append("e.submission_id IN (SELECT submission_id FROM submissions WHERE received_on BETWEEN ? AND ?)")
+        params += list(received)
     grouped = con.execute(
         f"""SELECT e.series, e.order_ref, e.entry_code, e.kind, e.late, e.fee_pence,
                    count(*) AS quantity, sum(e.fee_pence) AS amount, any_value(ec.title) AS title
@@ -201,6 +208,7 @@ def write_invoice(
     out_dir: Path,
     series: str | None = None,
     order_ref: str | None = None,
+    received: tuple[dt.date, dt.date] | None = None,
 ) -> dict[str, Path]:
     """Write the invoice as xlsx, CSV and HTML under `out_dir/<centre>/`; return {"xlsx", "csv", "html"}.
 
@@ -208,11 +216,13 @@ def write_invoice(
     in the CSV. The lines are validated (INVOICE_LINE) before anything is written; each file is
     written under a temporary name and moved into place.
     """
-    invoice = invoice_orders(con, centre, series, order_ref)
+    invoice = invoice_orders(con, centre, series, order_ref, received)
     invoice_lines(invoice)  # raises pandera's SchemaError before any file is written
     centre = invoice["centre"]
     folder = Path(out_dir) / centre
     stem = invoice_file_stem(centre, series, order_ref)
+    if received is not None:
+        stem += f"_received_{received[0].isoformat()}_to_{received[1].isoformat()}"
     return {
         "xlsx": write_xlsx_atomically(_workbook(invoice, order_ref), folder / f"{stem}.xlsx"),
         "csv": write_csv_atomically(_csv_rows(invoice), CSV_COLUMNS, folder / f"{stem}.csv"),
@@ -404,19 +414,32 @@ def invoice_html(invoice: dict, order_ref: str | None = None) -> str:
 FINANCE_HEADER = ("Centre", "Centre name", "Orders", "Entries", "Late entries", "Total (£)")
 
 
-def write_series_invoices(con: duckdb.DuckDBPyConnection, series: str, out_dir: Path) -> dict:
-    """Invoice orders for every centre with entries in `series`, by centre, plus one finance summary.
+def write_series_invoices(con: duckdb.DuckDBPyConnection, series: str | None, out_dir: Path,
+                          received: tuple[dt.date, dt.date] | None = None) -> dict:
+    """Invoice orders for every centre with entries in `series` and/or received in a date range,
+    by centre, plus one summary for finance.
 
-    Returns {"series", "centres": [{"centre", "centre_name", "orders", "entries", "late", "total_pence",
-    "files"}], "total_pence", "summary"} (the summary's xlsx path; a CSV with pence sits beside it).
+    Returns {"series", "received", "centres": [{"centre", "centre_name", "orders", "entries", "late",
+    "total_pence", "files"}], "total_pence", "summary"} (the summary's xlsx path; a CSV with pence
+    sits beside it).
     """
-    _check_arguments("00000", series)
+    if series is None and received is None:
+        raise UsageError("give a series or a date range")
+    if series is not None:
+        _check_arguments("00000", series)
+    where, params = ["TRUE"], []
+    if series is not None:
+        where.append("series = ?")
+        params.append(series)
+    if received is not None:
+        where.append("submission_id IN (SELECT submission_id FROM submissions WHERE received_on BETWEEN ? AND ?)")
+        params += list(received)
     centres = [r[0] for r in con.execute(
-        "SELECT DISTINCT centre_number FROM entries WHERE series = ? ORDER BY centre_number", [series]).fetchall()]
+        f"SELECT DISTINCT centre_number FROM entries WHERE {' AND '.join(where)} ORDER BY centre_number", params).fetchall()]
     rows = []
     for centre in centres:
-        invoice = invoice_orders(con, centre, series)
-        files = write_invoice(con, centre, out_dir, series)
+        invoice = invoice_orders(con, centre, series, None, received)
+        files = write_invoice(con, centre, out_dir, series, None, received)
         lines = [line for order in invoice["orders"] for line in order["lines"]]
         rows.append({
             "centre": centre,
@@ -428,7 +451,7 @@ def write_series_invoices(con: duckdb.DuckDBPyConnection, series: str, out_dir: 
             "files": {kind: str(path) for kind, path in files.items()},
         })
     folder = Path(out_dir) / "finance"
-    stem = f"invoices_{series}"
+    stem = f"invoices_{series or 'all'}" + (f"_received_{received[0].isoformat()}_to_{received[1].isoformat()}" if received else "")
     wb = Workbook()
     ws = wb.active
     ws.title = "Invoices"
@@ -450,4 +473,5 @@ def write_series_invoices(con: duckdb.DuckDBPyConnection, series: str, out_dir: 
         ("centre", "centre_name", "orders", "entries", "late_entries", "total_pence"),
         folder / f"{stem}.csv",
     )
-    return {"series": series, "centres": rows, "total_pence": total, "summary": str(summary)}
+    return {"series": series, "received": None if received is None else [d.isoformat() for d in received],
+            "centres": rows, "total_pence": total, "summary": str(summary)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 
@@ -82,3 +84,46 @@ def submission_history(con: duckdb.DuckDBPyConnection, centre: str | None = None
             "fees_pence": int(r[17]), "status_changes": changes.get(r[0], []),
         })
     return out
+
+
+HISTORY_HEADER = ("Submission", "Centre", "File", "Received on", "Series", "Order", "Status", "Reason", "Rows",
+                  "Accepted", "Rejected", "Held", "Full award", "Unit", "Top-up", "Moving down", "Fees (pence)",
+                  "Status changes")
+
+
+def write_history(history: list[dict], out_dir: Path, centre: str | None = None, qualification: str | None = None,
+                  group: str | None = None) -> dict[str, str]:
+    """The entry submission history report (xlsx and csv) under out_dir/history/; returns both paths.
+
+    One row per submission, its status changes in order with their times (as recorded, never now).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from entries.report_files import put, safe_file_part, write_csv_atomically, write_xlsx_atomically
+
+    parts = [f"centre_{centre}" if centre else "all"]
+    parts += [f"qualification_{safe_file_part(qualification)}"] if qualification else []
+    parts += [f"group_{safe_file_part(group)}"] if group else []
+    stem = "history_" + "_".join(parts)
+    rows = [
+        [s["submission_id"], s["centre"], s["file"], s["received_on"], s["series"] or "", s["order_ref"] or "",
+         s["status"], s["reason_code"] or "", s["rows"], s["accepted"], s["rejected"], s["held"],
+         s["entries"]["full_award"], s["entries"]["unit"], s["entries"]["top_up"], s["entries"]["move_down"],
+         s["fees_pence"], "; ".join(f"{c['at']} {c['status']}" for c in s["status_changes"])]
+        for s in history
+    ]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "History"
+    for col, title in enumerate(HISTORY_HEADER, start=1):
+        put(ws, 1, col, title).font = Font(bold=True)
+    for r, row in enumerate(rows, start=2):
+        for col, value in enumerate(row, start=1):
+            put(ws, r, col, value)
+    ws.freeze_panes = "A2"
+    folder = Path(out_dir) / "history"
+    xlsx = write_xlsx_atomically(wb, folder / f"{stem}.xlsx")
+    csv_path = write_csv_atomically(rows, [h.lower().replace(" ", "_").replace("(", "").replace(")", "") for h in HISTORY_HEADER],
+                                    folder / f"{stem}.csv")
+    return {"xlsx": str(xlsx), "csv": str(csv_path)}

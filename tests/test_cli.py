@@ -78,3 +78,24 @@ def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as done:
         main([command, "--help"])
     assert done.value.code == 0 and "usage: entries" in capsys.readouterr().out
+
+
+def test_invoices_for_a_date_range(stored, capsys, tmp_path):
+    base, _ = stored
+    assert main([*base, "invoices", "--received-from", "2027-01-01", "--received-to", "2027-01-31", "--json"]) == 0
+    in_range = json.loads(capsys.readouterr().out)
+    assert in_range["total_pence"] > 0 and in_range["received"] == ["2027-01-01", "2027-01-31"]
+    assert main([*base, "invoices", "--received-from", "2026-01-01", "--received-to", "2026-01-31", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["centres"] == []
+    assert main([*base, "invoices", "--received-from", "2027-01-01"]) == 2
+
+
+def test_history_report_file(stored, capsys, tmp_path):
+    import openpyxl
+
+    base, _ = stored
+    assert main([*base, "history", "--centre", "12345"]) == 0
+    assert "report" in capsys.readouterr().out
+    sheet = openpyxl.load_workbook(tmp_path / "out" / "history" / "history_centre_12345.xlsx")["History"]
+    assert sheet.max_row == 3 and sheet.cell(1, 7).value == "Status"
+    assert {sheet.cell(r, 7).value for r in (2, 3)} == {"Processing complete"}
