@@ -15,10 +15,11 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from entries import config, nightly, refdata, store
+from entries import config, nightly, store
 from entries.refdata import Reference
 from entries.runlock import backup, run_lock
 from entries.upload import Outcome
+from flows.ingest import reference_task  # the same snapshot step as a single upload's
 from flows.retry import busy_store
 
 DB_RETRY = {"retries": 2, "retry_delay_seconds": [2, 10]}
@@ -30,15 +31,6 @@ def backup_task(db: str) -> str | None:
     """Checkpoint and copy the store before the run writes (for `entries restore`)."""
     copy = backup(Path(db))
     return None if copy is None else str(copy)
-
-
-@task(name="reference", retry_condition_fn=busy_store, **DB_RETRY, **QUIET)
-def reference_task(db: str) -> Reference:
-    con = store.connect(Path(db))
-    try:
-        return refdata.snapshot(con)
-    finally:
-        con.close()
 
 
 @task(name="claim", **DB_RETRY, **QUIET)
