@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import pickle
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,12 +19,11 @@ from pathlib import Path
 import duckdb
 
 from entries import store
-from entries.confirmation import write_confirmation
 from entries.ingest import confirm, prepare, report
 from entries.refdata import Reference
 from entries.rules import issue
+from entries.spool import load_spooled, spool, spool_dir
 from entries.status import Status
-from entries.submissions import change_status  # noqa: F401 - re-exported for flows that journal statuses
 from entries.upload import Outcome, Prepared
 from entries.validate import Context
 
@@ -196,29 +194,10 @@ def _free_name(folder: Path, name: str) -> Path:
     return target
 
 
-def spool_dir(db: Path) -> Path:
-    """A private folder beside the store for prepared rows between stages (owner-only)."""
-    folder = db.parent / "spool"
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    return folder
-
-
-def prepare_claim(claim: Claim, reference: Reference, spool: Path) -> Path:
+def prepare_claim(claim: Claim, reference: Reference, folder: Path) -> Path:
     """Prepare a claimed file and spool the result; returns the spool file (a path, not the rows)."""
-    prepared = prepare(claim.path, Context(centre=claim.centre, series=_series(reference, claim), received_on=claim.received_on), reference)
-    target = spool / f"{claim.claim_id}-{claim.sha256[:16]}.pickle"
-    temp = target.with_name(target.name + ".tmp")
-    with temp.open("wb") as fh:
-        pickle.dump(prepared, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(temp, target)
-    return target
-
-
-def load_spooled(path: Path) -> Prepared:
-    """Read back what `prepare_claim` spooled (written by this program into its private folder)."""
-    with path.open("rb") as fh:
-        return pickle.load(fh)  # noqa: S301 - our own file, in an owner-only folder
+    context = Context(centre=claim.centre, series=_series(reference, claim), received_on=claim.received_on)
+    return spool(prepare(claim.path, context, reference), folder, f"{claim.claim_id}-{claim.sha256[:16]}")
 
 
 def _series(reference: Reference, claim: Claim) -> str:
@@ -321,9 +300,9 @@ def run_nightly(inbox: Path, db: Path, out_dir: Path, *, received_on: dt.date | 
         try:
             reference = refdata.snapshot(con)
             claims = claim_files(con, layout, received_on, settle_seconds)
-            spool = spool_dir(db)
+            folder = spool_dir(db)
             for n, claim in enumerate(claims, start=1):
-                spooled = prepare_claim(claim, reference, spool)
+                spooled = prepare_claim(claim, reference, folder)
                 outcome = commit_claim(con, claim, spooled, reference, out_dir)
                 outcome.reports["annotated"] = report_claim(spooled, outcome, out_dir)["annotated"]
                 finish_claim(con, layout, claim, outcome.status, spooled)

@@ -15,9 +15,10 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from entries import config, refdata, store
-from entries.ingest import Outcome, Prepared, commit_to_store, prepare, report
+from entries.ingest import Outcome, commit_to_store, prepare, report
 from entries.refdata import Reference
 from entries.series import default_series
+from entries.spool import load_spooled, spool, spool_dir
 from entries.validate import Context
 from flows.retry import busy_store
 
@@ -33,15 +34,16 @@ def reference_task(db: str) -> Reference:
 
 
 @task(name="prepare", persist_result=False, cache_policy=NO_CACHE)
-def prepare_task(path: str, context: Context, reference: Reference) -> Prepared:
-    """Read and check one file (no database writes)."""
-    return prepare(Path(path), context, reference)
+def prepare_task(path: str, context: Context, reference: Reference, folder: str) -> str:
+    """Read and check one file (no database writes); returns where its rows were spooled."""
+    prepared = prepare(Path(path), context, reference)
+    return str(spool(prepared, Path(folder), prepared.sha256[:16]))
 
 
 @task(name="report", persist_result=False, cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def report_task(prepared: Prepared, outcome: Outcome, out: str) -> dict:
+def report_task(spooled: str, outcome: Outcome, out: str) -> dict:
     """Write what goes back to the centre; returns the report paths."""
-    return report(prepared, outcome, Path(out))
+    return report(load_spooled(Path(spooled)), outcome, Path(out))
 
 
 @task(
@@ -53,9 +55,9 @@ def report_task(prepared: Prepared, outcome: Outcome, out: str) -> dict:
     # Only a busy database file is worth another try; a bad file stays bad.
     retry_condition_fn=busy_store,
 )
-def commit_task(db: str, prepared: Prepared, reference: Reference, order_ref: str | None, out: str) -> Outcome:
+def commit_task(db: str, spooled: str, reference: Reference, order_ref: str | None, out: str) -> Outcome:
     """Record the upload in the store in one transaction and write its confirmation."""
-    return commit_to_store(Path(db), prepared, reference, order_ref=order_ref, out_dir=Path(out))
+    return commit_to_store(Path(db), load_spooled(Path(spooled)), reference, order_ref=order_ref, out_dir=Path(out))
 
 
 def artifact_rows(outcome: dict) -> list[dict]:
@@ -94,10 +96,12 @@ def ingest_flow(
     received = dt.date.fromisoformat(received_on) if received_on else dt.date.today()
     reference = reference_task(db_file)
     chosen = series or default_series_for(reference, received)
-    prepared = prepare_task(path, Context(centre=centre, series=chosen, received_on=received), reference)
+    spooled = prepare_task(path, Context(centre=centre, series=chosen, received_on=received), reference,
+                           str(spool_dir(Path(db_file))))
     out_dir = str(config.out_dir(out))
-    outcome = commit_task(db_file, prepared, reference, order_ref, out_dir)
-    outcome.reports["annotated"] = report_task(prepared, outcome, out_dir)["annotated"]
+    outcome = commit_task(db_file, spooled, reference, order_ref, out_dir)
+    outcome.reports["annotated"] = report_task(spooled, outcome, out_dir)["annotated"]
+    Path(spooled).unlink(missing_ok=True)  # the rows are stored or refused: they need not wait any longer
     summary = outcome.as_json()
     publish_task(summary)
     return summary

@@ -18,6 +18,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from entries import config, nightly, store
 from entries.refdata import Reference
 from entries.runlock import backup, run_lock
+from entries.spool import spool_dir
 from entries.upload import Outcome
 from flows.ingest import reference_task  # the same snapshot step as a single upload's
 from flows.retry import busy_store
@@ -84,7 +85,7 @@ def nightly_flow(inbox: str, db: str | None = None, out: str | None = None, rece
         backup_task(db_file)
         reference = reference_task(db_file)
         claims = claim_task(db_file, inbox, received_on, settle_seconds)
-        spool = str(nightly.spool_dir(Path(db_file)))
+        spool = str(spool_dir(Path(db_file)))
         logger.info("nightly: %d file(s) to import", len(claims))
         prepared = [prepare_task.submit(claim, reference, spool) for claim in claims]
         for n, (claim, future) in enumerate(zip(claims, prepared), start=1):
