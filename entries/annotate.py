@@ -252,9 +252,14 @@ def _annotate(
     if header_at is not None:
         header = _put(ws, header_at, status_col, STATUS_HEADER)
         header.font = Font(bold=True)
+    # An error on the file itself (missing columns, say) stops every row: none of them is "OK".
+    whole_file = any(i.severity == "error" and (_row_number(i.row) is None or _row_number(i.row) == header_at) for i in issues)
     for row in sorted(data_rows | set(by_row)):
         found = by_row.get(row, [])
         worst = _worst(found)
+        if whole_file and worst is None and row != header_at:
+            _style(_put(ws, row, status_col, "Not processed: see the Errors sheet"), "warning")
+            continue
         if row == header_at:
             # Keep the header's text; header-row findings still show in its colour and comment.
             cell = ws.cell(row=row, column=status_col)

@@ -20,6 +20,7 @@ from entries.errors import EntriesError, ReferenceDataError, UsageError
 from entries.ingest import Outcome, ingest_file
 from entries.series import default_series, known_series
 from entries.status import ACCEPTED
+from entries.confirmation import write_confirmation
 from entries.template import write_template
 from entries.validate import Context
 
@@ -68,8 +69,20 @@ def cmd_reference_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def known_centre(con, centre: str) -> str:
+    """`centre` if it is a published or onboarded centre; else a usage error."""
+    found = con.execute(
+        "SELECT 1 FROM ref_centres WHERE centre_number = ? UNION ALL SELECT 1 FROM onboarded_centres WHERE centre_number = ?",
+        [centre, centre]).fetchall()
+    if not found:
+        raise UsageError(f"centre {centre} is not an approved centre (see reference_data/centres.csv or 'entries onboard')")
+    return centre
+
+
 def cmd_qualifications_search(args: argparse.Namespace) -> int:
     con = _open(args)
+    if args.centre:
+        known_centre(con, args.centre)
     found = qualifications.search(con, args.text or "", args.centre)
     if args.json:
         print(json.dumps(found, indent=2))
@@ -128,7 +141,12 @@ def cmd_invoice(args: argparse.Namespace) -> int:
     con = _open(args)
     if args.series:
         known_series(con, args.series)
+    known_centre(con, args.centre)
     orders = invoicing.invoice_orders(con, args.centre, args.series, args.order_ref)
+    if not orders["orders"]:
+        what = f"order {args.order_ref}" if args.order_ref else f"series {args.series}" if args.series else "any series"
+        print(f"entries: no stored entries for centre {args.centre} in {what}; no invoice written", file=sys.stderr)
+        return 1
     written = invoicing.write_invoice(con, args.centre, config.out_dir(args.out), args.series, args.order_ref)
     if args.json:
         print(json.dumps(orders, indent=2, ensure_ascii=False))
@@ -148,6 +166,8 @@ def cmd_invoices(args: argparse.Namespace) -> int:
     received = (args.received_from, args.received_to) if args.received_from else None
     if args.series is None and received is None:
         raise UsageError("give --series or a date range (--received-from and --received-to)")
+    if received is not None and received[0] > received[1]:
+        raise UsageError("--received-from is after --received-to")
     con = _open(args)
     if args.series:
         known_series(con, args.series)
@@ -171,6 +191,8 @@ def print_run(summary: dict) -> None:
             print(f"  {f['centre']}/{f['file']}: {f['status']}" + (f" - {f['reason']}" if f["reason"] else ""))
     if totals["held"]:
         print("  next: 'entries review list' to resolve held rows")
+    for name in summary.get("left_for_next_run", []):
+        print(f"  {name}: still being written (changed within --settle-seconds); left for the next run")
     folders = sorted({str(Path(p).parent) for f in summary["files"] for p in f["reports"].values() if p})
     for folder in folders:
         print(f"  reports: {folder}")
@@ -225,7 +247,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     db = config.db_path(args.db)
     with runlock.run_lock(db, wait_seconds=0):
         restored = runlock.restore(db)
-    print(f"Restored {restored} from {runlock.backup_path(db)} (the replaced store is kept as {db.name}.replaced)")
+    print(f"Restored {restored} from {runlock.backup_path(db)}; the store it replaced is kept as "
+          f"{runlock.replaced_copies(db)[-1].name}")
+    print("  Files that run moved to processed/, rejected/ and failed/ stay there: put them back in the inbox to import them again.")
     return 0
 
 
@@ -288,8 +312,11 @@ def cmd_review_list(args: argparse.Namespace) -> int:
 def cmd_review_resolve(args: argparse.Namespace) -> int:
     con = _open(args)
     done = review.resolve(con, args.id, args.how, refdata.snapshot(con))
+    # The centre's confirmation must show what is now stored (and the new status).
+    confirmation, _csv = write_confirmation(con, done["submission_id"], config.out_dir(args.out))
     print(f"Review item {done['review_id']} resolved as {done['resolution']}: {done['entries']} entr"
-          f"{'y' if done['entries'] == 1 else 'ies'} stored; submission now {done['submission_status']}")
+          f"{'y' if done['entries'] == 1 else 'ies'} stored; submission now {done['submission_status']}; "
+          f"confirmation {confirmation}")
     return 0
 
 
@@ -304,6 +331,8 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    if args.path.is_dir():
+        raise UsageError(f"{args.path} is a folder: give one file (or use 'entries nightly' for an inbox)")
     if not args.path.is_file():
         raise UsageError(f"no such file: {args.path}")
     con = _open(args)

@@ -162,9 +162,12 @@ def _flag_cells(sheet: RawSheet, rows: pd.DataFrame, columns: dict[str, int], la
     for row, position, code, params in sheet.flags:
         if row not in row_at:
             continue
-        column = by_position.get(position) or (labels[position] if position < len(labels) and labels[position] else column_letters(position))
+        if position >= len(labels):
+            column = None  # beyond the header (a ragged row's extra cells): the row's status carries it
+        else:
+            column = by_position.get(position) or labels[position] or column_letters(position)
         found.append(issue(code, row=row, column=column, **params))
-        if code == "CELL_01" and column in rows.columns:
+        if code == "CELL_01" and column is not None and column in rows.columns:
             # Never let an error cell pass as a blank: keep Excel's error text as its value.
             rows.at[row_at[row], column] = params.get("detail") or "#ERROR"
     return found

@@ -61,6 +61,7 @@ class RunResult:
     """Every file's DESIGN.md §5 object and the run's totals."""
 
     files: list[dict] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)  # centre/file still being written: next run
 
     def totals(self) -> dict:
         by_status: dict[str, int] = {}
@@ -72,10 +73,11 @@ class RunResult:
             "entries": sum(sum(f["entries"].values()) for f in self.files),
             "fees_pence": sum(f["fees_pence"] for f in self.files),
             "held": sum(f["held"] for f in self.files),
+            "left_for_next_run": len(self.left),
         }
 
     def as_json(self) -> dict:
-        return {"files": self.files, "totals": self.totals()}
+        return {"files": self.files, "totals": self.totals(), "left_for_next_run": self.left}
 
 
 def folder_for(status: Status | str) -> str:
@@ -110,6 +112,14 @@ def pending(layout: Layout, settle_seconds: float = 5.0) -> list[tuple[str, Path
             if _stable(path, settle_seconds, now):
                 found.append((path.stat().st_mtime, centre_dir.name, path.name, path))
     return [(centre, path) for _, centre, _, path in sorted(found)]
+
+
+def left_in_inbox(layout: Layout) -> list[str]:
+    """`centre/file` for every upload still in the inbox after claiming (still being written)."""
+    if not layout.inbox.is_dir():
+        return []
+    return sorted(f"{p.parent.name}/{p.name}" for p in layout.inbox.glob("*/*")
+                  if p.is_file() and not p.name.startswith(".") and not p.name.endswith(SKIP_SUFFIXES))
 
 
 def _sha256(path: Path) -> str:
@@ -300,6 +310,7 @@ def run_nightly(inbox: Path, db: Path, out_dir: Path, *, received_on: dt.date | 
         try:
             reference = refdata.snapshot(con)
             claims = claim_files(con, layout, received_on, settle_seconds)
+            result.left = left_in_inbox(layout)
             folder = spool_dir(db)
             for n, claim in enumerate(claims, start=1):
                 spooled = prepare_claim(claim, reference, folder)

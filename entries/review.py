@@ -78,7 +78,9 @@ def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference:
         if how != "reject":
             rows["cand_key"] = int(match_id) if how == "existing" else -1
             if how == "existing":
-                # The candidate on record keeps its number; entries carry the number the centre used.
+                # One number per candidate at a centre: the entries take the number on record.
+                number = con.execute("SELECT candidate_number FROM candidates WHERE candidate_id = ?", [int(match_id)]).fetchall()[0][0]
+                rows["candidate_number"] = number
                 history = load_history(con, [int(match_id)])
             else:
                 history = load_history(con, [])
@@ -100,4 +102,4 @@ def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference:
         if remaining == 0 and now == str(Status.OCR_HANDLING_THIS):
             change_status(con, sid, Status.PROCESSING_COMPLETE)
             now = str(Status.PROCESSING_COMPLETE)
-    return {"review_id": review_id, "resolution": how, "entries": stored, "submission_status": now}
+    return {"review_id": review_id, "resolution": how, "entries": stored, "submission_status": now, "submission_id": sid}

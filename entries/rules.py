@@ -61,7 +61,7 @@ class Issue:
             )
             if part
         )
-        return f"{where}: {self.code} {self.message} Fix: {self.fix}"
+        return f"{where + ': ' if where else ''}{self.code} {self.message} Fix: {self.fix}"
 
 
 @cache
@@ -70,6 +70,8 @@ def catalogue() -> dict[str, Rule]:
     with CATALOGUE_PATH.open(newline="", encoding="utf-8") as fh:
         rules = {}
         for rec in csv.DictReader(fh):
+            if None in rec or any(v is None for v in rec.values()):
+                raise ValueError(f"rule {rec.get('code')} does not have exactly 5 fields (quote text with commas)")
             if rec["code"] in rules:
                 raise ValueError(f"rule {rec['code']} is catalogued twice")
             if rec["severity"] not in ("error", "warning"):

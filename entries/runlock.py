@@ -86,10 +86,20 @@ def restore(db: Path) -> Path:
     source = backup_path(db)
     if not source.exists():
         raise EntriesError(f"no pre-run copy at {source}: nothing to restore")
+    # Every store replaced is kept (numbered), so restoring twice never loses the newer one.
+    n = 1
+    while db.with_name(f"{db.name}.replaced-{n}").exists():
+        n += 1
+    aside = db.with_name(f"{db.name}.replaced-{n}")
     if db.exists():
-        os.replace(db, db.with_name(db.name + ".replaced"))
+        os.replace(db, aside)
     wal = db.with_name(db.name + ".wal")
     if wal.exists():
-        os.replace(wal, db.with_name(db.name + ".replaced.wal"))
+        os.replace(wal, aside.with_name(aside.name + ".wal"))
     _copy_verified(source, db)
     return db
+
+
+def replaced_copies(db: Path) -> list[Path]:
+    """The stores `restore` set aside, oldest first."""
+    return sorted(db.parent.glob(f"{db.name}.replaced-*[0-9]"), key=lambda p: int(p.name.rsplit("-", 1)[1]))

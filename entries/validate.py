@@ -20,7 +20,7 @@ from entries.headers import TEMPLATE_COLUMNS, UNIT_COLUMNS
 from entries.refdata import Reference
 from entries.rules import Issue, catalogue, issue
 from entries.uci import check_letter
-from schemas.upload import MAX_CELL, disallowed_characters, raw_upload_schema, tidy_name
+from schemas.upload import MAX_CELL, raw_upload_schema, tidy_name
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Validation:
         return any(i.severity == "error" for i in self.issues)
 
 
-PARAMETRISED = frozenset({"CEN_02", "UCI_02", "UCI_05", "UCI_06", "ULN_02", "CELL_06", "NAM_03", "SEX_02", "NAM_07"})
+PARAMETRISED = frozenset({"CEN_02", "UCI_02", "UCI_05", "UCI_06", "ULN_02", "CELL_06", "SEX_02", "NAM_07"})
 
 
 def _message_params(code: str, value: str, ctx: Context, raw: pd.Series) -> dict:
@@ -68,8 +68,6 @@ def _message_params(code: str, value: str, ctx: Context, raw: pd.Series) -> dict
             return {"value": v}
         case "CELL_06":
             return {"limit": MAX_CELL}
-        case "NAM_03":
-            return {"characters": disallowed_characters(str(value))}
         case "SEX_02":
             return {"value": v, "letter": v[:1].upper()}
         case "NAM_07":

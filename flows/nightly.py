@@ -85,6 +85,7 @@ def nightly_flow(inbox: str, db: str | None = None, out: str | None = None, rece
         backup_task(db_file)
         reference = reference_task(db_file)
         claims = claim_task(db_file, inbox, received_on, settle_seconds)
+        result.left = nightly.left_in_inbox(nightly.Layout(Path(inbox)))
         spool = str(spool_dir(Path(db_file)))
         logger.info("nightly: %d file(s) to import", len(claims))
         prepared = [prepare_task.submit(claim, reference, spool) for claim in claims]

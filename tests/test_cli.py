@@ -28,7 +28,7 @@ def stored(tmp_path, capsys):
 
 def test_nightly_json_has_files_and_totals(stored):
     _, summary = stored
-    assert set(summary) == {"files", "totals"}
+    assert set(summary) >= {"files", "totals"} and summary["left_for_next_run"] == []
     assert summary["totals"]["files"] == 7 and summary["totals"]["by_status"]["Processing complete"] == 4
     assert all(set(f) >= {"file", "sha256", "centre", "status", "issues", "reports"} for f in summary["files"])
 
@@ -99,3 +99,12 @@ def test_history_report_file(stored, capsys, tmp_path):
     sheet = openpyxl.load_workbook(tmp_path / "out" / "history" / "history_centre_12345.xlsx")["History"]
     assert sheet.max_row == 3 and sheet.cell(1, 7).value == "Status"
     assert {sheet.cell(r, 7).value for r in (2, 3)} == {"Processing complete"}
+
+
+def test_invoice_for_an_unknown_centre_or_order(stored, capsys, tmp_path):
+    base, _ = stored
+    assert main([*base, "invoice", "--centre", "99999", "--series", "2027-06"]) == 2
+    assert main([*base, "invoice", "--centre", "12345", "--series", "2027-06", "--order-ref", "NOPE"]) == 1
+    assert "no invoice written" in capsys.readouterr().err
+    assert not list((tmp_path / "out").glob("99999/*")) and not list((tmp_path / "out").glob("12345/*NOPE*"))
+    assert main([*base, "invoices", "--received-from", "2027-01-12", "--received-to", "2027-01-10"]) == 2

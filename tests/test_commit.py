@@ -159,8 +159,11 @@ def test_probable_duplicate_candidate_is_held_then_resolved(con, run):
     items = review.open_items(con)
     assert [(i["reason_code"], i["on_record"]["candidate_number"]) for i in items] == [("CAND_01", "0042")]
     done = review.resolve(con, items[0]["review_id"], "existing", refdata.snapshot(con))
-    assert done == {"review_id": items[0]["review_id"], "resolution": "existing", "entries": 1, "submission_status": "Processing complete"}
+    assert done == {"review_id": items[0]["review_id"], "resolution": "existing", "entries": 1,
+                    "submission_status": "Processing complete", "submission_id": held.submission_id}
     assert count(con, "SELECT count(DISTINCT candidate_id) FROM entries") == 1
+    # One number per candidate at a centre: the held row's entry takes the number on record.
+    assert con.execute("SELECT DISTINCT candidate_number FROM entries").fetchall() == [("0042",)]
     history = [s for s, _ in con.execute("SELECT status, seq FROM submission_status WHERE submission_id = ? ORDER BY seq", [held.submission_id]).fetchall()]
     assert history == ["Read and recognised", "Processing in progress", "OCR handling this", "Processing complete"]
 

@@ -101,6 +101,7 @@ def test_file_still_being_written_is_left_for_the_next_run(tmp_path):
     result = run_nightly(inbox, tmp_path / "db" / "e.duckdb", tmp_path / "out", received_on=RECEIVED, settle_seconds=60)
     assert "entries_june_2027.xlsx" not in {f["file"] for f in result.files}
     assert fresh.exists()
+    assert result.left == ["12345/entries_june_2027.xlsx"] and result.totals()["left_for_next_run"] == 1
 
 
 def test_second_run_waits_for_the_lock_then_gives_up(tmp_path):
@@ -121,6 +122,8 @@ def test_backup_before_run_and_restore(tmp_path):
     assert len(final_state(tmp_path, db)["entries"]) > len(first)
     runlock.restore(db)
     assert final_state(tmp_path, db)["entries"] == first
+    runlock.restore(db)  # a second restore keeps the first replaced store too
+    assert [p.name for p in runlock.replaced_copies(db)] == ["e.duckdb.replaced-1", "e.duckdb.replaced-2"]
 
 
 CHILD = textwrap.dedent(

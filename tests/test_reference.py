@@ -150,3 +150,10 @@ def test_usage_errors_exit_2(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("entries: error:") and err.count("\n") == 1
+
+
+def test_a_cell_that_does_not_convert_is_reported_once(con, reference_copy):
+    _rewrite(reference_copy / "fees.csv", "2027-01,05838,9840,", "2027-01,05838,abc,")
+    with pytest.raises(ReferenceDataError) as caught:
+        refdata.load_reference(con, reference_copy)
+    assert [(p.code, p.row, p.column) for p in caught.value.problems] == [("REF_03", 2, "fee_pence")]
