@@ -74,9 +74,11 @@ class HeaderMatch:
     repeated: tuple[tuple[int, str], ...]  # (position, template column) seen a second time
 
 
-def match_headers(labels: list[str]) -> HeaderMatch:
-    """Map header labels (in file order) to template columns."""
-    known = aliases()
+def match_headers(labels: list[str], known: dict[str, str] | None = None,
+                  required: tuple[str, ...] = REQUIRED_COLUMNS) -> HeaderMatch:
+    """Map header labels (in file order) to columns: the template's by default, or another file's
+    through `known` (header key -> column) and its `required` columns."""
+    known = aliases() if known is None else known
     columns: dict[str, int] = {}
     unknown: list[tuple[int, str]] = []
     repeated: list[tuple[int, str]] = []
@@ -90,5 +92,5 @@ def match_headers(labels: list[str]) -> HeaderMatch:
             repeated.append((position, column))
         else:
             columns[column] = position
-    missing = tuple(c for c in REQUIRED_COLUMNS if c not in columns)
+    missing = tuple(c for c in required if c not in columns)
     return HeaderMatch(columns=columns, missing=missing, unknown=tuple(unknown), repeated=tuple(repeated))

@@ -86,6 +86,19 @@ def _check_arguments(centre: str, series: str | None) -> str:
     return centre
 
 
+def _entry_filter(series: str | None, received: tuple[dt.date, dt.date] | None, alias: str = "") -> tuple[list[str], list[object]]:
+    """SQL conditions on `entries` for a series and/or a received-on date range (inclusive)."""
+    where: list[str] = ["TRUE"]
+    params: list[object] = []
+    if series is not None:
+        where.append(f"{alias}series = ?")
+        params.append(series)
+    if received is not None:
+        where.append(f"{alias}submission_id IN (SELECT submission_id FROM submissions WHERE received_on BETWEEN ? AND ?)")
+        params += list(received)
+    return where, params
+
+
 def invoice_orders(
     con: duckdb.DuckDBPyConnection, centre: str, series: str | None = None, order_ref: str | None = None,
     received: tuple[dt.date, dt.date] | None = None,
@@ -97,18 +110,12 @@ def invoice_orders(
     number or series.
     """
     centre = _check_arguments(centre, series)
-    where = ["e.centre_number = ?"]
-    params: list[object] = [centre]
-    if series is not None:
-        where.append("e.series = ?")
-        params.append(series)
+    where, params = _entry_filter(series, received, "e.")
+    where.append("e.centre_number = ?")
+    params.append(centre)
     if order_ref is not None:
         where.append("e.order_ref = ?")
         params.append(order_ref)
-    if received is not None:
-        # A date range: entries of submissions received from the first day to the last, inclusive.
-        where.append("e.submission_id IN (SELECT submission_id FROM submissions WHERE received_on BETWEEN ? AND ?)")
-        params += list(received)
     grouped = con.execute(
         f"""SELECT e.series, e.order_ref, e.entry_code, e.kind, e.late, e.fee_pence,
                    count(*) AS quantity, sum(e.fee_pence) AS amount, any_value(ec.title) AS title
@@ -427,13 +434,7 @@ def write_series_invoices(con: duckdb.DuckDBPyConnection, series: str | None, ou
         raise UsageError("give a series or a date range")
     if series is not None:
         _check_arguments("00000", series)
-    where, params = ["TRUE"], []
-    if series is not None:
-        where.append("series = ?")
-        params.append(series)
-    if received is not None:
-        where.append("submission_id IN (SELECT submission_id FROM submissions WHERE received_on BETWEEN ? AND ?)")
-        params += list(received)
+    where, params = _entry_filter(series, received)
     centres = [r[0] for r in con.execute(
         f"SELECT DISTINCT centre_number FROM entries WHERE {' AND '.join(where)} ORDER BY centre_number", params).fetchall()]
     rows = []

@@ -22,7 +22,7 @@ import pandera.pandas as pa
 from entries import refdata, store
 from entries.csvfile import read_csv_text
 from entries.errors import EntriesError
-from entries.headers import header_key
+from entries.headers import header_key, match_headers
 from entries.rules import Issue, catalogue, issue
 from entries.sniff import Refused
 from schemas.results import (
@@ -80,25 +80,13 @@ class ResultsLoad:
 
 def _header(labels: list[str]) -> tuple[dict[str, int], list[Issue]]:
     """Column -> position, and the header's issues (missing columns, a column twice, extra columns)."""
-    positions: dict[str, int] = {}
-    problems: list[Issue] = []
-    extra: list[tuple[int, str]] = []
-    for position, label in enumerate(labels):
-        if not label.strip():
-            continue
-        column = HEADER_ALIASES.get(header_key(label))
-        if column is None:
-            extra.append((position, label))
-        elif column in positions:
-            problems.append(issue("HDR_03", row=1, label=column))
-        else:
-            positions[column] = position
-    missing = [c for c in COLUMNS if c not in positions]
-    if missing:
+    found = match_headers(labels, HEADER_ALIASES, tuple(COLUMNS))
+    if found.missing:
         # Only the missing names: the first row may be data (a file without a header).
-        return positions, [issue("RES_01", row=1, missing=", ".join(missing))]
-    problems += [issue("HDR_02", row=1, label=label.strip()[:40]) for _, label in extra]
-    return positions, problems
+        return found.columns, [issue("RES_01", row=1, missing=", ".join(found.missing))]
+    problems = [issue("HDR_03", row=1, label=column) for _, column in found.repeated]
+    problems += [issue("HDR_02", row=1, label=label.strip()[:40]) for _, label in found.unknown]
+    return found.columns, problems
 
 
 PARAMETRISED = frozenset({"UCI_02", "RES_03", "RES_05", "RES_07", "RES_09"})
