@@ -18,9 +18,9 @@ from pathlib import Path
 import fastexcel
 from openpyxl import Workbook
 
-from entries.headers import TEMPLATE_COLUMNS
-from entries.intake import take_in
-from entries.reader import read_upload
+from entries.intake.headers import TEMPLATE_COLUMNS
+from entries.intake.normalise import take_in
+from entries.intake.reader import read_upload
 
 
 def sample_rows(n: int, seed: int = 7, with_ids: bool = False) -> list[list[str]]:
@@ -30,7 +30,7 @@ def sample_rows(n: int, seed: int = 7, with_ids: bool = False) -> list[list[str]
     With `with_ids`, nine in ten candidates carry a valid UCI and half a valid ULN, as an MIS
     export does; without, every UCI and ULN is blank (a warning on every row).
     """
-    from entries.uci import complete
+    from entries.intake.uci import complete
     rnd = random.Random(seed)
     surnames = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Khan"]
     forenames = ["Amy", "Ben", "Chloe", "Dev", "Ella", "Finn", "Grace", "Harry", "Isla", "Jack"]

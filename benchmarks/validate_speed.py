@@ -14,10 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from entries import refdata, store
-from entries.intake import take_in
-from entries.reader import read_upload
-from entries.validate import Context, validate
+from entries.store import refdata
+from entries.store import database
+from entries.intake.normalise import take_in
+from entries.intake.reader import read_upload
+from entries.checks.validate import Context, validate
 
 sys.path.insert(0, str(Path(__file__).parent))
 from read_speed import best_of, sample_rows, write_xlsx  # noqa: E402
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        reference = refdata.snapshot(store.connect(Path(tmp) / "ref.duckdb"))
+        reference = refdata.snapshot(database.connect(Path(tmp) / "ref.duckdb"))
         context = Context(centre="12345", series="2027-06", received_on=dt.date(2026, 11, 28))
         for label, with_ids in (("UCIs and ULNs filled in", True), ("UCIs and ULNs blank", False)):
             xlsx = Path(tmp) / f"bench-{with_ids}.xlsx"

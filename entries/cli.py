@@ -14,15 +14,24 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from entries import config, listing, nightly, qualifications, refdata, results, review, runlock, schedule, store
-from entries import invoice as invoicing
-from entries.errors import EntriesError, ReferenceDataError, UsageError
-from entries.ingest import Outcome, ingest_file
-from entries.series import default_series, known_series
-from entries.status import ACCEPTED
-from entries.confirmation import write_confirmation
-from entries.template import write_template
-from entries.validate import Context
+from entries.core import config
+from entries.reports import listing
+from entries.pipeline import nightly
+from entries.store import qualifications
+from entries.store import refdata
+from entries.store import results
+from entries.store import review
+from entries.store import runlock
+from flows import schedule
+from entries.store import database
+from entries.reports import invoice as invoicing
+from entries.core.errors import EntriesError, ReferenceDataError, UsageError
+from entries.pipeline.ingest import Outcome, ingest_file
+from entries.store.series import default_series, known_series
+from entries.core.status import ACCEPTED
+from entries.reports.confirmation import write_confirmation
+from entries.reports.template import write_template
+from entries.checks.validate import Context
 
 CENTRE_HELP = "five-digit centre number, e.g. 12345"
 
@@ -45,7 +54,7 @@ def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
 
 
 def _open(args: argparse.Namespace, *, needs_reference: bool = True):
-    con = store.connect(config.db_path(args.db))
+    con = database.connect(config.db_path(args.db))
     if needs_reference:
         refdata.ensure_reference(con)
     return con
@@ -221,7 +230,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 
 def cmd_onboard(args: argparse.Namespace) -> int:
-    from entries.onboard import onboard
+    from entries.pipeline.onboard import onboard
 
     if not args.path.exists():
         raise UsageError(f"no such file or folder: {args.path}")
@@ -254,12 +263,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from prefect import serve as prefect_serve
-
     db, out = config.db_path(args.db), config.out_dir(args.out)
-    deployment = schedule.nightly_deployment(str(args.inbox.resolve()), str(db.resolve()), str(out.resolve()), args.cron, args.timezone)
     print(f"Serving the nightly import of {args.inbox} at '{args.cron}' ({args.timezone}); Ctrl-C to stop")
-    prefect_serve(deployment)
+    schedule.serve_nightly(str(args.inbox.resolve()), str(db.resolve()), str(out.resolve()), args.cron, args.timezone)
     return 0
 
 

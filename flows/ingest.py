@@ -14,19 +14,21 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from entries import config, refdata, store
-from entries.ingest import Outcome, commit_to_store, prepare, report
-from entries.refdata import Reference
-from entries.series import default_series
-from entries.spool import load_spooled, spool, spool_dir
-from entries.validate import Context
+from entries.core import config
+from entries.store import refdata
+from entries.store import database
+from entries.pipeline.ingest import Outcome, commit_to_store, prepare, report
+from entries.checks.reference import Reference
+from entries.store.series import default_series
+from entries.store.spool import load_spooled, spool, spool_dir
+from entries.checks.validate import Context
 from flows.retry import busy_store
 
 
 @task(name="reference", persist_result=False, cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=busy_store)
 def reference_task(db: str) -> Reference:
     """The reference tables, read once for the run (loaded first if the store has none)."""
-    con = store.connect(Path(db))
+    con = database.connect(Path(db))
     try:
         return refdata.snapshot(con)
     finally:

@@ -9,8 +9,9 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from entries import config, store
-from entries.invoice import write_series_invoices
+from entries.core import config
+from entries.store import database
+from entries.reports.invoice import write_series_invoices
 from flows.retry import busy_store
 
 
@@ -18,7 +19,7 @@ from flows.retry import busy_store
       retry_condition_fn=busy_store)
 def invoices_task(db: str, series: str, out: str) -> dict:
     """Write every centre's invoice for `series` and the finance summary; returns counts and paths."""
-    con = store.connect(Path(db))
+    con = database.connect(Path(db))
     try:
         return write_series_invoices(con, series, Path(out))
     finally:

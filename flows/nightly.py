@@ -15,11 +15,13 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from entries import config, nightly, store
-from entries.refdata import Reference
-from entries.runlock import backup, run_lock
-from entries.spool import spool_dir
-from entries.upload import Outcome
+from entries.core import config
+from entries.pipeline import nightly
+from entries.store import database
+from entries.checks.reference import Reference
+from entries.store.runlock import backup, run_lock
+from entries.store.spool import spool_dir
+from entries.checks.upload import Outcome
 from flows.ingest import reference_task  # the same snapshot step as a single upload's
 from flows.retry import busy_store
 
@@ -37,7 +39,7 @@ def backup_task(db: str) -> str | None:
 @task(name="claim", **DB_RETRY, **QUIET)
 def claim_task(db: str, inbox: str, received_on: str | None, settle_seconds: float) -> list[nightly.Claim]:
     """Finish-or-claim: unfinished claims of an interrupted run, then the settled inbox files."""
-    con = store.connect(Path(db))
+    con = database.connect(Path(db))
     try:
         day = dt.date.fromisoformat(received_on) if received_on else None
         return nightly.claim_files(con, nightly.Layout(Path(inbox)), day, settle_seconds)
@@ -53,7 +55,7 @@ def prepare_task(claim: nightly.Claim, reference: Reference, spool: str) -> str:
 
 @task(name="commit", retry_condition_fn=busy_store, **DB_RETRY, **QUIET)
 def commit_task(db: str, claim: nightly.Claim, spooled: str, reference: Reference, out: str) -> Outcome:
-    con = store.connect(Path(db))
+    con = database.connect(Path(db))
     try:
         return nightly.commit_claim(con, claim, Path(spooled), reference, Path(out))
     finally:
@@ -67,7 +69,7 @@ def report_task(spooled: str, outcome: Outcome, out: str) -> str | None:
 
 @task(name="move", retries=2, retry_delay_seconds=[1, 5], **QUIET)
 def move_task(db: str, inbox: str, claim: nightly.Claim, status: str, spooled: str) -> str:
-    con = store.connect(Path(db))
+    con = database.connect(Path(db))
     try:
         return str(nightly.finish_claim(con, nightly.Layout(Path(inbox)), claim, status, Path(spooled)))
     finally:

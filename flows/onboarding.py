@@ -14,8 +14,8 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from entries import config
-from entries.onboard import OnboardResult, onboard_file
+from entries.core import config
+from entries.pipeline.onboard import OnboardResult, onboard_file
 from flows.retry import busy_store
 
 

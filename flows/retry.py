@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from entries.errors import StoreBusy
+from entries.core.errors import StoreBusy
 
 
 def busy_store(_task, _run, state) -> bool:

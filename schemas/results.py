@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
-from entries.uci import uci_problem
+from entries.intake.uci import uci_problem
 
 COLUMNS: tuple[str, ...] = ("UCI", "Qualification Code", "Unit Number", "Series", "Result")
 # The canonical spelling of each result, best first; U is "unclassified" (not achieved).

@@ -13,8 +13,8 @@ import unicodedata
 import pandas as pd
 import pandera.pandas as pa
 
-from entries.uci import check_letters_valid
-from entries.uln import check_digits_valid, placeholder_mask
+from entries.intake.uci import check_letters_valid
+from entries.intake.uln import check_digits_valid, placeholder_mask
 
 NAME_PUNCTUATION = " .'-\u2019"
 CONTROL = r"[\x00-\x08\x0b-\x1f\x7f]"

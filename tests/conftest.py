@@ -41,9 +41,10 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def con(db_path: Path):
     """A fresh store with the project's reference data loaded."""
-    from entries import refdata, store
+    from entries.store import refdata
+    from entries.store import database
 
-    connection = store.connect(db_path)
+    connection = database.connect(db_path)
     refdata.load_reference(connection, REFERENCE)
     yield connection
     connection.close()

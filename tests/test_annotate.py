@@ -21,12 +21,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from entries import annotate
-from entries.annotate import write_annotated
-from entries.headers import TEMPLATE_COLUMNS
-from entries.intake import Intake, take_in
-from entries.reader import RawSheet, read_upload
-from entries.rules import Issue, issue
+from entries.reports import annotate
+from entries.reports.annotate import write_annotated
+from entries.intake.headers import TEMPLATE_COLUMNS
+from entries.intake.normalise import Intake, take_in
+from entries.intake.reader import RawSheet, read_upload
+from entries.core.rules import Issue, issue
 
 INTAKE = Path(__file__).resolve().parent / "fixtures" / "intake"
 HYPERLINK = '=HYPERLINK("http://x/?"&A1,"y")'

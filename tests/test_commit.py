@@ -12,10 +12,11 @@ import time
 
 import pytest
 
-from entries import refdata, review
-from entries.ingest import ingest_file
-from entries.status import Status
-from entries.validate import Context
+from entries.store import refdata
+from entries.store import review
+from entries.pipeline.ingest import ingest_file
+from entries.core.status import Status
+from entries.checks.validate import Context
 from tests.conftest import FIXTURES, PROJECT
 
 COMMIT = FIXTURES / "commit"
@@ -193,9 +194,11 @@ CHILD = textwrap.dedent(
     """
     import datetime as dt, sys, time
     from pathlib import Path
-    from entries import commit as stage, refdata, store
-    from entries.ingest import ingest_file
-    from entries.validate import Context
+    from entries.store import commit as stage
+    from entries.store import refdata
+    from entries.store import database
+    from entries.pipeline.ingest import ingest_file
+    from entries.checks.validate import Context
 
     db, source, marker = sys.argv[1:4]
     real = stage.store_entries
@@ -207,7 +210,7 @@ CHILD = textwrap.dedent(
         return done
 
     stage.store_entries = store_then_stall
-    con = store.connect(Path(db))
+    con = database.connect(Path(db))
     ingest_file(con, Path(source), context=Context("12345", "2027-06", dt.date(2027, 1, 15)),
                 reference=refdata.snapshot(con), order_ref=None, out_dir=Path(db).parent / "out")
     """
@@ -216,9 +219,9 @@ CHILD = textwrap.dedent(
 
 @pytest.mark.slow
 def test_kill_mid_transaction_leaves_nothing_then_the_file_commits_whole(db_path, tmp_path):
-    from entries import store
+    from entries.store import database
 
-    store.connect(db_path).close()
+    database.connect(db_path).close()
     marker = tmp_path / "inside"
     source = COMMIT / "unit_entries_two_candidates.csv"
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(db_path), str(source), str(marker)], cwd=PROJECT,
@@ -231,7 +234,7 @@ def test_kill_mid_transaction_leaves_nothing_then_the_file_commits_whole(db_path
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
 
-    con = store.connect(db_path)
+    con = database.connect(db_path)
     for table in ("submissions", "entries", "candidates", "accepted_files", "submission_status"):
         assert con.execute(f"SELECT count(*) FROM {table}").fetchall() == [(0,)], table
     outcome = ingest_file(con, source, context=Context("12345", "2027-06", dt.date(2027, 1, 15)),

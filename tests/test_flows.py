@@ -24,9 +24,9 @@ def test_ingest_flow_runs_the_same_stages(prefect_harness, db_path):
     assert good["reports"]["annotated"].endswith(".annotated.xlsx") and bomb["reports"]["annotated"] is None
     assert good["reports"]["confirmation"].endswith(".confirmation.xlsx") and bomb["reports"]["confirmation"] is None
 
-    from entries import store
+    from entries.store import database
 
-    con = store.connect(db_path)
+    con = database.connect(db_path)
     assert con.execute("SELECT count(*) FROM submissions").fetchall() == [(2,)]
 
     from prefect.artifacts import Artifact
@@ -80,7 +80,7 @@ def test_nothing_personal_in_prefect_storage(prefect_harness, tmp_path):
 
 
 def test_serve_schedules_the_nightly_import_at_two_in_london(tmp_path):
-    from entries.schedule import nightly_deployment
+    from flows.schedule import nightly_deployment
 
     deployment = nightly_deployment(str(tmp_path / "inbox"), str(tmp_path / "e.duckdb"), str(tmp_path / "out"))
     schedule = deployment.schedules[0].schedule
@@ -89,7 +89,7 @@ def test_serve_schedules_the_nightly_import_at_two_in_london(tmp_path):
 
 
 def test_invoicing_flow_totals_every_centre(prefect_harness, tmp_path):
-    from entries.nightly import run_nightly
+    from entries.pipeline.nightly import run_nightly
     from flows.invoicing import invoicing_flow
     from tests.test_nightly import RECEIVED, make_inbox
 

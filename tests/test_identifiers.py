@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from entries.uci import CHECK_LETTERS, centre_of, check_letter, complete, uci_problem
-from entries.uln import is_placeholder, uln_problem
+from entries.intake.uci import CHECK_LETTERS, centre_of, check_letter, complete, uci_problem
+from entries.intake.uln import is_placeholder, uln_problem
 
 # ---------------------------------------------------------------- UCI
 
@@ -163,7 +163,7 @@ def test_at_most_one_uln_check_digit(nine: str) -> None:
 def test_vectorised_check_letters_agree_with_scalar(ucis):
     import pandas as pd
 
-    from entries.uci import check_letters_valid, uci_problem
+    from entries.intake.uci import check_letters_valid, uci_problem
 
     assert check_letters_valid(pd.Series(ucis)).tolist() == [uci_problem(u) is None for u in ucis]
 
@@ -172,7 +172,7 @@ def test_vectorised_check_letters_agree_with_scalar(ucis):
 def test_vectorised_uln_check_agrees_with_scalar(ulns):
     import pandas as pd
 
-    from entries.uln import check_digits_valid, uln_problem
+    from entries.intake.uln import check_digits_valid, uln_problem
 
     assert check_digits_valid(pd.Series(ulns)).tolist() == [uln_problem(u) in (None, "placeholder") and _checksum_ok(u) for u in ulns]
 
@@ -186,6 +186,6 @@ def _checksum_ok(uln: str) -> bool:
 def test_vectorised_placeholder_agrees_with_scalar(values):
     import pandas as pd
 
-    from entries.uln import is_placeholder, placeholder_mask
+    from entries.intake.uln import is_placeholder, placeholder_mask
 
     assert placeholder_mask(pd.Series(values, dtype="str")).tolist() == [is_placeholder(v) for v in values]

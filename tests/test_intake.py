@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from entries import refdata
+from entries.store import refdata
 from entries.cli import main
-from entries.commit import commit
-from entries.ingest import prepare as prepare_with
-from entries.limits import ReadLimits
-from entries.status import Status
-from entries.submissions import status_history
-from entries.validate import Context
+from entries.store.commit import commit
+from entries.pipeline.ingest import prepare as prepare_with
+from entries.core.limits import ReadLimits
+from entries.core.status import Status
+from entries.store.submissions import status_history
+from entries.checks.validate import Context
 from tests.conftest import FIXTURES
 
 INTAKE = FIXTURES / "intake"
@@ -46,9 +46,9 @@ CONTEXT = Context(centre="12345", series="2027-06", received_on=RECEIVED)
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    from entries import store
+    from entries.store import database
 
-    con = store.connect(tmp_path_factory.mktemp("ref") / "ref.duckdb")
+    con = database.connect(tmp_path_factory.mktemp("ref") / "ref.duckdb")
     return refdata.snapshot(con)
 
 

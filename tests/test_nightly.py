@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from entries import runlock, store
-from entries.errors import EntriesError
-from entries.nightly import run_nightly
+from entries.store import runlock
+from entries.store import database
+from entries.core.errors import EntriesError
+from entries.pipeline.nightly import run_nightly
 from tests.conftest import PROJECT
 
 SAMPLES = PROJECT / "data" / "samples" / "inbox"
@@ -41,7 +42,7 @@ def make_inbox(root: Path) -> Path:
 
 def final_state(root: Path, db: Path) -> dict:
     """Everything a run leaves, without ids and times: the store's rows and the folders' files."""
-    con = store.connect(db, read_only=True)
+    con = database.connect(db, read_only=True)
     try:
         state = {
             "submissions": sorted(con.execute(
@@ -130,7 +131,7 @@ CHILD = textwrap.dedent(
     """
     import datetime as dt, sys
     from pathlib import Path
-    from entries.nightly import run_nightly
+    from entries.pipeline.nightly import run_nightly
     root = Path(sys.argv[1])
     run_nightly(root / "inbox", root / "db" / "e.duckdb", root / "out", received_on=dt.date(2027, 1, 15), settle_seconds=0)
     """

@@ -10,12 +10,12 @@ import json
 import openpyxl
 import pytest
 
-from entries import onboard as onboarding
-from entries import refdata
-from entries.ingest import ingest_file
-from entries.onboard import onboard
-from entries.status import Status
-from entries.validate import Context
+from entries.pipeline import onboard as onboarding
+from entries.store import refdata
+from entries.pipeline.ingest import ingest_file
+from entries.pipeline.onboard import onboard
+from entries.core.status import Status
+from entries.checks.validate import Context
 from tests.conftest import FIXTURES
 
 ONBOARD = FIXTURES / "onboard"

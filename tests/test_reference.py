@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from entries import refdata, store
+from entries.store import refdata
+from entries.store import database
 from entries.cli import main
-from entries.errors import ReferenceDataError
+from entries.core.errors import ReferenceDataError
 from tests.conftest import REFERENCE
 
 
@@ -63,7 +64,7 @@ DEFECTS = [
 
 def test_sample_reference_data_is_valid():
     ref = refdata.read_reference(REFERENCE)
-    assert set(ref.tables) == set(store.REFERENCE_TABLES)
+    assert set(ref.tables) == set(database.REFERENCE_TABLES)
     assert ref.tables["qualifications"]["qualification_code"].str.match(r"^\d{5}$").all()
     assert ref.tables["fees"]["fee_pence"].dtype.kind == "i"
 
@@ -131,13 +132,13 @@ def test_cli_search_extended_cert_for_centre(db_path, capsys):
     ],
 )
 def test_search_by_code_title_or_part(con, text, centre, expected):
-    from entries.qualifications import search
+    from entries.store.qualifications import search
 
     assert {q["qualification_code"] for q in search(con, text, centre)} == expected
 
 
 def test_blank_search_lists_everything(con):
-    from entries.qualifications import search
+    from entries.store.qualifications import search
 
     assert len(search(con)) == 20
 

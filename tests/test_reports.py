@@ -26,12 +26,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from entries import store
-from entries.confirmation import submission_stem, write_confirmation
-from entries.errors import EntriesError, UsageError
-from entries.invoice import invoice_file_stem, invoice_lines, invoice_orders, write_invoice
-from entries.report_files import MONEY_FORMAT, csv_safe, pounds_text
-from entries.uci import check_letter
+from entries.store import database
+from entries.reports.confirmation import submission_stem, write_confirmation
+from entries.core.errors import EntriesError, UsageError
+from entries.reports.invoice import invoice_file_stem, invoice_lines, invoice_orders, write_invoice
+from entries.reports.files import MONEY_FORMAT, csv_safe, pounds_text
+from entries.intake.uci import check_letter
 from schemas.invoice import INVOICE_LINE
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -199,7 +199,7 @@ def test_confirmation_header_and_totals(con, tmp_path):
 
 
 def test_confirmation_stem_is_the_ingest_report_stem(con):
-    from entries.ingest import report_stem
+    from entries.pipeline.ingest import report_stem
 
     seed(con)
     prepared = SimpleNamespace(
@@ -469,7 +469,7 @@ ENTRY = st.tuples(
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ENTRY, max_size=40))
 def test_invoice_totals_are_the_sum_of_stored_fees(generated):
-    con = store.connect(Path(":memory:"))  # a fresh store per example
+    con = database.connect(Path(":memory:"))  # a fresh store per example
     try:
         for i, (centre, series, ref, (code, kind, qualification, suite), fee, late) in enumerate(generated, 1):
             add_entry(con, i, 1, i, f"{i:04d}", code, kind, qualification, fee, unit=(i if kind == "unit" else None),

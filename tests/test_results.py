@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from entries import results
-from entries.results import achieved_units, load_results
-from entries.rules import catalogue
-from entries.uci import CHECK_LETTERS, check_letter
+from entries.store import results
+from entries.store.results import achieved_units, load_results
+from entries.core.rules import catalogue
+from entries.intake.uci import CHECK_LETTERS, check_letter
 from schemas.results import RESULTS, result_text, results_schema, uci_reason
 from tests.conftest import FIXTURES
 

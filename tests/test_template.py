@@ -8,9 +8,9 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
-from entries.errors import EntriesError, UsageError
-from entries.headers import REQUIRED_COLUMNS, TEMPLATE_COLUMNS, UNIT_COLUMNS
-from entries.template import FIRST_DATA_ROW, LAST_ROW, write_template
+from entries.core.errors import EntriesError, UsageError
+from entries.intake.headers import REQUIRED_COLUMNS, TEMPLATE_COLUMNS, UNIT_COLUMNS
+from entries.reports.template import FIRST_DATA_ROW, LAST_ROW, write_template
 
 
 def _load(path: Path) -> openpyxl.Workbook:
@@ -50,12 +50,13 @@ def built(tmp_path_factory) -> dict:
 
     Built from its own store loaded like conftest's `con`, since `con` is per test.
     """
-    from entries import refdata, store
+    from entries.store import refdata
+    from entries.store import database
 
     from tests.conftest import REFERENCE
 
     folder = tmp_path_factory.mktemp("template")
-    connection = store.connect(folder / "entries.duckdb")
+    connection = database.connect(folder / "entries.duckdb")
     try:
         refdata.load_reference(connection, REFERENCE)
         return {

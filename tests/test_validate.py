@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from entries import refdata, store
-from entries.headers import TEMPLATE_COLUMNS
-from entries.rules import catalogue
-from entries.validate import Context, validate
+from entries.store import refdata
+from entries.store import database
+from entries.intake.headers import TEMPLATE_COLUMNS
+from entries.core.rules import catalogue
+from entries.checks.validate import Context, validate
 
 CTX = Context(centre="12345", series="2027-06", received_on=dt.date(2026, 11, 28))
 VALID = {
@@ -26,7 +27,7 @@ VALID = {
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    return refdata.snapshot(store.connect(tmp_path_factory.mktemp("ref") / "ref.duckdb"))
+    return refdata.snapshot(database.connect(tmp_path_factory.mktemp("ref") / "ref.duckdb"))
 
 
 def frame(*rows: dict) -> pd.DataFrame:
@@ -191,10 +192,10 @@ def test_annotated_workbook_marks_exactly_the_error_cells(con, tmp_path):
 
     import openpyxl
 
-    from entries.annotate import ERROR_FILL, WARNING_FILL
-    from entries.headers import TEMPLATE_COLUMNS as COLUMNS
-    from entries.ingest import ingest_file
-    from entries.status import Status
+    from entries.reports.annotate import ERROR_FILL, WARNING_FILL
+    from entries.intake.headers import TEMPLATE_COLUMNS as COLUMNS
+    from entries.pipeline.ingest import ingest_file
+    from entries.core.status import Status
     from tests.conftest import PROJECT
 
     source = PROJECT / "data" / "samples" / "inbox" / "34567" / "entries_with_mistakes.xlsx"

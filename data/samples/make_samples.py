@@ -36,9 +36,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 
-from entries.headers import TEMPLATE_COLUMNS  # noqa: E402
-from entries.uci import CHECK_LETTERS, complete, uci_problem  # noqa: E402
-from entries.uln import uln_problem  # noqa: E402
+from entries.intake.headers import TEMPLATE_COLUMNS  # noqa: E402
+from entries.intake.uci import CHECK_LETTERS, complete, uci_problem  # noqa: E402
+from entries.intake.uln import uln_problem  # noqa: E402
 
 SEED = 2027
 SERIES = "2027-06"

@@ -1,0 +1,79 @@
+"""An upload's state between the stages: what prepare found, and what happened to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from entries.core.rules import Issue
+from entries.core.status import Status
+from entries.checks.validate import Context
+
+
+@dataclass
+class Prepared:
+    """A file read and checked, not yet stored. `rows` and `entries` hold personal data: they stay
+    in memory and are never logged or persisted by the orchestrator."""
+
+    path: Path
+    sha256: str
+    context: Context
+    issues: list[Issue]
+    refusal: str | None = None  # catalogue code when the file could not be read at all
+    file_format: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    header_row: int = 1
+    positions: dict[str, int] = field(default_factory=dict)
+    rows: pd.DataFrame | None = None  # the template rows as read (text)
+    entries: pd.DataFrame | None = None  # normalised distinct rows (schemas.upload.NORMALISED_ROW)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(i.severity == "error" for i in self.issues)
+
+
+@dataclass
+class Outcome:
+    """What happened to one upload: the DESIGN.md §5 ingest object."""
+
+    file: str
+    sha256: str
+    centre: str
+    series: str | None
+    order_ref: str | None
+    status: Status
+    reason: str | None
+    rows: int
+    accepted: int
+    rejected: int
+    held: int
+    submission_id: int | None
+    issues: list[Issue]
+    entries: dict[str, int] = field(default_factory=lambda: {"full_award": 0, "unit": 0, "top_up": 0, "move_down": 0})
+    fees_pence: int = 0
+    reports: dict[str, str | None] = field(default_factory=lambda: {"annotated": None, "confirmation": None})
+
+    def as_json(self) -> dict:
+        """The DESIGN.md §5 object (no personal data: issues carry codes, rows and columns)."""
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "centre": self.centre,
+            "series": self.series,
+            "order_ref": self.order_ref,
+            "status": str(self.status),
+            "reason": self.reason,
+            "rows": self.rows,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "held": self.held,
+            "entries": dict(self.entries),
+            "fees_pence": self.fees_pence,
+            "issues": [i.as_json() for i in self.issues],
+            "reports": dict(self.reports),
+        }
+
+

@@ -1,0 +1,249 @@
+"""Row validation: every rule of the catalogue applied to an upload's rows, lazily, as an issues list.
+
+Three layers, all pure (no store writes):
+- shape rules on the raw text: the pandera schema `schemas.upload.raw_upload_schema`, each check
+  named by its rule code; its failure cases become issues with the spreadsheet's row numbers;
+- reference rules: DuckDB anti-joins of the normalised rows against the reference tables;
+- within-file rules: repeated rows, a candidate number on two people, a UCI on two numbers.
+`validate` returns the issues and the normalised rows (schemas.upload.NORMALISED_ROW).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+from entries.intake.headers import TEMPLATE_COLUMNS, UNIT_COLUMNS
+from entries.checks.reference import Reference
+from entries.core.rules import Issue, catalogue, issue
+from entries.intake.uci import check_letter
+from schemas.upload import MAX_CELL, raw_upload_schema, tidy_name
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who uploaded, for which series, received when."""
+
+    centre: str
+    series: str
+    received_on: dt.date
+
+    @property
+    def series_start(self) -> dt.date:
+        """The first day of the series' month (ages are taken on this day)."""
+        year, month = self.series.split("-")
+        return dt.date(int(year), int(month), 1)
+
+
+@dataclass
+class Validation:
+    """Issues in row order, and the normalised rows (one per distinct row of the upload)."""
+
+    issues: list[Issue]
+    rows: pd.DataFrame
+
+    @property
+    def has_errors(self) -> bool:
+        return any(i.severity == "error" for i in self.issues)
+
+
+PARAMETRISED = frozenset({"CEN_02", "UCI_02", "UCI_05", "UCI_06", "ULN_02", "CELL_06", "SEX_02", "NAM_07"})
+
+
+def _message_params(code: str, value: str, ctx: Context, raw: pd.Series) -> dict:
+    v = str(value).strip()
+    match code:
+        case "CEN_02":
+            return {"found": v, "centre": ctx.centre}
+        case "UCI_02":
+            return {"length": len(v)}
+        case "UCI_05":
+            return {"letter": check_letter(v.upper())}
+        case "UCI_06":
+            return {"issuer": v[:5]}
+        case "ULN_02":
+            return {"value": v}
+        case "CELL_06":
+            return {"limit": MAX_CELL}
+        case "SEX_02":
+            return {"value": v, "letter": v[:1].upper()}
+        case "NAM_07":
+            return {"length": len(tidy_name(pd.Series([raw["Surname"]])).iloc[0]) + len(tidy_name(pd.Series([raw["Forenames"]])).iloc[0])}
+    return {}
+
+
+def shape_issues(rows: pd.DataFrame, ctx: Context) -> list[Issue]:
+    """Run the raw schema lazily; each failure case becomes one issue."""
+    frame = rows[["row", *TEMPLATE_COLUMNS]]
+    try:
+        raw_upload_schema(ctx.centre).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        rules = catalogue()
+        cases = exc.failure_cases
+        cases = cases[cases["check"].isin(rules.keys())]
+        # A wide check reports every column of a failing row: keep one case per rule and row.
+        cases = cases.assign(place=cases["check"].map(lambda c: rules[c].column).fillna(cases["column"]))
+        cases = cases.drop_duplicates(subset=["check", "index", "place"])
+        row_numbers = frame["row"].to_numpy()[frame.index.get_indexer(cases["index"].astype("int64"))].tolist()
+        positions = frame.index.get_indexer(cases["index"].astype("int64")).tolist()
+        found = []
+        for code, index, row, place in zip(cases["check"].tolist(), positions, row_numbers, cases["place"].tolist()):
+            if code in PARAMETRISED:
+                raw = frame.iloc[index]
+                found.append(issue(code, row=row, column=place, **_message_params(code, raw[place], ctx, raw)))
+            else:
+                found.append(issue(code, row=row, column=place))
+        return found
+    return []
+
+
+def normalise(rows: pd.DataFrame) -> pd.DataFrame:
+    """Typed rows per NORMALISED_ROW: invalid cells become nulls (their issues say why)."""
+    uci = rows["UCI"].str.strip().str.upper()
+    stems = uci.str.fullmatch(r"[0-9]{5}[0A-Z][0-9]{6}")
+    uci = uci.where(~stems, uci[stems] + uci[stems].map(check_letter))
+    uci = uci.where(uci.str.fullmatch(r"[0-9]{5}[0A-Z][0-9]{6}[A-Z]"))
+    uln = rows["ULN"].str.strip()
+    sex = rows["Sex"].str.strip().str.upper().str.slice(0, 1)
+    sex = sex.where(rows["Sex"].str.strip().str.fullmatch(r"(?i)m|f|male|female"))
+    out = pd.DataFrame(
+        {
+            "row": rows["row"].astype("int64"),
+            "centre_number": rows["Centre Number"].str.strip(),
+            "candidate_number": rows["Candidate Number"].str.strip(),
+            "uci": uci,
+            "uln": uln.where(uln.str.fullmatch(r"[0-9]{10}")),
+            "surname": tidy_name(rows["Surname"]),
+            "forenames": tidy_name(rows["Forenames"]),
+            "sex": sex,
+            "date_of_birth": pd.to_datetime(rows["Date of Birth"].str.strip(), format="%Y-%m-%d", errors="coerce").astype("datetime64[s]"),
+            "entry_code": rows["Entry Code"].str.strip().str.upper(),
+            "candidate_group": rows["Candidate Group"].str.strip(),
+        }
+    )
+    for n, column in enumerate(UNIT_COLUMNS, start=1):
+        unit = rows[column].str.strip()
+        out[f"unit_{n}"] = pd.to_numeric(unit.where(unit.str.fullmatch(r"[0-9]{1,3}")), errors="coerce").astype("Int64")
+    return out[["row", "centre_number", "candidate_number", "uci", "uln", "surname", "forenames", "sex", "date_of_birth",
+                "entry_code", *[f"unit_{n}" for n in range(1, 7)], "candidate_group"]]
+
+
+def date_issues(norm: pd.DataFrame, ctx: Context) -> list[Issue]:
+    """Date of birth in the future, under 13 or 100 and over on the first day of the series."""
+    dob = norm["date_of_birth"]
+    start = ctx.series_start
+    known = dob.notna()
+    age = start.year - dob.dt.year - ((dob.dt.month > start.month) | ((dob.dt.month == start.month) & (dob.dt.day > start.day))).astype(int)
+    found = []
+    future = known & (dob > pd.Timestamp(ctx.received_on))
+    for code, mask in (("DOB_02", future), ("DOB_03", known & ~future & (age < 13)), ("DOB_04", known & (age >= 100))):
+        found += [issue(code, row=int(r)) for r in norm.loc[mask, "row"]]
+    return found
+
+
+UNIT_ROWS_SQL = """
+    SELECT row, entry_code, u.unit AS unit, u.col AS col, u.pos AS pos
+    FROM norm, (SELECT unnest([unit_1, unit_2, unit_3, unit_4, unit_5, unit_6]) AS unit,
+                       unnest(['Unit 1', 'Unit 2', 'Unit 3', 'Unit 4', 'Unit 5', 'Unit 6']) AS col,
+                       unnest([1, 2, 3, 4, 5, 6]) AS pos) u
+"""
+
+
+def reference_issues(norm: pd.DataFrame, ctx: Context, reference: Reference) -> list[Issue]:
+    """Rules that need the reference tables, as DuckDB anti-joins over the normalised rows."""
+    mem = reference.connect()
+    mem.register("norm", norm)
+    found: list[Issue] = []
+    params = {"centre": ctx.centre, "series": ctx.series, "received": ctx.received_on}
+
+    def rows_of(sql: str) -> list[tuple]:
+        # DuckDB refuses named parameters a statement does not use.
+        return mem.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchall()
+
+    if not rows_of("SELECT 1 FROM ref_centres WHERE centre_number = $centre"):
+        found.append(issue("CEN_03", column="Centre Number", centre=ctx.centre))
+    for row, code in rows_of("""SELECT row, entry_code FROM norm n WHERE entry_code <> '' AND
+                                NOT EXISTS (SELECT 1 FROM ref_entry_codes e WHERE e.entry_code = n.entry_code)"""):
+        found.append(issue("ENT_02", row=row, entry_code=code))
+    for row, code in rows_of("""SELECT n.row, n.entry_code FROM norm n
+                                JOIN ref_entry_codes e USING (entry_code)
+                                JOIN ref_qualifications q ON q.qualification_code = e.qualification_code
+                                WHERE NOT EXISTS (SELECT 1 FROM ref_centre_approvals a WHERE a.centre_number = $centre
+                                                  AND a.suite_id = q.suite_id AND a.approved_from <= $received)"""):
+        found.append(issue("ENT_03", row=row, entry_code=code))
+    for row, code in rows_of("""SELECT n.row, n.entry_code FROM norm n JOIN ref_entry_codes e USING (entry_code)
+                                WHERE NOT EXISTS (SELECT 1 FROM ref_fees f WHERE f.entry_code = n.entry_code AND f.series = $series)"""):
+        found.append(issue("ENT_04", row=row, entry_code=code, series=ctx.series))
+    deadlines = rows_of("SELECT entry_deadline, late_entry_deadline FROM ref_series WHERE series = $series")
+    if deadlines:
+        entry_deadline, late_deadline = (pd.Timestamp(d).date() for d in deadlines[0])
+        if ctx.received_on > late_deadline:
+            found.append(issue("ENT_06", series=ctx.series))
+        elif ctx.received_on > entry_deadline:
+            found.append(issue("ENT_05", series=ctx.series))
+    units = f"({UNIT_ROWS_SQL}) AS u JOIN ref_entry_codes e USING (entry_code) WHERE u.unit IS NOT NULL"
+    for row, col, unit, kind in rows_of(f"SELECT row, col, unit, kind FROM {units} AND e.kind <> 'full_award'"):
+        found.append(issue("UNI_05", row=row, column=col, kind="top-up" if kind == "top_up" else "moving-down"))
+    for row, col, unit, code in rows_of(f"""SELECT row, col, unit, entry_code FROM {units} AND e.kind = 'full_award'
+                                             AND NOT EXISTS (SELECT 1 FROM ref_rules_of_combination r
+                                                             WHERE r.qualification_code = e.qualification_code AND r.unit_number = u.unit)"""):
+        found.append(issue("UNI_02", row=row, column=col, unit=unit, entry_code=code))
+    for row, col, unit in rows_of(f"""SELECT u.row, u.col, u.unit FROM {units} AND e.kind = 'full_award'
+                                      AND EXISTS (SELECT 1 FROM ref_rules_of_combination r WHERE r.qualification_code = e.qualification_code AND r.unit_number = u.unit)
+                                      AND EXISTS (SELECT 1 FROM ref_qualifications q JOIN ref_units un ON un.suite_id = q.suite_id
+                                                  WHERE q.qualification_code = e.qualification_code AND un.unit_number = u.unit AND un.assessment = 'moderated')"""):
+        found.append(issue("UNI_03", row=row, column=col, unit=unit))
+    for row, col, unit in rows_of(f"""SELECT row, col, unit FROM ({UNIT_ROWS_SQL}) WHERE unit IS NOT NULL
+                                      QUALIFY row_number() OVER (PARTITION BY row, unit ORDER BY pos) > 1"""):
+        found.append(issue("UNI_04", row=row, column=col, unit=unit))
+    mem.close()
+    return found
+
+
+def _grouped(clashing: pd.DataFrame, key: str, code: str, with_key: str | None = None) -> list[Issue]:
+    """One issue per row of each clashing group, naming the group's rows (never its people)."""
+    if clashing.empty:
+        return []
+    listed = clashing.groupby(key)["row"].agg(lambda r: ", ".join(map(str, r.iloc[:10])) + (", ..." if len(r) > 10 else ""))
+    extra = {} if with_key is None else {with_key: None}
+    found = []
+    for row, group in zip(clashing["row"], clashing[key]):
+        if with_key is not None:
+            extra[with_key] = group  # a candidate number is not personal data; a UCI is, so it is never named
+        found.append(issue(code, row=int(row), rows=listed[group], **extra))
+    return found
+
+
+def within_file_issues(rows: pd.DataFrame, norm: pd.DataFrame) -> tuple[list[Issue], pd.Series]:
+    """Repeated rows (warning; kept once), a candidate number on two people, a UCI on two numbers.
+
+    Returns the issues and a mask of the rows to keep (first of each identical set).
+    """
+    found: list[Issue] = []
+    repeated = rows.duplicated(subset=list(TEMPLATE_COLUMNS), keep="first")
+    if repeated.any():
+        first = rows.groupby(list(TEMPLATE_COLUMNS), sort=False, dropna=False)["row"].transform("first")
+        found += [issue("ROW_01", row=int(r), first=int(f)) for r, f in zip(rows.loc[repeated, "row"], first[repeated])]
+    keep = ~repeated
+    distinct = norm[keep.to_numpy()]
+    person = distinct["surname"].str.casefold() + "\x1f" + distinct["forenames"].str.casefold() + "\x1f" + distinct["date_of_birth"].astype("str")
+    people = person.groupby(distinct["candidate_number"]).transform("nunique")
+    found += _grouped(distinct[people > 1], "candidate_number", "ROW_02", with_key="candidate")
+    with_uci = distinct[distinct["uci"].notna()]
+    numbers = with_uci.groupby("uci")["candidate_number"].transform("nunique")
+    found += _grouped(with_uci[numbers > 1], "uci", "ROW_03")
+    return found, keep
+
+
+def validate(rows: pd.DataFrame, ctx: Context, reference: Reference) -> Validation:
+    """All rules over `rows` (intake's template rows); issues grouped by rule (the caller sorts)."""
+    issues = shape_issues(rows, ctx)
+    norm = normalise(rows)
+    issues += date_issues(norm, ctx)
+    issues += reference_issues(norm, ctx, reference)
+    repeated, keep = within_file_issues(rows, norm)
+    issues += repeated
+    return Validation(issues=issues, rows=norm[keep.to_numpy()].reset_index(drop=True))

@@ -1,0 +1,109 @@
+"""Read an upload's cells as text, safely: xlsx in a child process under limits, CSV in-process.
+
+`read_upload` returns a `RawSheet` (every cell as text, with the spreadsheet's own row numbers and
+column positions) or raises `Refused` with a catalogue code. It never logs cell contents.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from entries.intake.csvfile import read_csv_text
+from entries.core.limits import ReadLimits
+from entries.intake.sniff import Refused, sniff
+
+
+@dataclass
+class RawSheet:
+    """Cells as text ('' for blank): column labels are 0-based sheet column positions, and
+    `rows[i]` is the spreadsheet row number of frame row i. `flags` are (row, column, code,
+    params) cell findings; `warnings` (code, params) file findings."""
+
+    cells: pd.DataFrame
+    rows: list[int]
+    file_format: str
+    encoding: str | None = None
+    sheet: str | None = None
+    date1904: bool = False
+    delimiter: str | None = None
+    flags: list[tuple[int, int, str, dict]] = field(default_factory=list)
+    warnings: list[tuple[str, dict]] = field(default_factory=list)
+
+
+def read_upload(path: Path, limits: ReadLimits | None = None) -> RawSheet:
+    """Read `path` by what its bytes are (not its name); raise Refused if it cannot be read."""
+    limits = limits or ReadLimits.from_env()
+    sniffed = sniff(path, limits)
+    if sniffed.kind == "csv":
+        text = read_csv_text(path.read_bytes())
+        warnings: list[tuple[str, dict]] = [("FILE_07", {})] if sniffed.misnamed else []
+        if text.encoding == "cp1252":
+            warnings.append(("FILE_21", {"encoding": "Windows-1252"}))
+        return RawSheet(
+            cells=text.cells,
+            rows=text.rows,
+            file_format="csv",
+            encoding=text.encoding,
+            delimiter=text.delimiter,
+            flags=text.flags,
+            warnings=warnings,
+        )
+    return _read_xlsx_in_child(path, limits)
+
+
+def _child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    return env
+
+
+def _read_xlsx_in_child(path: Path, limits: ReadLimits) -> RawSheet:
+    with tempfile.TemporaryDirectory(prefix="entries-read-") as out:
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "entries.intake.sandbox", str(path), out, json.dumps(limits.as_dict())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,  # parser messages may quote cells: never kept
+                timeout=limits.child_seconds,
+                env=_child_env(),
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise Refused("FILE_15", seconds=limits.child_seconds) from None
+        meta_path = Path(out) / "meta.json"
+        if proc.returncode != 0 or not meta_path.exists():
+            how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit {proc.returncode}"
+            raise Refused("FILE_14", detail=how)
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if "refused" in meta:
+            raise Refused(meta["refused"], **meta["params"])
+        with pa.memory_map(str(Path(out) / "cells.arrow")) as source:
+            table = pa.ipc.open_file(source).read_all()
+    frame = table.to_pandas()
+    offset = int(meta["offset"])
+    width = frame.shape[1]
+    frame.columns = range(offset, offset + width)
+    frame = frame.fillna("")
+    for missing in range(offset):  # columns left of the first used one are blank
+        frame.insert(missing, missing, "")
+    frame = frame.astype("str")
+    flags = [(int(r), int(c), code, {"detail": detail}) for r, c, code, detail in meta["flags"]]
+    return RawSheet(
+        cells=frame,
+        rows=list(range(1, len(frame) + 1)),
+        file_format="xlsx",
+        sheet=meta["sheet"],
+        date1904=bool(meta["date1904"]),
+        flags=flags,
+        warnings=[(code, params) for code, params in meta["warnings"]],
+    )

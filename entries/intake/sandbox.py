@@ -1,0 +1,61 @@
+"""The reader's child process: parse one workbook under memory and time limits.
+
+Run as `python -m entries.intake.sandbox INPUT OUTDIR LIMITS_JSON`. It writes `cells.arrow` (every column
+as text) and `meta.json` into OUTDIR, or `meta.json` alone with the refusal code. Whatever goes wrong
+in here (a parser abort, an allocation failure, a hang) ends this process only; the parent turns it
+into `Upload failed` for this one file. It prints nothing: parser messages may quote cell contents.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+from pathlib import Path
+
+
+def _limit_memory(limit: int) -> None:
+    # Address space, so a runaway allocation fails inside this process instead of the machine.
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def run(input_path: str, out_dir: str, limits_json: str) -> int:
+    """Parse `input_path` into `out_dir`; returns the process exit code (0 read or refused)."""
+    from entries.core.limits import ReadLimits
+    from entries.intake.sniff import Refused
+
+    limits = ReadLimits(**json.loads(limits_json))
+    _limit_memory(limits.child_memory_bytes)
+    out = Path(out_dir)
+    from entries.intake.xlsx import read_xlsx
+
+    try:
+        table, scan, offset = read_xlsx(input_path, limits)
+    except Refused as refused:
+        meta = {"refused": refused.code, "params": {k: str(v) for k, v in refused.params.items()}}
+        (out / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        return 0
+    import pyarrow as pa
+
+    with pa.OSFile(str(out / "cells.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write(table)
+    meta = {
+        "sheet": scan.sheet,
+        "date1904": scan.date1904,
+        "offset": offset,
+        "flags": scan.flags,
+        "warnings": scan.warnings,
+    }
+    (out / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(run(*sys.argv[1:4]))
+    except MemoryError:
+        sys.exit(3)
+    except Exception:  # noqa: BLE001 - the parent only needs to know it failed, not the text
+        sys.exit(4)

@@ -1,0 +1,128 @@
+"""One upload through the stages of DESIGN.md §2: prepare (pure), commit (the one writer), report.
+
+`prepare` reads and checks a file without touching the store; `commit` records the outcome in one
+transaction; `report` writes what goes back to the centre. `ingest_file` runs all three in-process
+for the command line; the Prefect flows run the same functions as tasks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+
+from entries.store import database
+from entries.reports.annotate import write_annotated
+from entries.store.commit import commit
+from entries.reports.confirmation import write_confirmation
+from entries.intake.normalise import EmptyUpload, take_in
+from entries.core.limits import ReadLimits
+from entries.intake.reader import read_upload
+from entries.checks.reference import Reference
+from entries.core.rules import issue
+from entries.intake.sniff import Refused
+from entries.core.status import Status
+from entries.checks.upload import Outcome, Prepared
+from entries.checks.validate import Context, validate
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of the file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def prepare(path: Path, context: Context, reference: Reference, limits: ReadLimits | None = None) -> Prepared:
+    """Read and check `path` against `reference` without touching the store."""
+    sha = file_sha256(path)
+    try:
+        sheet = read_upload(path, limits)
+    except Refused as refused:
+        return Prepared(path, sha, context, [issue(refused.code, file=path.name, **refused.params)], refused.code)
+    meta = {"file_format": sheet.file_format, "encoding": sheet.encoding, "sheet": sheet.sheet}
+    try:
+        intake = take_in(sheet)
+    except EmptyUpload as empty:
+        warnings = [issue(code, **params) for code, params in sheet.warnings]
+        return Prepared(path, sha, context, [issue(empty.code), *warnings], empty.code, **meta)
+    issues = list(intake.issues)
+    entries = None
+    if not any(i.code == "HDR_01" for i in issues):
+        checked = validate(intake.rows, context, reference)
+        issues += checked.issues
+        entries = checked.rows
+    issues.sort(key=lambda i: (i.row if i.row is not None else -1, i.column or "", i.code))
+    return Prepared(path, sha, context, issues, None, header_row=intake.header_row, positions=intake.positions,
+                    rows=intake.rows, entries=entries, **meta)
+
+
+def report_stem(prepared: Prepared) -> str:
+    """Deterministic report name: received date, the upload's name, and its content hash."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in prepared.path.stem)[:60]
+    return f"{prepared.context.received_on.isoformat()}_{safe}_{prepared.sha256[:8]}"
+
+
+def report(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[str, str | None]:
+    """Write the annotated copy of the centre's file (with its errors CSV) under out_dir/<centre>/.
+
+    Pure apart from the files it writes: it reads no store, so it can run anywhere."""
+    reports: dict[str, str | None] = {"annotated": None, "confirmation": None}
+    if prepared.rows is None or outcome.status == Status.DUPLICATE_FILE:
+        return reports
+    annotated, _errors_csv = write_annotated(
+        prepared.path,
+        out_dir / prepared.context.centre,
+        file_format=prepared.file_format or "csv",
+        sheet_name=prepared.sheet,
+        header_row=prepared.header_row,
+        positions=prepared.positions,
+        rows=prepared.rows,
+        issues=outcome.issues,
+        stem=report_stem(prepared),
+    )
+    reports["annotated"] = str(annotated)
+    return reports
+
+
+def confirm(con: duckdb.DuckDBPyConnection, outcome: Outcome, out_dir: Path) -> str | None:
+    """The confirmation of a stored submission ("a copy of your entries for your records"), written
+    by the writer process from the store; None when nothing was stored."""
+    if outcome.submission_id is None or outcome.status not in (Status.PROCESSING_COMPLETE, Status.OCR_HANDLING_THIS):
+        return None
+    xlsx, _csv = write_confirmation(con, outcome.submission_id, out_dir)
+    return str(xlsx)
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    context: Context,
+    reference: Reference,
+    order_ref: str | None,
+    out_dir: Path,
+    limits: ReadLimits | None = None,
+) -> Outcome:
+    """Prepare, commit and report one file in this process (the command line's `entries ingest`)."""
+    prepared = prepare(path, context, reference, limits)
+    outcome = commit(con, prepared, reference, order_ref=order_ref)
+    outcome.reports = report(prepared, outcome, out_dir)
+    outcome.reports["confirmation"] = confirm(con, outcome, out_dir)
+    return outcome
+
+
+def commit_to_store(db_path: Path, prepared: Prepared, reference: Reference, *, order_ref: str | None,
+                    out_dir: Path) -> Outcome:
+    """Open the store at `db_path`, commit `prepared` and write its confirmation, close the store
+    (the flows' writer step)."""
+    con = database.connect(db_path)
+    try:
+        outcome = commit(con, prepared, reference, order_ref=order_ref)
+        outcome.reports["confirmation"] = confirm(con, outcome, out_dir)
+        return outcome
+    finally:
+        con.close()

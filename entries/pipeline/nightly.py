@@ -1,0 +1,324 @@
+"""The nightly import of an inbox laid out as INBOX/<centre number>/<files>, exactly once.
+
+Each file is claimed by an atomic rename into `processing/` and journalled in `nightly_claims`;
+its commit writes its submission and marks its claim in one transaction; it then moves to
+`processed/`, `rejected/` or `failed/` beside the inbox. A run killed at any moment is finished by
+the next: claims already committed are only reported and moved, the rest are processed. Prepared
+rows wait in a private spool folder (never in an orchestrator's result store) between stages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from entries.store import database
+from entries.pipeline.ingest import confirm, prepare, report
+from entries.checks.reference import Reference
+from entries.core.rules import issue
+from entries.store.spool import load_spooled, spool, spool_dir
+from entries.core.status import Status
+from entries.checks.upload import Outcome, Prepared
+from entries.checks.validate import Context
+
+FOLDERS = ("processing", "processed", "rejected", "failed")
+SKIP_SUFFIXES = (".order.txt", ".tmp", ".part", ".crdownload")
+ORDER_SIDECAR = ".order.txt"  # INBOX/<centre>/<file>.order.txt: the order number given with the upload
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The inbox and the folders beside it."""
+
+    inbox: Path
+
+    def folder(self, name: str) -> Path:
+        return self.inbox.parent / name
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A file taken for this run: where it is now, and what the journal knows (no personal data)."""
+
+    claim_id: int
+    centre: str
+    file_name: str
+    path: Path
+    sha256: str
+    received_on: dt.date
+    order_ref: str | None
+    submission_id: int | None = None
+
+
+@dataclass
+class RunResult:
+    """Every file's DESIGN.md §5 object and the run's totals."""
+
+    files: list[dict] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)  # centre/file still being written: next run
+
+    def totals(self) -> dict:
+        by_status: dict[str, int] = {}
+        for f in self.files:
+            by_status[f["status"]] = by_status.get(f["status"], 0) + 1
+        return {
+            "files": len(self.files),
+            "by_status": dict(sorted(by_status.items())),
+            "entries": sum(sum(f["entries"].values()) for f in self.files),
+            "fees_pence": sum(f["fees_pence"] for f in self.files),
+            "held": sum(f["held"] for f in self.files),
+            "left_for_next_run": len(self.left),
+        }
+
+    def as_json(self) -> dict:
+        return {"files": self.files, "totals": self.totals(), "left_for_next_run": self.left}
+
+
+def folder_for(status: Status | str) -> str:
+    """processed/ for stored files, failed/ for unreadable ones, rejected/ for the rest."""
+    status = Status(status)
+    if status in (Status.PROCESSING_COMPLETE, Status.OCR_HANDLING_THIS):
+        return "processed"
+    return "failed" if status == Status.UPLOAD_FAILED else "rejected"
+
+
+def _stable(path: Path, settle_seconds: float, now: float) -> bool:
+    first = path.stat()
+    if now - first.st_mtime < settle_seconds:
+        return False  # written moments ago: may still be arriving
+    if settle_seconds > 0:
+        time.sleep(min(0.2, settle_seconds))
+        second = path.stat()
+        return (first.st_size, first.st_mtime_ns) == (second.st_size, second.st_mtime_ns)
+    return True
+
+
+def pending(layout: Layout, settle_seconds: float = 5.0) -> list[tuple[str, Path]]:
+    """(centre, file) waiting in the inbox, oldest first; files still being written are left."""
+    if not layout.inbox.is_dir():
+        return []
+    now = time.time()
+    found = []
+    for centre_dir in sorted(p for p in layout.inbox.iterdir() if p.is_dir()):
+        for path in sorted(p for p in centre_dir.iterdir() if p.is_file()):
+            if path.name.startswith(".") or path.name.endswith(SKIP_SUFFIXES):
+                continue
+            if _stable(path, settle_seconds, now):
+                found.append((path.stat().st_mtime, centre_dir.name, path.name, path))
+    return [(centre, path) for _, centre, _, path in sorted(found)]
+
+
+def left_in_inbox(layout: Layout) -> list[str]:
+    """`centre/file` for every upload still in the inbox after claiming (still being written)."""
+    if not layout.inbox.is_dir():
+        return []
+    return sorted(f"{p.parent.name}/{p.name}" for p in layout.inbox.glob("*/*")
+                  if p.is_file() and not p.name.startswith(".") and not p.name.endswith(SKIP_SUFFIXES))
+
+
+def _sha256(path: Path) -> str:
+    from entries.pipeline.ingest import file_sha256
+
+    return file_sha256(path)
+
+
+def _claim_row(con: duckdb.DuckDBPyConnection, centre: str, path: Path, received_on: dt.date, order_ref: str | None) -> Claim:
+    claim_id = con.execute("SELECT nextval('claim_ids')").fetchall()[0][0]
+    sha = _sha256(path)
+    with database.transaction(con):
+        con.execute(
+            "INSERT INTO nightly_claims (claim_id, sha256, centre, file_name, claimed_path, received_on, order_ref, claimed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [claim_id, sha, centre, path.name, str(path), received_on, order_ref, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)],
+        )
+    return Claim(claim_id, centre, path.name, path, sha, received_on, order_ref)
+
+
+def claim_files(con: duckdb.DuckDBPyConnection, layout: Layout, received_on: dt.date | None = None,
+                settle_seconds: float = 5.0) -> list[Claim]:
+    """Unfinished claims of an interrupted run first, then the inbox's settled files, claimed.
+
+    A claim is the atomic rename into processing/<centre>/ followed by a journal row; a file found
+    in processing/ without a journal row (killed between the two) is journalled now.
+    """
+    for name in FOLDERS:
+        layout.folder(name).mkdir(parents=True, exist_ok=True)
+    claims: list[Claim] = []
+    open_rows = con.execute(
+        """SELECT claim_id, centre, file_name, claimed_path, sha256, received_on, order_ref, submission_id
+           FROM nightly_claims WHERE done_at IS NULL ORDER BY claim_id"""
+    ).fetchall()
+    journalled = set()
+    for cid, centre, name, claimed, sha, received, order_ref, sid in open_rows:
+        path = Path(claimed)
+        journalled.add(path)
+        if path.exists():
+            claims.append(Claim(cid, centre, name, path, sha, received, order_ref, sid))
+        else:
+            # The move out of processing/ happened but the journal did not hear of it: close the claim.
+            with database.transaction(con):
+                con.execute("UPDATE nightly_claims SET done_at = ? WHERE claim_id = ?", [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), cid])
+    processing = layout.folder("processing")
+    for centre_dir in sorted(p for p in processing.iterdir() if p.is_dir()):
+        for path in sorted(p for p in centre_dir.iterdir() if p.is_file() and not p.name.endswith(ORDER_SIDECAR)):
+            if path not in journalled:
+                claims.append(_claim_row(con, centre_dir.name, path, _received(path, received_on), _order_ref(path)))
+    for centre, path in pending(layout, settle_seconds):
+        target_dir = processing / centre
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = _free_name(target_dir, path.name)
+        sidecar = path.with_name(path.name + ORDER_SIDECAR)
+        if sidecar.exists():
+            os.replace(sidecar, target.with_name(target.name + ORDER_SIDECAR))
+        received = _received(path, received_on)
+        os.replace(path, target)  # atomic on one filesystem: the file is ours from here
+        claims.append(_claim_row(con, centre, target, received, _order_ref(target)))
+    return claims
+
+
+def _received(path: Path, received_on: dt.date | None) -> dt.date:
+    return received_on or dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).date()
+
+
+def _order_ref(path: Path) -> str | None:
+    sidecar = path.with_name(path.name + ORDER_SIDECAR)
+    if not sidecar.exists():
+        return None
+    text = sidecar.read_text(encoding="utf-8", errors="replace").strip()
+    return text[:100] or None
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    target = folder / name
+    n = 1
+    while target.exists():
+        stem, dot, suffix = name.partition(".")
+        target = folder / f"{stem}.{n}{dot}{suffix}"
+        n += 1
+    return target
+
+
+def prepare_claim(claim: Claim, reference: Reference, folder: Path) -> Path:
+    """Prepare a claimed file and spool the result; returns the spool file (a path, not the rows)."""
+    context = Context(centre=claim.centre, series=_series(reference, claim), received_on=claim.received_on)
+    return spool(prepare(claim.path, context, reference), folder, f"{claim.claim_id}-{claim.sha256[:16]}")
+
+
+def _series(reference: Reference, claim: Claim) -> str:
+    from entries.store.series import default_series
+
+    mem = reference.connect()
+    try:
+        return default_series(mem, claim.received_on)
+    finally:
+        mem.close()
+
+
+def commit_claim(con: duckdb.DuckDBPyConnection, claim: Claim, spooled: Path, reference: Reference, out_dir: Path) -> Outcome:
+    """Commit a claimed file with its journal row in the same transaction, then confirm it.
+
+    A claim committed by an interrupted run is not committed again: its outcome is read back."""
+    from entries.store.commit import commit
+
+    prepared = load_spooled(spooled)
+    if claim.submission_id is not None:
+        outcome = outcome_from_store(con, claim.submission_id, prepared)
+    else:
+        def journal(c: duckdb.DuckDBPyConnection, submission_id: int) -> None:
+            c.execute("UPDATE nightly_claims SET submission_id = ? WHERE claim_id = ?", [submission_id, claim.claim_id])
+
+        outcome = commit(con, prepared, reference, order_ref=claim.order_ref, on_commit=journal)
+    outcome.reports["confirmation"] = confirm(con, outcome, out_dir)
+    return outcome
+
+
+def outcome_from_store(con: duckdb.DuckDBPyConnection, submission_id: int, prepared: Prepared) -> Outcome:
+    """Rebuild a committed submission's outcome from the store (after an interrupted run)."""
+    row = con.execute(
+        """SELECT file_name, sha256, centre, series, order_ref, status, reason, rows, accepted, rejected, held
+           FROM submissions WHERE submission_id = ?""", [submission_id]).fetchall()[0]
+    found = con.execute(
+        "SELECT row_number, column_name, code, severity, message FROM submission_issues WHERE submission_id = ?", [submission_id]
+    ).fetchall()
+    by_key = {(i.row, i.column, i.code): i for i in prepared.issues}
+    issues = []
+    for r, col, code, severity, message in found:
+        known = by_key.get((r, col, code))
+        issues.append(known if known is not None else issue(code, row=r, column=col, **({"submission": "?"} if code == "FILE_22" else {})))
+    kinds = dict(con.execute(
+        "SELECT kind, count(*) FROM entries WHERE submission_id = ? GROUP BY kind", [submission_id]).fetchall())
+    fees = con.execute("SELECT coalesce(sum(fee_pence), 0) FROM entries WHERE submission_id = ?", [submission_id]).fetchall()[0][0]
+    return Outcome(file=row[0], sha256=row[1], centre=row[2], series=row[3], order_ref=row[4], status=Status(row[5]),
+                   reason=row[6], rows=row[7], accepted=row[8], rejected=row[9], held=row[10], submission_id=submission_id,
+                   issues=issues, entries={k: int(kinds.get(k, 0)) for k in ("full_award", "unit", "top_up", "move_down")},
+                   fees_pence=int(fees))
+
+
+def report_claim(spooled: Path, outcome: Outcome, out_dir: Path) -> dict:
+    """The annotated workbook for a claimed file (pure: reads the spool, writes reports)."""
+    return report(load_spooled(spooled), outcome, out_dir)
+
+
+def finish_claim(con: duckdb.DuckDBPyConnection, layout: Layout, claim: Claim, status: Status | str, spooled: Path | None) -> Path:
+    """Move the claimed file (and its order sidecar) to its final folder, close the claim, drop the spool."""
+    folder = layout.folder(folder_for(status)) / claim.centre
+    folder.mkdir(parents=True, exist_ok=True)
+    target = _free_name(folder, claim.file_name)
+    sidecar = claim.path.with_name(claim.path.name + ORDER_SIDECAR)
+    if sidecar.exists():
+        os.replace(sidecar, target.with_name(target.name + ORDER_SIDECAR))
+    os.replace(claim.path, target)
+    with database.transaction(con):
+        con.execute("UPDATE nightly_claims SET final_path = ?, done_at = ? WHERE claim_id = ?",
+                    [str(target), dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), claim.claim_id])
+    if spooled is not None:
+        spooled.unlink(missing_ok=True)
+    return target
+
+
+def progress(done: int, total: int, claim: Claim, status: str) -> None:
+    """One plain line per file on stderr (logs and CI); a bar when stderr is a terminal."""
+    if sys.stderr.isatty():
+        width = 30
+        filled = int(width * done / max(total, 1))
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {claim.centre}/{claim.file_name[:30]:30s}")
+        if done == total:
+            sys.stderr.write("\n")
+    else:
+        sys.stderr.write(f"nightly: {done}/{total} centre {claim.centre} {claim.file_name}: {status}\n")
+    sys.stderr.flush()
+
+
+def run_nightly(inbox: Path, db: Path, out_dir: Path, *, received_on: dt.date | None = None, settle_seconds: float = 5.0,
+                lock_wait_seconds: float = 600.0) -> RunResult:
+    """The whole nightly job in this process, one stage after another (the flow runs the same steps
+    as tasks, preparing in parallel). Returns every file's outcome."""
+    from entries.store import refdata
+    from entries.store.runlock import backup, run_lock
+
+    layout = Layout(inbox)
+    result = RunResult()
+    with run_lock(db, lock_wait_seconds):
+        backup(db)
+        con = database.connect(db)
+        try:
+            reference = refdata.snapshot(con)
+            claims = claim_files(con, layout, received_on, settle_seconds)
+            result.left = left_in_inbox(layout)
+            folder = spool_dir(db)
+            for n, claim in enumerate(claims, start=1):
+                spooled = prepare_claim(claim, reference, folder)
+                outcome = commit_claim(con, claim, spooled, reference, out_dir)
+                outcome.reports["annotated"] = report_claim(spooled, outcome, out_dir)["annotated"]
+                finish_claim(con, layout, claim, outcome.status, spooled)
+                result.files.append(outcome.as_json())
+                progress(n, len(claims), claim, str(outcome.status))
+        finally:
+            con.close()
+    return result

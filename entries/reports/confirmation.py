@@ -1,0 +1,200 @@
+"""The confirmation of one upload's stored entries, sent back to the centre (xlsx and CSV).
+
+`write_confirmation` writes `<out_dir>/<centre>/<stem>.confirmation.xlsx` and `.csv`, both with the
+same rows:
+
+1. a header block: centre number and name, order number, series, date received (the submission's
+   `received_on`, never today) and status;
+2. one row per stored entry of the submission, sorted by candidate number, entry code and unit:
+   candidate number, UCI, surname, forenames, entry code, title (with the unit's title for a unit
+   entry), unit, kind, fee and late (Yes/No);
+3. totals by kind (count and amount), then the overall total.
+
+Fees are pounds in the xlsx (number cells in a `£` format) and integer pence in the CSV (columns
+`fee_pence` and `amount_pence`). The same stored data always gives the same cell values. Both files
+hold personal data: nothing here logs or prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from entries.core.errors import EntriesError
+from entries.reports.files import (
+    MONEY_FORMAT,
+    pounds,
+    put,
+    safe_file_part,
+    write_csv_atomically,
+    write_xlsx_atomically,
+)
+from entries.reports.template import KIND_LABELS
+
+SHEET = "Confirmation"
+TITLE = "Entries confirmation"
+KINDS = ("full_award", "unit", "top_up", "move_down")
+KIND_NAMES = {**KIND_LABELS, "unit": "Unit"}
+ENTRY_COLUMNS = (
+    "Candidate number",
+    "UCI",
+    "Surname",
+    "Forenames",
+    "Entry code",
+    "Title",
+    "Unit",
+    "Kind",
+    "Fee",
+    "Late",
+)
+# Headers that differ in the CSV, where amounts are integer pence.
+CSV_HEADERS = {"Fee": "fee_pence", "Amount": "amount_pence"}
+_WIDTHS = (18, 16, 22, 22, 12, 55, 6, 12, 12, 6)
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount in integer pence: pounds in the xlsx, pence in the CSV."""
+
+    pence: int
+
+
+@dataclass(frozen=True)
+class _Row:
+    style: str  # "title", "field", "blank", "header", "entry", "total"
+    cells: tuple[object, ...]
+
+
+def submission_stem(con: duckdb.DuckDBPyConnection, submission_id: int) -> str:
+    """The report stem of a submission, as `entries.ingest.report_stem` names its reports."""
+    found = con.execute(
+        "SELECT received_on, file_name, sha256 FROM submissions WHERE submission_id = ?", [submission_id]
+    ).fetchall()
+    if not found:
+        raise EntriesError(f"there is no submission {submission_id}")
+    received_on, file_name, sha256 = found[0]
+    return f"{received_on.isoformat()}_{safe_file_part(Path(file_name).stem)}_{sha256[:8]}"
+
+
+def confirmation_rows(con: duckdb.DuckDBPyConnection, submission_id: int) -> list[_Row]:
+    """The confirmation's rows, in order, as both files carry them."""
+    found = con.execute(
+        """SELECT s.centre, c.name, s.order_ref, s.series, s.received_on, s.status
+           FROM submissions s LEFT JOIN ref_centres c ON c.centre_number = s.centre
+           WHERE s.submission_id = ?""",
+        [submission_id],
+    ).fetchall()
+    if not found:
+        raise EntriesError(f"there is no submission {submission_id}")
+    centre, centre_name, order_ref, series, received_on, status = found[0]
+    entries = con.execute(
+        """SELECT e.candidate_number, ca.uci, ca.surname, ca.forenames, e.entry_code, ec.title,
+                  e.unit_number, u.title, e.kind, e.fee_pence, e.late, e.series
+           FROM entries e
+           LEFT JOIN candidates ca ON ca.candidate_id = e.candidate_id
+           LEFT JOIN ref_entry_codes ec ON ec.entry_code = e.entry_code
+           LEFT JOIN ref_units u ON u.suite_id = e.suite_id AND u.unit_number = e.unit_number
+           WHERE e.submission_id = ?
+           ORDER BY e.candidate_number, e.entry_code, e.unit_key, e.entry_id""",
+        [submission_id],
+    ).fetchall()
+    if series is None:
+        series = ", ".join(sorted({row[11] for row in entries}))
+
+    rows = [
+        _Row("title", (TITLE,)),
+        _Row("field", ("Centre number", centre)),
+        _Row("field", ("Centre name", centre_name or "")),
+        _Row("field", ("Order number", order_ref or "")),
+        _Row("field", ("Series", series or "")),
+        _Row("field", ("Date received", received_on.isoformat())),
+        _Row("field", ("Status", status)),
+        _Row("blank", ()),
+        _Row("header", ENTRY_COLUMNS),
+    ]
+    count = dict.fromkeys(KINDS, 0)
+    amount = dict.fromkeys(KINDS, 0)
+    for number, uci, surname, forenames, code, code_title, unit, unit_title, kind, fee, late, _ in entries:
+        title = code_title or ""
+        if unit is not None and unit_title:
+            title = f"{title}: unit {unit} {unit_title}" if title else f"Unit {unit} {unit_title}"
+        rows.append(
+            _Row(
+                "entry",
+                (
+                    number,
+                    uci or "",
+                    surname or "",
+                    forenames or "",
+                    code,
+                    title,
+                    None if unit is None else int(unit),
+                    KIND_NAMES.get(kind, kind),
+                    Money(int(fee)),
+                    "Yes" if late else "No",
+                ),
+            )
+        )
+        count[kind] = count.get(kind, 0) + 1
+        amount[kind] = amount.get(kind, 0) + int(fee)
+    rows.append(_Row("blank", ()))
+    rows.append(_Row("header", ("Totals by kind", "Entries", "Amount")))
+    for kind in (*KINDS, *sorted(k for k in count if k not in KINDS)):
+        rows.append(_Row("entry", (KIND_NAMES.get(kind, kind), count[kind], Money(amount[kind]))))
+    rows.append(_Row("total", ("Total", sum(count.values()), Money(sum(amount.values())))))
+    return rows
+
+
+def write_confirmation(
+    con: duckdb.DuckDBPyConnection, submission_id: int, out_dir: Path, stem: str | None = None
+) -> tuple[Path, Path]:
+    """Write the submission's confirmation as xlsx and CSV under `out_dir/<centre>/`; return both paths.
+
+    `stem` names the files (`<stem>.confirmation.xlsx`, `<stem>.confirmation.csv`); by default the
+    submission's report stem (`submission_stem`). Raises EntriesError for an unknown submission and
+    ValueError for a stem that is not a plain file name.
+    """
+    if stem is None:
+        stem = submission_stem(con, submission_id)
+    if not stem or stem in (".", "..") or "/" in stem or "\\" in stem or Path(stem).name != stem:
+        raise ValueError("stem must be a plain file name")
+    rows = confirmation_rows(con, submission_id)
+    centre = rows[1].cells[1]
+    folder = Path(out_dir) / safe_file_part(str(centre))
+    xlsx_path = write_xlsx_atomically(_workbook(rows), folder / f"{stem}.confirmation.xlsx")
+    csv_path = write_csv_atomically(
+        ([_csv_value(v, r.style) for v in r.cells] for r in rows), None, folder / f"{stem}.confirmation.csv"
+    )
+    return xlsx_path, csv_path
+
+
+def _csv_value(value: object, style: str) -> object:
+    if isinstance(value, Money):
+        return value.pence
+    if style == "header" and isinstance(value, str):
+        return CSV_HEADERS.get(value, value)
+    return value
+
+
+def _workbook(rows: list[_Row]) -> Workbook:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET
+    bold = Font(bold=True)
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row.cells, start=1):
+            if isinstance(value, Money):
+                cell = put(ws, r, c, pounds(value.pence))
+                cell.number_format = MONEY_FORMAT
+            else:
+                cell = put(ws, r, c, value)
+            if row.style in ("title", "header", "total") or (row.style == "field" and c == 1):
+                cell.font = Font(bold=True, size=14) if row.style == "title" else bold
+    for c, width in enumerate(_WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(c)].width = width
+    return wb

@@ -1,0 +1,343 @@
+"""The entries template workbook that exams officers fill in and upload (DESIGN.md §4).
+
+`write_template` builds it from the reference tables in the store:
+
+- `Entries` (first, active): the header row (TEMPLATE_COLUMNS), then the help line centres are told
+  to delete, then empty data rows formatted as text, with drop-downs for Sex, Entry Code and the
+  unit columns.
+- `Help`: one row per column (required or optional, what to enter, an example, the rules), then the
+  entry codes offered.
+- `Lists` (hidden): the drop-down values, referenced by range because Excel caps an inline list at
+  255 characters.
+
+With a centre, the drop-downs and the code table cover only the suites that centre is approved for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from zipfile import ZIP_DEFLATED, ZipFile
+
+import duckdb
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
+
+from entries.core.errors import EntriesError, UsageError
+from entries.intake.headers import REQUIRED_COLUMNS, TEMPLATE_COLUMNS, UNIT_COLUMNS
+
+HELP_PREFIX = "Help: delete this line before you submit."
+HEADER_ROW = 1
+HELP_ROW = 2
+FIRST_DATA_ROW = 3
+LAST_ROW = 5001  # text format and drop-downs reach this far: generous for one centre's upload
+TEXT = "@"
+# Fixed document dates: the same inputs give the same workbook, whenever it is made.
+FIXED_TIME = dt.datetime(2000, 1, 1)
+KIND_LABELS = {"full_award": "Full award", "top_up": "Top-up", "move_down": "Moving down"}
+_KIND_ORDER = "CASE e.kind WHEN 'full_award' THEN 0 WHEN 'top_up' THEN 1 ELSE 2 END"
+
+
+@dataclass(frozen=True)
+class _Offer:
+    """What the template offers: entry codes (code, kind, title) and examined unit numbers."""
+
+    entry_codes: list[tuple[str, str, str]]
+    exam_units: list[str]
+
+
+@dataclass(frozen=True)
+class _ColumnHelp:
+    hint: str  # the help line's cell: a few words
+    what: str  # Help sheet: what to enter
+    example: str
+    rules: str
+
+
+def write_template(path: Path, con: duckdb.DuckDBPyConnection, centre: str | None = None) -> Path:
+    """Write the entries template workbook (xlsx) to `path` and return `path`.
+
+    `con` is a store with reference data loaded. With `centre` (5 digits), the Entry Code and Unit
+    drop-downs and the Help sheet's code table cover only the suites that centre is approved for;
+    without it, every entry code and examined unit. The data rows are left empty. The file is
+    written under a temporary name in the same folder and moved into place, so a reader never sees
+    half a workbook. Raises UsageError for a malformed centre number and EntriesError for a centre
+    with no approvals.
+    """
+    path = Path(path)
+    if centre is not None:
+        centre = str(centre).strip()
+        if not re.fullmatch(r"[0-9]{5}", centre):
+            raise UsageError("the centre number must be 5 digits")
+    offer = _offer(con, centre)
+    if not offer.entry_codes:
+        raise EntriesError(
+            f"centre {centre} is not approved for any qualification" if centre else "no entry codes are loaded"
+        )
+    help_by_column = _column_help(offer, centre)
+
+    wb = Workbook()
+    entries = wb.active
+    entries.title = "Entries"
+    help_ws = wb.create_sheet("Help")
+    lists = wb.create_sheet("Lists")
+    _fill_entries(entries, help_by_column)
+    ranges = _fill_lists(lists, offer)
+    _add_validations(entries, ranges)
+    _fill_help(help_ws, help_by_column, offer, centre)
+    wb.active = 0
+
+    props = wb.properties
+    props.creator = props.lastModifiedBy = "OCR entries"
+    props.title = "OCR Cambridge Technicals entries template"
+    props.created = props.modified = FIXED_TIME
+
+    _save_atomically(wb, path)
+    return path
+
+
+def _offer(con: duckdb.DuckDBPyConnection, centre: str | None) -> _Offer:
+    """Entry codes and examined units of the centre's approved suites (all suites without one)."""
+    suites = "SELECT suite_id FROM ref_suites"
+    params: list[object] = []
+    if centre is not None:
+        suites = "SELECT suite_id FROM ref_centre_approvals WHERE centre_number = ?"
+        params = [centre]
+    codes = con.execute(
+        f"""
+        SELECT e.entry_code, e.kind, e.title
+        FROM ref_entry_codes e JOIN ref_qualifications q USING (qualification_code)
+        WHERE q.suite_id IN ({suites})
+        ORDER BY q.qualification_code, {_KIND_ORDER}, e.entry_code
+        """,
+        params,
+    ).fetchall()
+    units = con.execute(
+        f"""
+        SELECT DISTINCT unit_number FROM ref_units
+        WHERE assessment = 'exam' AND suite_id IN ({suites})
+        ORDER BY unit_number
+        """,
+        params,
+    ).fetchall()
+    return _Offer(
+        entry_codes=[(str(c), str(k), str(t)) for c, k, t in codes],
+        exam_units=[str(u) for (u,) in units],
+    )
+
+
+def _column_help(offer: _Offer, centre: str | None) -> dict[str, _ColumnHelp]:
+    """Per template column: the help line's hint and the Help sheet's explanation."""
+    full = [c for c, k, _ in offer.entry_codes if k == "full_award"]
+    example_code = full[0] if full else offer.entry_codes[0][0]
+    example_unit = offer.exam_units[0] if offer.exam_units else "1"
+    units_text = ", ".join(offer.exam_units) or "none"
+    centre_hint = f"5 digits: your centre, {centre}" if centre else "5 digits, e.g. 12345"
+    out = {
+        "Centre Number": _ColumnHelp(
+            f"{HELP_PREFIX} Centre Number: {centre_hint}",
+            "Your centre number.",
+            centre or "12345",
+            "5 digits; it must be your own centre's number"
+            + (f" ({centre})." if centre else ".")
+            + " Keep any leading zeros.",
+        ),
+        "Candidate Number": _ColumnHelp(
+            "4 digits, e.g. 0042",
+            "The candidate's number at your centre.",
+            "0042",
+            "4 digits, 0001 to 9999, keeping leading zeros; one number per candidate at your centre.",
+        ),
+        "UCI": _ColumnHelp(
+            "13 characters; leave blank if not known",
+            "The candidate's Unique Candidate Identifier.",
+            "681990012058G",
+            "13 characters: centre number (5), 0 or a letter, year (2), serial (4) and a check letter "
+            "that must match. Leave blank if not known.",
+        ),
+        "ULN": _ColumnHelp(
+            "10 digits; leave blank if not known",
+            "The candidate's Unique Learner Number.",
+            "1000000043",
+            "10 digits whose last digit is a check digit that must match. Leave it blank when not "
+            "known: never 9999999999, TBC or another placeholder.",
+        ),
+        "Surname": _ColumnHelp(
+            "legal surname, e.g. O'Neill-Smith",
+            "The candidate's legal surname.",
+            "O'Neill-Smith",
+            "Required. Letters, spaces, hyphens, apostrophes and full stops only.",
+        ),
+        "Forenames": _ColumnHelp(
+            "legal forenames, e.g. Mary Jane",
+            "The candidate's legal forenames.",
+            "Mary Jane",
+            "Required. Letters, spaces, hyphens, apostrophes and full stops only.",
+        ),
+        "Sex": _ColumnHelp("M or F", "The candidate's sex.", "F", "M or F."),
+        "Date of Birth": _ColumnHelp(
+            "DD/MM/YYYY or YYYY-MM-DD",
+            "The candidate's date of birth.",
+            "14/03/2009",
+            "A real date, written DD/MM/YYYY or YYYY-MM-DD; the candidate must be at least 13.",
+        ),
+        "Entry Code": _ColumnHelp(
+            f"e.g. {example_code}",
+            "The entry code (see the list of codes below).",
+            example_code,
+            "Full award: the qualification code, with the unit columns blank. Unit entries: the "
+            "qualification's code plus unit numbers in the unit columns. Top-up (e.g. 05839T1) and "
+            "moving-down (e.g. 05838M2) codes take no units.",
+        ),
+        "Candidate Group": _ColumnHelp(
+            "optional, e.g. 13B",
+            "Your own group for the candidate, such as a tutor or registration group.",
+            "13B",
+            "Optional; free text for your own use.",
+        ),
+    }
+    for column in UNIT_COLUMNS:
+        out[column] = _ColumnHelp(
+            "unit number; blank for a full award",
+            "An examined unit the candidate is entered for, with the qualification's code as the Entry Code.",
+            example_unit,
+            f"A unit number of an examined unit ({units_text}), one per column. Leave blank for a "
+            "full award, top-up or moving-down entry.",
+        )
+    # A column added to TEMPLATE_COLUMNS without help here must fail loudly, not ship blank.
+    missing = [c for c in TEMPLATE_COLUMNS if c not in out]
+    if missing:
+        raise RuntimeError(f"template help is missing for {missing}")
+    return out
+
+
+def _put(ws: Worksheet, row: int, column: int, value: str):
+    """Write `value` as text: a leading '=' must never become a live formula."""
+    cell = ws.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
+def _fill_entries(ws: Worksheet, help_by_column: dict[str, _ColumnHelp]) -> None:
+    bold = Font(bold=True)
+    help_font = Font(italic=True, color="595959")
+    help_fill = PatternFill("solid", fgColor="FFF2CC")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for col, name in enumerate(TEMPLATE_COLUMNS, start=1):
+        header = _put(ws, HEADER_ROW, col, name)
+        header.font = bold
+        header.number_format = TEXT
+        hint = _put(ws, HELP_ROW, col, help_by_column[name].hint)
+        hint.font, hint.fill, hint.alignment = help_font, help_fill, wrap
+        # Text format on every cell, so Excel keeps leading zeros (0042, 05838) and leaves dates
+        # and codes as typed; the column style covers rows past LAST_ROW too.
+        for row in range(HELP_ROW, LAST_ROW + 1):
+            ws.cell(row=row, column=col).number_format = TEXT
+        letter = get_column_letter(col)
+        ws.column_dimensions[letter].number_format = TEXT
+        ws.column_dimensions[letter].width = _width(name, help_by_column[name].hint)
+    ws.row_dimensions[HELP_ROW].height = 45
+    ws.freeze_panes = f"A{HEADER_ROW + 1}"
+
+
+def _width(name: str, hint: str) -> float:
+    # Wide enough for the header and most of the hint (which wraps), never absurdly wide.
+    return float(min(max(len(name) + 4, min(len(hint), 24) + 2, 10), 30))
+
+
+def _fill_lists(ws: Worksheet, offer: _Offer) -> dict[str, str]:
+    """Write the drop-down values; return list name -> absolute range reference ('' if empty)."""
+    ws.sheet_state = "hidden"
+    ranges: dict[str, str] = {}
+    for col, (name, values) in enumerate(
+        (("Entry Code", [c for c, _, _ in offer.entry_codes]), ("Unit", offer.exam_units)), start=1
+    ):
+        _put(ws, 1, col, name).font = Font(bold=True)
+        letter = get_column_letter(col)
+        ws.column_dimensions[letter].number_format = TEXT
+        for row, value in enumerate(values, start=2):
+            _put(ws, row, col, value).number_format = TEXT
+        ranges[name] = (
+            f"{quote_sheetname(ws.title)}!${letter}$2:${letter}${len(values) + 1}" if values else ""
+        )
+    return ranges
+
+
+def _add_validations(ws: Worksheet, ranges: dict[str, str]) -> None:
+    def column_range(*names: str) -> list[str]:
+        letters = [get_column_letter(TEMPLATE_COLUMNS.index(n) + 1) for n in names]
+        return [f"{x}{FIRST_DATA_ROW}:{x}{LAST_ROW}" for x in letters]
+
+    def add(formula: str, cells: list[str], error: str) -> None:
+        dv = DataValidation(
+            type="list",
+            formula1=formula,
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="Not in the list",
+            error=error,
+        )
+        for cell_range in cells:
+            dv.add(cell_range)
+        ws.add_data_validation(dv)
+
+    add('"M,F"', column_range("Sex"), "Enter M or F.")
+    add(ranges["Entry Code"], column_range("Entry Code"), "Choose an entry code from the list (see the Help sheet).")
+    # No examined units at all: no unit drop-down rather than a broken empty range.
+    if ranges["Unit"]:
+        add(ranges["Unit"], column_range(*UNIT_COLUMNS), "Choose an examined unit number from the list.")
+
+
+def _fill_help(
+    ws: Worksheet, help_by_column: dict[str, _ColumnHelp], offer: _Offer, centre: str | None
+) -> None:
+    bold = Font(bold=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for col, name in enumerate(("Column", "Required", "What to enter", "Example", "Rules"), start=1):
+        _put(ws, 1, col, name).font = bold
+    for row, column in enumerate(TEMPLATE_COLUMNS, start=2):
+        info = help_by_column[column]
+        values = (column, "Required" if column in REQUIRED_COLUMNS else "Optional", info.what, info.example, info.rules)
+        for col, value in enumerate(values, start=1):
+            cell = _put(ws, row, col, value)
+            cell.alignment = wrap
+            cell.number_format = TEXT
+    row = len(TEMPLATE_COLUMNS) + 3
+    title = f"Entry codes offered to centre {centre}" if centre else "Entry codes offered"
+    _put(ws, row, 1, title).font = bold
+    row += 1
+    for col, name in enumerate(("Entry code", "Kind", "Title"), start=1):
+        _put(ws, row, col, name).font = bold
+    for code, kind, code_title in offer.entry_codes:
+        row += 1
+        _put(ws, row, 1, code).number_format = TEXT
+        _put(ws, row, 2, KIND_LABELS.get(kind, kind))
+        _put(ws, row, 3, code_title)
+    for letter, width in zip("ABCDE", (18, 11, 45, 16, 70)):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = "A2"
+
+
+def _save_atomically(wb: Workbook, path: Path) -> None:
+    """Save to a temporary file beside `path`, then move it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A unique name beside the target (same file system, so os.replace is atomic); created by
+    # ZipFile with the usual permissions, unlike mkstemp's owner-only ones.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        # ExcelWriter directly: Workbook.save stamps the wall clock into the modified date.
+        with ZipFile(tmp, "w", ZIP_DEFLATED, allowZip64=True) as archive:
+            ExcelWriter(wb, archive).save()
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

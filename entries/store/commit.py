@@ -1,0 +1,237 @@
+"""The commit stage (DESIGN.md §2): the one writer.
+
+For an upload that passed its checks: match candidates, classify and price against history, and
+store the submission, its status changes, new candidates, entries, replacements and held rows in
+ONE explicit transaction keyed by the file's SHA-256, so a file is stored wholly or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+
+import duckdb
+import pandas as pd
+
+from entries.store import database
+from entries.checks.candidates import Matches, match_candidates
+from entries.checks.classify import Classified, History, classify
+from entries.intake.headers import TEMPLATE_COLUMNS
+from entries.checks.reference import Reference
+from entries.core.rules import Issue, issue
+from entries.core.status import Status, status_for_refusal
+from entries.store.submissions import NewSubmission, accepted_submission, change_status, record
+from entries.checks.upload import Outcome, Prepared
+
+KINDS = ("full_award", "unit", "top_up", "move_down")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def load_history(con: duckdb.DuckDBPyConnection, candidate_ids: list[int]) -> History:
+    """Entries and achieved units stored for these candidates (keyed by candidate_id)."""
+    if not candidate_ids:
+        return History()
+    ids = pd.DataFrame({"cand_key": candidate_ids})
+    con.register("wanted", ids)
+    try:
+        entries = con.execute(
+            """SELECT candidate_id AS cand_key, entry_id, entry_code, kind, qualification_code, suite_id,
+                      CAST(unit_number AS BIGINT) AS unit_number, series, replaced_by
+               FROM entries WHERE candidate_id IN (SELECT cand_key FROM wanted)"""
+        ).df()
+        achieved = con.execute(
+            """SELECT DISTINCT c.candidate_id AS cand_key, q.suite_id, CAST(r.unit_number AS BIGINT) AS unit_number
+               FROM unit_results r JOIN candidates c ON c.uci = r.uci
+               JOIN ref_qualifications q ON q.qualification_code = r.qualification_code
+               WHERE r.result <> 'U' AND c.candidate_id IN (SELECT cand_key FROM wanted)"""
+        ).df()
+    finally:
+        con.unregister("wanted")
+    entries["unit_number"] = entries["unit_number"].astype("Int64")
+    return History(entries=entries, achieved=achieved)
+
+
+def _outcome(prepared: Prepared, status: Status, reason: str | None, issues: list[Issue], counts: dict, submission_id: int,
+             order_ref: str | None, entries: pd.DataFrame | None = None) -> Outcome:
+    ctx = prepared.context
+    by_kind = {k: 0 for k in KINDS}
+    fees = 0
+    if entries is not None and not entries.empty:
+        for kind, n in entries["kind"].value_counts().items():
+            by_kind[str(kind)] = int(n)
+        fees = int(entries["fee_pence"].sum())
+    return Outcome(file=prepared.path.name, sha256=prepared.sha256, centre=ctx.centre, series=ctx.series, order_ref=order_ref,
+                   status=status, reason=reason, rows=counts["rows"], accepted=counts["accepted"], rejected=counts["rejected"],
+                   held=counts["held"], submission_id=submission_id, issues=issues, entries=by_kind, fees_pence=fees)
+
+
+def _reason(status: Status, code: str | None, issues: list[Issue]) -> str | None:
+    if code is None:
+        return None
+    errors = sum(1 for i in issues if i.severity == "error")
+    first = next((i for i in issues if i.code == code), None)
+    text = first.message if first else code
+    return f"{errors} errors; the first: {text}" if status == Status.READ_AND_REJECTED and errors > 1 else text
+
+
+def _new_submission(prepared: Prepared, order_ref: str | None) -> NewSubmission:
+    ctx = prepared.context
+    return NewSubmission(sha256=prepared.sha256, file_name=prepared.path.name, centre=ctx.centre, received_on=ctx.received_on,
+                         series=ctx.series, order_ref=order_ref, file_format=prepared.file_format, encoding=prepared.encoding)
+
+
+def _sorted(issues: list[Issue]) -> list[Issue]:
+    return sorted(issues, key=lambda i: (i.row if i.row is not None else -1, i.column or "", i.code))
+
+
+def commit(con: duckdb.DuckDBPyConnection, prepared: Prepared, reference: Reference, *, order_ref: str | None,
+           on_commit: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None) -> Outcome:
+    """Decide the upload's status and store it; everything for the file in one transaction.
+
+    `on_commit(con, submission_id)` runs inside that transaction (the nightly run journals its
+    claim there, so a file's submission and its claim are written together or not at all)."""
+    rows = prepared.rows
+    n_rows = 0 if rows is None else len(rows)
+    distinct = None if rows is None else rows.drop_duplicates(subset=list(TEMPLATE_COLUMNS))
+    error_rows = {i.row for i in prepared.issues if i.severity == "error" and i.row is not None}
+    counts = {"rows": n_rows, "accepted": 0, "rejected": 0 if distinct is None else int(distinct["row"].isin(error_rows).sum()), "held": 0}
+    new = _new_submission(prepared, order_ref)
+
+    def refuse(status: Status, code: str | None, issues: list[Issue], duplicate_of: int | None = None) -> Outcome:
+        reason = _reason(status, code, issues)
+        with database.transaction(con):
+            sid = record(con, new, status, reason_code=code, reason=reason, counts=counts, issues=issues, duplicate_of=duplicate_of)
+            if on_commit is not None:
+                on_commit(con, sid)
+        return _outcome(prepared, status, reason, issues, counts, sid, order_ref)
+
+    if prepared.refusal is not None:
+        return refuse(status_for_refusal(prepared.refusal), prepared.refusal, list(prepared.issues))
+    if prepared.has_errors or prepared.entries is None:
+        return refuse(Status.READ_AND_REJECTED, next(i.code for i in prepared.issues if i.severity == "error"), list(prepared.issues))
+    earlier = accepted_submission(con, prepared.sha256)
+    if earlier is not None:
+        return refuse(Status.DUPLICATE_FILE, "FILE_22", [issue("FILE_22", submission=earlier), *prepared.issues], earlier)
+
+    norm = prepared.entries
+    matches = match_candidates(con, prepared.context.centre, norm)
+    held_numbers = set(matches.table.loc[matches.table["hold"].notna(), "candidate_number"])
+    hold_issues = _hold_issues(norm, matches)
+    to_classify = norm[~norm["candidate_number"].isin(held_numbers)].copy()
+    to_classify["cand_key"] = to_classify["candidate_number"].map(matches.key_of()).astype("int64")
+    stored_ids = sorted({int(k) for k in to_classify["cand_key"] if k > 0})
+    classified = classify(to_classify, prepared.context, reference, load_history(con, stored_ids))
+    issues = _sorted([*prepared.issues, *hold_issues, *classified.issues])
+    held_rows = int(norm["candidate_number"].isin(held_numbers).sum())
+    if classified.has_errors:
+        counts["rejected"] = len({i.row for i in issues if i.severity == "error" and i.row is not None})
+        return refuse(Status.READ_AND_REJECTED, next(i.code for i in issues if i.severity == "error"), issues)
+    if classified.entries.empty and not held_rows:
+        return refuse(Status.DUPLICATE_FILE, "DUP_02", [issue("DUP_02"), *issues])
+
+    counts["held"] = held_rows
+    counts["accepted"] = len(norm) - held_rows
+    final = Status.OCR_HANDLING_THIS if held_rows else Status.PROCESSING_COMPLETE
+    with database.transaction(con):
+        sid = record(con, new, Status.READ_AND_RECOGNISED, counts=counts, issues=issues)
+        change_status(con, sid, Status.PROCESSING_IN_PROGRESS)
+        store_entries(con, sid, prepared, norm, classified, order_ref)
+        _store_holds(con, sid, norm, matches)
+        change_status(con, sid, final, "CAND_01" if held_rows else None)
+        if on_commit is not None:
+            on_commit(con, sid)
+    return _outcome(prepared, final, None if not held_rows else f"{held_rows} row(s) held for review", issues, counts, sid,
+                    order_ref, classified.entries)
+
+
+def _hold_issues(norm: pd.DataFrame, matches: Matches) -> list[Issue]:
+    held = matches.table[matches.table["hold"].notna()]
+    found = []
+    for number, code, params in zip(held["candidate_number"], held["hold"], held["params"]):
+        for row in norm.loc[norm["candidate_number"] == number, "row"]:
+            found.append(issue(code, row=int(row), **params))
+    return found
+
+
+def store_entries(con: duckdb.DuckDBPyConnection, submission_id: int, prepared: Prepared, norm: pd.DataFrame,
+                  classified: Classified, order_ref: str | None) -> dict[int, int]:
+    """Insert new candidates and the classified entries; mark replaced entries. Returns cand_key -> id.
+
+    Call inside the file's transaction.
+    """
+    entries = classified.entries
+    keys = {int(k): int(k) for k in entries["cand_key"].unique() if k > 0}
+    for key in sorted({int(k) for k in entries["cand_key"].unique() if k < 0}, reverse=True):
+        person = norm[norm["candidate_number"] == entries.loc[entries["cand_key"] == key, "candidate_number"].iloc[0]].iloc[0]
+        new_id = con.execute("SELECT nextval('candidate_ids')").fetchall()[0][0]
+        con.execute(
+            "INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [new_id, person["centre_number"], person["candidate_number"], _text(person["uci"]), _text(person["uln"]),
+             person["surname"], person["forenames"], person["sex"], person["date_of_birth"].date(), person["candidate_group"], submission_id],
+        )
+        keys[key] = new_id
+    for key in sorted(k for k in keys if k > 0):
+        person = norm[norm["candidate_number"] == entries.loc[entries["cand_key"] == key, "candidate_number"].iloc[0]].iloc[0]
+        # A later file may carry what an earlier one lacked (a UCI, a ULN) or a new candidate group.
+        con.execute(
+            """UPDATE candidates SET uci = coalesce(uci, ?), uln = coalesce(uln, ?),
+                      candidate_group = CASE WHEN ? <> '' THEN ? ELSE candidate_group END WHERE candidate_id = ?""",
+            [_text(person["uci"]), _text(person["uln"]), person["candidate_group"], person["candidate_group"], key],
+        )
+    if entries.empty:
+        return keys
+    ids = [r[0] for r in con.execute("SELECT nextval('entry_ids') FROM range(?)", [len(entries)]).fetchall()]
+    table = entries.assign(
+        entry_id=ids,
+        submission_id=submission_id,
+        candidate_id=entries["cand_key"].map(keys).astype("int64"),
+        unit_key=entries["unit_number"].fillna(0).astype("int64"),
+        order_ref=order_ref,
+        created_at=_now(),
+    )
+    con.register("new_entries", table)
+    try:
+        con.execute(
+            """INSERT INTO entries (entry_id, submission_id, source_row, candidate_id, centre_number, candidate_number, series,
+                                    entry_code, kind, qualification_code, suite_id, unit_number, unit_key, fee_pence, late,
+                                    order_ref, candidate_group, replaced_by, created_at)
+               SELECT entry_id, submission_id, source_row, candidate_id, centre_number, candidate_number, series, entry_code,
+                      kind, qualification_code, suite_id, unit_number, unit_key, fee_pence, late, order_ref, candidate_group,
+                      NULL, created_at FROM new_entries"""
+        )
+    finally:
+        con.unregister("new_entries")
+    for new_id, old_id in zip(table["entry_id"], table["replaces"]):
+        if not pd.isna(old_id):
+            con.execute("UPDATE entries SET replaced_by = ? WHERE entry_id = ?", [int(new_id), int(old_id)])
+    return keys
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def rows_to_json(rows: pd.DataFrame) -> str:
+    """Normalised rows as JSON (dates ISO, nulls null), for a held item."""
+    out = rows.copy()
+    out["date_of_birth"] = out["date_of_birth"].dt.strftime("%Y-%m-%d")
+    records = []
+    for rec in out.to_dict("records"):
+        records.append({k: (None if (v is None or (not isinstance(v, str) and pd.isna(v))) else (int(v) if k.startswith("unit_") or k == "row" else v)) for k, v in rec.items()})
+    return json.dumps(records, ensure_ascii=False, sort_keys=True)
+
+
+def _store_holds(con: duckdb.DuckDBPyConnection, submission_id: int, norm: pd.DataFrame, matches: Matches) -> None:
+    held = matches.table[matches.table["hold"].notna()]
+    for number, code, match_id in zip(held["candidate_number"], held["hold"], held["match_id"]):
+        rows = norm[norm["candidate_number"] == number]
+        review_id = con.execute("SELECT nextval('review_ids')").fetchall()[0][0]
+        con.execute(
+            "INSERT INTO review_items (review_id, submission_id, reason_code, rows_json, source_rows, match_candidate_id) VALUES (?, ?, ?, ?, ?, ?)",
+            [review_id, submission_id, code, rows_to_json(rows), ", ".join(str(r) for r in rows["row"]),
+             None if pd.isna(match_id) else int(match_id)],
+        )

@@ -1,0 +1,157 @@
+"""The DuckDB store: opening it, its tables, and explicit transactions.
+
+Every write goes through `transaction()`: DuckDB does not make a `;`-joined string of statements
+atomic, so each group of writes is bracketed by an explicit BEGIN/COMMIT and rolled back on any
+exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from entries.core.errors import StoreBusy
+
+# One statement per item: executed one by one inside a transaction, never joined with ';'.
+DDL: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS ref_suites (
+        suite_id VARCHAR PRIMARY KEY, title VARCHAR NOT NULL, level INTEGER NOT NULL,
+        sector VARCHAR NOT NULL, version VARCHAR NOT NULL, max_exam_attempts INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ref_qualifications (
+        qualification_code VARCHAR PRIMARY KEY, suite_id VARCHAR NOT NULL, size VARCHAR NOT NULL,
+        size_rank INTEGER NOT NULL, title VARCHAR NOT NULL, glh INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ref_units (
+        suite_id VARCHAR NOT NULL, unit_number INTEGER NOT NULL, title VARCHAR NOT NULL,
+        glh INTEGER NOT NULL, assessment VARCHAR NOT NULL, PRIMARY KEY (suite_id, unit_number))""",
+    """CREATE TABLE IF NOT EXISTS ref_rules_of_combination (
+        qualification_code VARCHAR NOT NULL, unit_number INTEGER NOT NULL, status VARCHAR NOT NULL,
+        PRIMARY KEY (qualification_code, unit_number))""",
+    """CREATE TABLE IF NOT EXISTS ref_entry_codes (
+        entry_code VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, qualification_code VARCHAR NOT NULL,
+        from_qualification_code VARCHAR, title VARCHAR NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ref_series (
+        series VARCHAR PRIMARY KEY, title VARCHAR NOT NULL, entry_deadline DATE NOT NULL,
+        late_entry_deadline DATE NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ref_fees (
+        series VARCHAR NOT NULL, entry_code VARCHAR NOT NULL, fee_pence BIGINT NOT NULL,
+        late_fee_pence BIGINT NOT NULL, PRIMARY KEY (series, entry_code))""",
+    """CREATE TABLE IF NOT EXISTS ref_unit_fees (
+        series VARCHAR NOT NULL, suite_id VARCHAR NOT NULL, fee_pence BIGINT NOT NULL,
+        late_fee_pence BIGINT NOT NULL, PRIMARY KEY (series, suite_id))""",
+    """CREATE TABLE IF NOT EXISTS ref_centres (
+        centre_number VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, centre_type VARCHAR NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ref_centre_approvals (
+        centre_number VARCHAR NOT NULL, suite_id VARCHAR NOT NULL, approved_from DATE NOT NULL,
+        PRIMARY KEY (centre_number, suite_id))""",
+    """CREATE TABLE IF NOT EXISTS reference_versions (
+        version_id INTEGER PRIMARY KEY, content_sha256 VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL,
+        source VARCHAR NOT NULL, row_counts VARCHAR NOT NULL)""",
+    # One row per upload, including refused and duplicate ones.
+    """CREATE TABLE IF NOT EXISTS submissions (
+        submission_id INTEGER PRIMARY KEY, sha256 VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
+        file_format VARCHAR, encoding VARCHAR, centre VARCHAR NOT NULL, series VARCHAR,
+        order_ref VARCHAR, received_on DATE NOT NULL, status VARCHAR NOT NULL,
+        reason_code VARCHAR, reason VARCHAR, rows INTEGER NOT NULL DEFAULT 0,
+        accepted INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,
+        held INTEGER NOT NULL DEFAULT 0, duplicate_of INTEGER, created_at TIMESTAMP NOT NULL)""",
+    # The content key: a file's bytes are accepted at most once (HOSTILE_INPUTS §F).
+    """CREATE TABLE IF NOT EXISTS accepted_files (
+        sha256 VARCHAR PRIMARY KEY, submission_id INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS submission_status (
+        submission_id INTEGER NOT NULL, seq INTEGER NOT NULL, status VARCHAR NOT NULL,
+        reason_code VARCHAR, changed_at TIMESTAMP NOT NULL, PRIMARY KEY (submission_id, seq))""",
+    """CREATE TABLE IF NOT EXISTS submission_issues (
+        submission_id INTEGER NOT NULL, row_number INTEGER, column_name VARCHAR, code VARCHAR NOT NULL,
+        severity VARCHAR NOT NULL, message VARCHAR NOT NULL)""",
+    "CREATE SEQUENCE IF NOT EXISTS submission_ids START 1",
+    # A candidate is known at a centre by candidate number; the UCI links them across centres.
+    """CREATE TABLE IF NOT EXISTS candidates (
+        candidate_id INTEGER PRIMARY KEY, centre_number VARCHAR NOT NULL, candidate_number VARCHAR NOT NULL,
+        uci VARCHAR, uln VARCHAR, surname VARCHAR NOT NULL, forenames VARCHAR NOT NULL, sex VARCHAR NOT NULL,
+        date_of_birth DATE NOT NULL, candidate_group VARCHAR NOT NULL DEFAULT '', submission_id INTEGER NOT NULL,
+        UNIQUE (centre_number, candidate_number))""",
+    "CREATE SEQUENCE IF NOT EXISTS candidate_ids START 1",
+    # One row per stored entry: a unit entry per unit. Fees are integer pence, fixed when stored.
+    """CREATE TABLE IF NOT EXISTS entries (
+        entry_id INTEGER PRIMARY KEY, submission_id INTEGER NOT NULL, source_row INTEGER NOT NULL,
+        candidate_id INTEGER NOT NULL, centre_number VARCHAR NOT NULL, candidate_number VARCHAR NOT NULL,
+        series VARCHAR NOT NULL, entry_code VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+        qualification_code VARCHAR NOT NULL, suite_id VARCHAR NOT NULL, unit_number INTEGER,
+        unit_key INTEGER NOT NULL, -- unit_number, or 0 for an entry without a unit (keeps UNIQUE exact)
+        fee_pence BIGINT NOT NULL, late BOOLEAN NOT NULL, order_ref VARCHAR, candidate_group VARCHAR NOT NULL DEFAULT '',
+        replaced_by INTEGER, created_at TIMESTAMP NOT NULL,
+        UNIQUE (candidate_id, entry_code, unit_key, series))""",
+    "CREATE SEQUENCE IF NOT EXISTS entry_ids START 1",
+    """CREATE TABLE IF NOT EXISTS unit_results (
+        uci VARCHAR NOT NULL, qualification_code VARCHAR NOT NULL, unit_number INTEGER NOT NULL,
+        series VARCHAR NOT NULL, result VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (uci, qualification_code, unit_number, series))""",
+    # Rows held for the operations team: one item per candidate of a submission, with its rows.
+    """CREATE TABLE IF NOT EXISTS review_items (
+        review_id INTEGER PRIMARY KEY, submission_id INTEGER NOT NULL, reason_code VARCHAR NOT NULL,
+        rows_json VARCHAR NOT NULL, source_rows VARCHAR NOT NULL, match_candidate_id INTEGER,
+        status VARCHAR NOT NULL DEFAULT 'open', resolution VARCHAR, resolved_at TIMESTAMP)""",
+    "CREATE SEQUENCE IF NOT EXISTS review_ids START 1",
+    # Centres and approvals added by bulk onboarding: kept apart from the awarding body's reference
+    # tables so a reference reload never drops them; reference snapshots read both.
+    """CREATE TABLE IF NOT EXISTS onboarded_centres (
+        centre_number VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, centre_type VARCHAR NOT NULL, onboarded_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS onboarded_approvals (
+        centre_number VARCHAR NOT NULL, suite_id VARCHAR NOT NULL, approved_from DATE NOT NULL, onboarded_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (centre_number, suite_id))""",
+    # The nightly run's journal: a claimed file, and the submission its commit recorded (exactly once).
+    """CREATE TABLE IF NOT EXISTS nightly_claims (
+        claim_id INTEGER PRIMARY KEY, sha256 VARCHAR NOT NULL, centre VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
+        claimed_path VARCHAR NOT NULL, received_on DATE NOT NULL, order_ref VARCHAR, claimed_at TIMESTAMP NOT NULL,
+        submission_id INTEGER, final_path VARCHAR, done_at TIMESTAMP)""",
+    "CREATE SEQUENCE IF NOT EXISTS claim_ids START 1",
+)
+
+REFERENCE_TABLES = (
+    "suites",
+    "qualifications",
+    "units",
+    "rules_of_combination",
+    "entry_codes",
+    "series",
+    "fees",
+    "unit_fees",
+    "centres",
+    "centre_approvals",
+)
+
+
+def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the store at `path` and make sure its tables exist."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        # Another process holds the file for writing: say so plainly instead of a traceback.
+        raise StoreBusy(f"cannot open the database {path}: {str(exc).splitlines()[0]}") from None
+    if not read_only:
+        with transaction(con):
+            for statement in DDL:
+                con.execute(statement)
+    return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT around the block; ROLLBACK and re-raise on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def has_reference_data(con: duckdb.DuckDBPyConnection) -> bool:
+    """True once any reference version has been loaded."""
+    return con.execute("SELECT count(*) FROM reference_versions").fetchall()[0][0] > 0

@@ -1,0 +1,105 @@
+"""Rows held for the operations team: list them, and resolve each as an existing candidate, a new
+candidate, or a rejection. When a submission has no open item left, it is Processing complete."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import duckdb
+import pandas as pd
+
+from entries.store import database
+from entries.checks.classify import classify
+from entries.store.commit import load_history, store_entries
+from entries.core.errors import EntriesError, UsageError
+from entries.checks.reference import Reference
+from entries.core.status import Status
+from entries.store.submissions import change_status
+from entries.checks.upload import Prepared
+from entries.checks.validate import Context
+
+RESOLUTIONS = ("existing", "new", "reject")
+
+
+def open_items(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Open review items, oldest first, with what the operator needs to decide."""
+    rows = con.execute(
+        """SELECT r.review_id, r.submission_id, s.centre, s.file_name, r.reason_code, r.source_rows, r.rows_json,
+                  c.candidate_number, c.surname, c.forenames, c.date_of_birth, c.uci
+           FROM review_items r JOIN submissions s USING (submission_id)
+           LEFT JOIN candidates c ON c.candidate_id = r.match_candidate_id
+           WHERE r.status = 'open' ORDER BY r.review_id"""
+    ).fetchall()
+    items = []
+    for rid, sid, centre, file, code, source_rows, rows_json, m_number, m_surname, m_forenames, m_dob, m_uci in rows:
+        first = json.loads(rows_json)[0]
+        items.append({
+            "review_id": rid, "submission_id": sid, "centre": centre, "file": file, "reason_code": code, "rows": source_rows,
+            "candidate_number": first["candidate_number"], "surname": first["surname"], "forenames": first["forenames"],
+            "date_of_birth": first["date_of_birth"], "uci": first["uci"],
+            "on_record": None if m_number is None else {
+                "candidate_number": m_number, "surname": m_surname, "forenames": m_forenames,
+                "date_of_birth": m_dob.isoformat() if m_dob else None, "uci": m_uci},
+        })
+    return items
+
+
+def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference: Reference) -> dict:
+    """Resolve one held item; returns {"review_id", "resolution", "entries", "submission_status"}.
+
+    existing: the rows' entries go to the candidate on record; new: a new candidate is created
+    (only for a probable duplicate, CAND_01); reject: the rows are dropped.
+    """
+    if how not in RESOLUTIONS:
+        raise UsageError(f"--as must be one of {', '.join(RESOLUTIONS)}")
+    found = con.execute(
+        """SELECT r.submission_id, r.reason_code, r.rows_json, r.match_candidate_id, r.status,
+                  s.centre, s.series, s.received_on, s.order_ref, s.file_name, s.sha256
+           FROM review_items r JOIN submissions s USING (submission_id) WHERE r.review_id = ?""",
+        [review_id],
+    ).fetchall()
+    if not found:
+        raise UsageError(f"no review item {review_id}; see 'entries review list'")
+    sid, code, rows_json, match_id, status, centre, series, received_on, order_ref, file_name, sha = found[0]
+    if status != "open":
+        raise EntriesError(f"review item {review_id} is already resolved ({status})")
+    if how == "new" and code != "CAND_01":
+        raise EntriesError(f"review item {review_id} ({code}) clashes with a candidate on record: resolve it as existing or reject")
+    if how == "existing" and match_id is None:
+        raise EntriesError(f"review item {review_id} has no candidate on record to attach to")
+    rows = pd.DataFrame(json.loads(rows_json))
+    rows["date_of_birth"] = pd.to_datetime(rows["date_of_birth"]).astype("datetime64[s]")
+    for n in range(1, 7):
+        rows[f"unit_{n}"] = rows[f"unit_{n}"].astype("Int64")
+    stored = 0
+    context = Context(centre=centre, series=series, received_on=received_on)
+    with database.transaction(con):
+        if how != "reject":
+            rows["cand_key"] = int(match_id) if how == "existing" else -1
+            if how == "existing":
+                # One number per candidate at a centre: the entries take the number on record.
+                number = con.execute("SELECT candidate_number FROM candidates WHERE candidate_id = ?", [int(match_id)]).fetchall()[0][0]
+                rows["candidate_number"] = number
+                history = load_history(con, [int(match_id)])
+            else:
+                history = load_history(con, [])
+            classified = classify(rows, context, reference, history)
+            errors = [i for i in classified.issues if i.severity == "error"]
+            if errors:
+                raise EntriesError(f"review item {review_id} cannot be stored: {errors[0].code} {errors[0].message}")
+            from pathlib import Path
+
+            prepared = Prepared(path=Path(file_name), sha256=sha, context=context, issues=[])
+            store_entries(con, sid, prepared, rows, classified, order_ref)
+            stored = len(classified.entries)
+        con.execute(
+            "UPDATE review_items SET status = 'resolved', resolution = ?, resolved_at = ? WHERE review_id = ?",
+            [how, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), review_id],
+        )
+        remaining = con.execute("SELECT count(*) FROM review_items WHERE submission_id = ? AND status = 'open'", [sid]).fetchall()[0][0]
+        now = con.execute("SELECT status FROM submissions WHERE submission_id = ?", [sid]).fetchall()[0][0]
+        if remaining == 0 and now == str(Status.OCR_HANDLING_THIS):
+            change_status(con, sid, Status.PROCESSING_COMPLETE)
+            now = str(Status.PROCESSING_COMPLETE)
+    return {"review_id": review_id, "resolution": how, "entries": stored, "submission_status": now, "submission_id": sid}

@@ -1,0 +1,100 @@
+"""Submission records: one row per upload, every status change with its time, and its issues.
+
+The content key is the file's SHA-256: `accepted_files` holds each accepted content once, so the
+same bytes are never accepted twice, whatever the file is called.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from entries.core.rules import Issue
+from entries.core.status import Status
+
+
+@dataclass(frozen=True)
+class NewSubmission:
+    """What is known of an upload when it is first recorded."""
+
+    sha256: str
+    file_name: str
+    centre: str
+    received_on: dt.date
+    series: str | None = None
+    order_ref: str | None = None
+    file_format: str | None = None
+    encoding: str | None = None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def accepted_submission(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
+    """The submission that already accepted these bytes, if any."""
+    found = con.execute("SELECT submission_id FROM accepted_files WHERE sha256 = ?", [sha256]).fetchall()
+    return found[0][0] if found else None
+
+
+def record(
+    con: duckdb.DuckDBPyConnection,
+    new: NewSubmission,
+    status: Status,
+    *,
+    reason_code: str | None = None,
+    reason: str | None = None,
+    counts: dict[str, int] | None = None,
+    issues: list[Issue] | tuple[Issue, ...] = (),
+    duplicate_of: int | None = None,
+) -> int:
+    """Insert the submission, its first status and its issues; call inside a transaction.
+
+    Returns the new submission id. A `Read and recognised` upload also claims its content key.
+    """
+    counts = counts or {}
+    submission_id = con.execute("SELECT nextval('submission_ids')").fetchall()[0][0]
+    now = _now()
+    con.execute(
+        """INSERT INTO submissions (submission_id, sha256, file_name, file_format, encoding, centre, series,
+               order_ref, received_on, status, reason_code, reason, rows, accepted, rejected, held,
+               duplicate_of, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            submission_id, new.sha256, new.file_name, new.file_format, new.encoding, new.centre, new.series,
+            new.order_ref, new.received_on, str(status), reason_code, reason, counts.get("rows", 0),
+            counts.get("accepted", 0), counts.get("rejected", 0), counts.get("held", 0), duplicate_of, now,
+        ],
+    )
+    con.execute("INSERT INTO submission_status VALUES (?, 1, ?, ?, ?)", [submission_id, str(status), reason_code, now])
+    if status == Status.READ_AND_RECOGNISED:
+        con.execute("INSERT INTO accepted_files VALUES (?, ?)", [new.sha256, submission_id])
+    if issues:
+        con.executemany(
+            "INSERT INTO submission_issues VALUES (?, ?, ?, ?, ?, ?)",
+            [[submission_id, i.row, i.column, i.code, i.severity, i.message] for i in issues],
+        )
+    return submission_id
+
+
+def change_status(
+    con: duckdb.DuckDBPyConnection, submission_id: int, status: Status, reason_code: str | None = None
+) -> None:
+    """Move a submission to `status`, keeping the history of changes."""
+    seq = con.execute(
+        "SELECT coalesce(max(seq), 0) + 1 FROM submission_status WHERE submission_id = ?", [submission_id]
+    ).fetchall()[0][0]
+    con.execute("INSERT INTO submission_status VALUES (?, ?, ?, ?, ?)", [submission_id, seq, str(status), reason_code, _now()])
+    con.execute("UPDATE submissions SET status = ? WHERE submission_id = ?", [str(status), submission_id])
+
+
+def status_history(con: duckdb.DuckDBPyConnection, submission_id: int) -> list[tuple[str, str | None]]:
+    """(status, reason code) in the order they happened."""
+    return [
+        (s, r)
+        for s, r in con.execute(
+            "SELECT status, reason_code FROM submission_status WHERE submission_id = ? ORDER BY seq", [submission_id]
+        ).fetchall()
+    ]
