@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from entries.reports import annotate
+from entries.reports import annotate, files
 from entries.reports.annotate import write_annotated
 from entries.intake.headers import TEMPLATE_COLUMNS
 from entries.intake.normalise import Intake, take_in
@@ -548,7 +548,7 @@ def test_failed_csv_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: py
     def boom(value):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(annotate, "_csv_text", boom)
+    monkeypatch.setattr(files, "csv_safe", boom)
     with pytest.raises(RuntimeError):
         _write(INTAKE / "base.xlsx", tmp_path, HAND_MADE)
     assert [p.name for p in tmp_path.iterdir()] == ["upload.annotated.xlsx"]

@@ -41,7 +41,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from entries.intake.headers import TEMPLATE_COLUMNS
 from entries.core.rules import Issue
-from entries.reports.template import FIXED_TIME, _save_atomically
+from entries.reports.files import legal_text, put, write_csv_atomically, write_xlsx_atomically
 from entries.intake.xlsx import column_index
 
 STATUS_HEADER = "Entry status"
@@ -61,13 +61,6 @@ OK_FONT_COLOUR = "006100"
 
 MAX_ROW = 1_048_576  # Excel's sheet size
 MAX_COLUMN = 16_384
-# A CSV cell starting with one of these is a formula (or may start one) in Excel, LibreOffice or
-# Google Sheets: OWASP ASVS 1.2.10 says escape it with a leading apostrophe.
-CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
-# Excel stores some characters as _xHHHH_ in the XML and decodes any such sequence on reading, so
-# a literal one must be written with its underscore escaped as _x005F_ to read back unchanged.
-# Every such underscore is escaped (a lookahead, so overlapping ones like `_x005F_x0041_` are too).
-_EXCEL_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 _SEVERITY_ORDER = {"error": 0, "warning": 1}
 _MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell [^>]*?ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"')
 # Far more than an entries sheet merges (5,000 rows x 20 columns is 100,000 cells), far less
@@ -128,12 +121,9 @@ def write_annotated(
     _add_errors_sheet(wb, ordered)
     # The loaded workbook may hold text beginning with '=' (or _xHHHH_) on any sheet: made safe
     # last, so it covers every cell written above as well.
-    _make_text_safe(wb)
-    wb.properties.created = wb.properties.modified = FIXED_TIME
-
     xlsx_path = out_dir / f"{stem}.annotated.xlsx"
     csv_path = out_dir / f"{stem}.errors.csv"
-    _save_atomically(wb, xlsx_path)
+    write_xlsx_atomically(wb, xlsx_path)
     _write_errors_csv(csv_path, ordered)
     return xlsx_path, csv_path
 
@@ -198,7 +188,7 @@ def _csv_workbook(header_row: int, rows: pd.DataFrame) -> tuple[Workbook, Worksh
     header_at = header_row if 1 <= header_row < MAX_ROW else 1
     bold = Font(bold=True)
     for col, name in enumerate(TEMPLATE_COLUMNS, start=1):
-        _put(ws, header_at, col, name).font = bold
+        put(ws, header_at, col, name).font = bold
         ws.column_dimensions[get_column_letter(col)].width = max(len(name) + 4, 12)
     columns = [c for c in TEMPLATE_COLUMNS if c in rows.columns]
     for record in rows[["row", *columns]].itertuples(index=False, name=None):
@@ -209,7 +199,7 @@ def _csv_workbook(header_row: int, rows: pd.DataFrame) -> tuple[Workbook, Worksh
             text = _text(value)
             if text:
                 # Text format, so a centre that edits this copy keeps its leading zeros.
-                _put(ws, row, TEMPLATE_COLUMNS.index(column) + 1, text).number_format = "@"
+                put(ws, row, TEMPLATE_COLUMNS.index(column) + 1, text).number_format = "@"
     ws.freeze_panes = ws.cell(row=header_at + 1, column=1).coordinate
     return wb, ws
 
@@ -250,7 +240,7 @@ def _annotate(
     header_at = header_row if _row_number(header_row) is not None else None
     data_rows = {r for r in (_row_number(v) for v in rows["row"].tolist()) if r is not None}
     if header_at is not None:
-        header = _put(ws, header_at, status_col, STATUS_HEADER)
+        header = put(ws, header_at, status_col, STATUS_HEADER)
         header.font = Font(bold=True)
     # An error on the file itself (missing columns, say) stops every row: none of them is "OK".
     whole_file = any(i.severity == "error" and (_row_number(i.row) is None or _row_number(i.row) == header_at) for i in issues)
@@ -258,7 +248,7 @@ def _annotate(
         found = by_row.get(row, [])
         worst = _worst(found)
         if whole_file and worst is None and row != header_at:
-            _style(_put(ws, row, status_col, "Not processed: see the Errors sheet"), "warning")
+            _style(put(ws, row, status_col, "Not processed: see the Errors sheet"), "warning")
             continue
         if row == header_at:
             # Keep the header's text; header-row findings still show in its colour and comment.
@@ -266,7 +256,7 @@ def _annotate(
             if worst is None:
                 continue
         else:
-            cell = _put(ws, row, status_col, _status_text(found))
+            cell = put(ws, row, status_col, _status_text(found))
         _style(cell, worst or "ok")
         if on_row.get(row):
             _set_comment(cell, on_row[row])
@@ -328,7 +318,7 @@ def _set_comment(cell: Cell | MergedCell, found: list[Issue]) -> None:
     if cell.comment is not None and cell.comment.text:
         parts.append(f"Comment already on this cell:\n{cell.comment.text}")
     # Only XML-illegal characters are replaced: openpyxl reads comments back without _xHHHH_ decoding.
-    text = _legal("\n\n".join(parts))
+    text = legal_text("\n\n".join(parts))
     comment = Comment(text, COMMENT_AUTHOR)
     # Sized to the text (in points) so the message shows without resizing; bounded either way.
     lines = sum(max(1, math.ceil(len(line) / 55)) for line in text.split("\n"))
@@ -372,13 +362,13 @@ def _add_errors_sheet(wb: Workbook, issues: list[Issue]) -> None:
     ws = wb.create_sheet(title)
     bold = Font(bold=True)
     for col, name in enumerate(ERRORS_COLUMNS, start=1):
-        _put(ws, 1, col, name).font = bold
+        put(ws, 1, col, name).font = bold
     for row, item in enumerate(issues, start=2):
         if item.row is not None:
             ws.cell(row=row, column=1, value=int(item.row))
         for col, value in enumerate((item.column, item.code, item.severity, item.message, item.fix), start=2):
             if value:
-                _put(ws, row, col, str(value))
+                put(ws, row, col, str(value))
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:F{len(issues) + 1}"
     for letter, width in zip("ABCDEF", (8, 20, 10, 10, 60, 60)):
@@ -387,69 +377,11 @@ def _add_errors_sheet(wb: Workbook, issues: list[Issue]) -> None:
 
 def _write_errors_csv(path: Path, issues: list[Issue]) -> None:
     """The issues as CSV (UTF-8 with BOM, CRLF, RFC 4180), text cells escaped against formulas."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        # utf-8-sig: the BOM tells Excel the file is UTF-8, so Zoë and Nguyễn open correctly.
-        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-            writer.writerow(ERRORS_COLUMNS)
-            for item in issues:
-                writer.writerow(
-                    [
-                        "" if item.row is None else int(item.row),  # a number, never escaped
-                        *(
-                            _csv_text(v)
-                            for v in (item.column, item.code, item.severity, item.message, item.fix)
-                        ),
-                    ]
-                )
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _csv_text(value: object) -> str:
-    """A text cell for the CSV: apostrophe-prefixed when a spreadsheet would read it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_STARTS) else text
-
-
-def _make_text_safe(wb: Workbook) -> None:
-    """Every cell of every worksheet: text stays text (no formula) and survives Excel's decoding."""
-    for ws in wb.worksheets:
-        for cell in ws._cells.values():
-            value = cell.value
-            if isinstance(value, str):
-                # Set _value directly: the value setter would turn a leading '=' into a formula.
-                cell._value = _clean(value)
-                cell.data_type = "s"
-            elif cell.data_type == "f":
-                # A formula object (array or data table) that data_only loading left behind.
-                cell.value = None
-
-
-def _put(ws: Worksheet, row: int, column: int, value: str) -> Cell:
-    """Write `value` as a string cell: a leading '=' must never become a live formula."""
-    cell = ws.cell(row=row, column=column)
-    cell._value = value  # _make_text_safe cleans and escapes it before saving
-    cell.data_type = "s"
-    return cell
-
-
-def _clean(text: str) -> str:
-    """Text openpyxl can write and Excel reads back as the same text.
-
-    Characters XML cannot hold become U+FFFD (rather than openpyxl refusing the cell), and a
-    literal `_xHHHH_` gets its underscore escaped so Excel and calamine do not decode it. Applied
-    once, when the workbook is made safe before saving, so nothing is escaped twice.
-    """
-    return _EXCEL_ESCAPE.sub("_x005F_", _legal(text))
-
-
-def _legal(text: str) -> str:
-    """`text` with each character XML 1.0 cannot hold (openpyxl refuses them) replaced by U+FFFD."""
-    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+    write_csv_atomically(
+        ([item.row, item.column, item.code, item.severity, item.message, item.fix] for item in issues),
+        ERRORS_COLUMNS,
+        path,
+    )
 
 
 def _text(value: object) -> str:

@@ -1,13 +1,13 @@
 """Shared writers for the reports sent to centres: xlsx, CSV and HTML, safe and deterministic.
 
-Every report file is written under a temporary name beside its target and moved into place with
-`os.replace`, so a reader (or a crash) never leaves half a file at the final path. Nothing here reads
-the wall clock: workbooks carry the project's fixed created/modified time (`entries.template`).
+This module is the one owner of how a report is written: cell writing, text safety, the fixed document
+time and the atomic save. Every report file is written under a temporary name beside its target and
+moved into place with `os.replace`, so a reader (or a crash) never leaves half a file at the final
+path. Nothing here reads the wall clock: workbooks carry a fixed created/modified time (`FIXED_TIME`).
 
 Output security (HOSTILE_INPUTS.md, Output security and §E):
 - xlsx: every text cell is a string cell (`data_type = "s"`), never a formula, and is made to read
-  back unchanged (`entries.annotate`'s text-safety pass: XML-illegal characters replaced, literal
-  `_xHHHH_` escaped).
+  back unchanged (`make_text_safe`: XML-illegal characters replaced, literal `_xHHHH_` escaped).
 - CSV: RFC 4180 quoting, UTF-8 with BOM, CRLF; a text cell starting with `= + - @ \\t \\r \\0` gets a
   leading apostrophe; numbers are written as numbers and never escaped.
 """
@@ -15,39 +15,65 @@ Output security (HOSTILE_INPUTS.md, Output security and §E):
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from zipfile import ZIP_DEFLATED, ZipFile
 
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
-
-from entries.reports.annotate import CSV_FORMULA_STARTS, _csv_text, _make_text_safe
-from entries.reports.template import FIXED_TIME, _save_atomically
-
-__all__ = [
-    "CSV_FORMULA_STARTS",
-    "FIXED_TIME",
-    "MONEY_FORMAT",
-    "csv_safe",
-    "pounds",
-    "pounds_text",
-    "put",
-    "safe_file_part",
-    "write_csv_atomically",
-    "write_text_atomically",
-    "write_xlsx_atomically",
-]
+from openpyxl.writer.excel import ExcelWriter
 
 # Excel's currency format for pounds: £1,234.50 (a number cell, so centres can add it up).
 MONEY_FORMAT = '"£"#,##0.00'
+# Every workbook's created and modified time: the same input gives the same bytes of data.
+FIXED_TIME = dt.datetime(2000, 1, 1)
+# A CSV cell starting with one of these is a formula (or may start one) in Excel, LibreOffice or
+# Google Sheets: OWASP ASVS 1.2.10 says escape it with a leading apostrophe.
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+# Excel stores some characters as _xHHHH_ in the XML and decodes any such sequence on reading, so
+# a literal one must be written with its underscore escaped as _x005F_ to read back unchanged.
+# Every such underscore is escaped (a lookahead, so overlapping ones like `_x005F_x0041_` are too).
+_EXCEL_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 
 
 def csv_safe(value: object) -> str:
     """A text cell for a CSV: apostrophe-prefixed when a spreadsheet would read it as a formula."""
-    return _csv_text(value)
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_STARTS) else text
+
+
+def legal_text(text: str) -> str:
+    """`text` with each character XML 1.0 cannot hold (openpyxl refuses them) replaced by U+FFFD."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+
+
+def excel_text(text: str) -> str:
+    """Text openpyxl can write and Excel reads back as the same text.
+
+    Characters XML cannot hold become U+FFFD (rather than openpyxl refusing the cell), and a
+    literal `_xHHHH_` gets its underscore escaped so Excel and calamine do not decode it. Applied
+    once, when the workbook is made safe before saving, so nothing is escaped twice.
+    """
+    return _EXCEL_ESCAPE.sub("_x005F_", legal_text(text))
+
+
+def make_text_safe(wb: Workbook) -> None:
+    """Every cell of every worksheet: text stays text (no formula) and survives Excel's decoding."""
+    for ws in wb.worksheets:
+        for cell in ws._cells.values():
+            value = cell.value
+            if isinstance(value, str):
+                # Set _value directly: the value setter would turn a leading '=' into a formula.
+                cell._value = excel_text(value)
+                cell.data_type = "s"
+            elif cell.data_type == "f":
+                # A formula object (array or data table) that data_only loading left behind.
+                cell.value = None
 
 
 def pounds(pence: int) -> float:
@@ -83,13 +109,24 @@ def put(ws: Worksheet, row: int, column: int, value: object) -> Cell:
 def write_xlsx_atomically(workbook: Workbook, path: Path) -> Path:
     """Make every text cell safe, fix the document dates, and save `workbook` atomically to `path`."""
     path = Path(path)
-    _make_text_safe(workbook)
+    make_text_safe(workbook)
     workbook.properties.created = workbook.properties.modified = FIXED_TIME
-    _save_atomically(workbook, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(path)
+    try:
+        # ExcelWriter directly: Workbook.save stamps the wall clock into the modified date.
+        with ZipFile(tmp, "w", ZIP_DEFLATED, allowZip64=True) as archive:
+            ExcelWriter(workbook, archive).save()
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
 def _temporary(path: Path) -> Path:
+    # A unique name beside the target (same file system, so os.replace is atomic); created with the
+    # usual permissions, unlike mkstemp's owner-only ones.
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
 
 

@@ -33,6 +33,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from entries.core.errors import EntriesError, UsageError
 from entries.intake.headers import REQUIRED_COLUMNS, TEMPLATE_COLUMNS, UNIT_COLUMNS
+from entries.reports.files import put, write_xlsx_atomically
 
 HELP_PREFIX = "Help: delete this line before you submit."
 HEADER_ROW = 1
@@ -41,7 +42,6 @@ FIRST_DATA_ROW = 3
 LAST_ROW = 5001  # text format and drop-downs reach this far: generous for one centre's upload
 TEXT = "@"
 # Fixed document dates: the same inputs give the same workbook, whenever it is made.
-FIXED_TIME = dt.datetime(2000, 1, 1)
 KIND_LABELS = {"full_award": "Full award", "top_up": "Top-up", "move_down": "Moving down"}
 _KIND_ORDER = "CASE e.kind WHEN 'full_award' THEN 0 WHEN 'top_up' THEN 1 ELSE 2 END"
 
@@ -98,9 +98,8 @@ def write_template(path: Path, con: duckdb.DuckDBPyConnection, centre: str | Non
     props = wb.properties
     props.creator = props.lastModifiedBy = "OCR entries"
     props.title = "OCR Cambridge Technicals entries template"
-    props.created = props.modified = FIXED_TIME
 
-    _save_atomically(wb, path)
+    write_xlsx_atomically(wb, path)
     return path
 
 
@@ -219,24 +218,16 @@ def _column_help(offer: _Offer, centre: str | None) -> dict[str, _ColumnHelp]:
     return out
 
 
-def _put(ws: Worksheet, row: int, column: int, value: str):
-    """Write `value` as text: a leading '=' must never become a live formula."""
-    cell = ws.cell(row=row, column=column, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-    return cell
-
-
 def _fill_entries(ws: Worksheet, help_by_column: dict[str, _ColumnHelp]) -> None:
     bold = Font(bold=True)
     help_font = Font(italic=True, color="595959")
     help_fill = PatternFill("solid", fgColor="FFF2CC")
     wrap = Alignment(wrap_text=True, vertical="top")
     for col, name in enumerate(TEMPLATE_COLUMNS, start=1):
-        header = _put(ws, HEADER_ROW, col, name)
+        header = put(ws, HEADER_ROW, col, name)
         header.font = bold
         header.number_format = TEXT
-        hint = _put(ws, HELP_ROW, col, help_by_column[name].hint)
+        hint = put(ws, HELP_ROW, col, help_by_column[name].hint)
         hint.font, hint.fill, hint.alignment = help_font, help_fill, wrap
         # Text format on every cell, so Excel keeps leading zeros (0042, 05838) and leaves dates
         # and codes as typed; the column style covers rows past LAST_ROW too.
@@ -261,11 +252,11 @@ def _fill_lists(ws: Worksheet, offer: _Offer) -> dict[str, str]:
     for col, (name, values) in enumerate(
         (("Entry Code", [c for c, _, _ in offer.entry_codes]), ("Unit", offer.exam_units)), start=1
     ):
-        _put(ws, 1, col, name).font = Font(bold=True)
+        put(ws, 1, col, name).font = Font(bold=True)
         letter = get_column_letter(col)
         ws.column_dimensions[letter].number_format = TEXT
         for row, value in enumerate(values, start=2):
-            _put(ws, row, col, value).number_format = TEXT
+            put(ws, row, col, value).number_format = TEXT
         ranges[name] = (
             f"{quote_sheetname(ws.title)}!${letter}$2:${letter}${len(values) + 1}" if values else ""
         )
@@ -303,41 +294,25 @@ def _fill_help(
     bold = Font(bold=True)
     wrap = Alignment(wrap_text=True, vertical="top")
     for col, name in enumerate(("Column", "Required", "What to enter", "Example", "Rules"), start=1):
-        _put(ws, 1, col, name).font = bold
+        put(ws, 1, col, name).font = bold
     for row, column in enumerate(TEMPLATE_COLUMNS, start=2):
         info = help_by_column[column]
         values = (column, "Required" if column in REQUIRED_COLUMNS else "Optional", info.what, info.example, info.rules)
         for col, value in enumerate(values, start=1):
-            cell = _put(ws, row, col, value)
+            cell = put(ws, row, col, value)
             cell.alignment = wrap
             cell.number_format = TEXT
     row = len(TEMPLATE_COLUMNS) + 3
     title = f"Entry codes offered to centre {centre}" if centre else "Entry codes offered"
-    _put(ws, row, 1, title).font = bold
+    put(ws, row, 1, title).font = bold
     row += 1
     for col, name in enumerate(("Entry code", "Kind", "Title"), start=1):
-        _put(ws, row, col, name).font = bold
+        put(ws, row, col, name).font = bold
     for code, kind, code_title in offer.entry_codes:
         row += 1
-        _put(ws, row, 1, code).number_format = TEXT
-        _put(ws, row, 2, KIND_LABELS.get(kind, kind))
-        _put(ws, row, 3, code_title)
+        put(ws, row, 1, code).number_format = TEXT
+        put(ws, row, 2, KIND_LABELS.get(kind, kind))
+        put(ws, row, 3, code_title)
     for letter, width in zip("ABCDE", (18, 11, 45, 16, 70)):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A2"
-
-
-def _save_atomically(wb: Workbook, path: Path) -> None:
-    """Save to a temporary file beside `path`, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name beside the target (same file system, so os.replace is atomic); created by
-    # ZipFile with the usual permissions, unlike mkstemp's owner-only ones.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        # ExcelWriter directly: Workbook.save stamps the wall clock into the modified date.
-        with ZipFile(tmp, "w", ZIP_DEFLATED, allowZip64=True) as archive:
-            ExcelWriter(wb, archive).save()
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
