@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from entries.core import clock
 from entries.core import config
 from entries.reports import listing
 from entries.pipeline import nightly
@@ -27,7 +28,7 @@ from entries.store import database
 from entries.reports import invoice as invoicing
 from entries.core.errors import EntriesError, ReferenceDataError, UsageError
 from entries.pipeline.ingest import Outcome, ingest_file
-from entries.store.series import default_series, known_series
+from entries.store.series import known_series, series_for
 from entries.core.status import ACCEPTED
 from entries.reports.confirmation import write_confirmation
 from entries.reports.template import write_template
@@ -235,7 +236,7 @@ def cmd_onboard(args: argparse.Namespace) -> int:
     if not args.path.exists():
         raise UsageError(f"no such file or folder: {args.path}")
     con = _open(args)
-    result = onboard(con, args.path, config.out_dir(args.out), args.received_on or dt.date.today())
+    result = onboard(con, args.path, config.out_dir(args.out), args.received_on or clock.today())
     summary = result.as_json()
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -342,10 +343,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not args.path.is_file():
         raise UsageError(f"no such file: {args.path}")
     con = _open(args)
-    received_on = args.received_on or dt.date.today()
-    series = known_series(con, args.series) if args.series else default_series(con, received_on)
-    context = Context(centre=args.centre, series=series, received_on=received_on)
-    outcome = ingest_file(con, args.path, context=context, reference=refdata.snapshot(con), order_ref=args.order_ref,
+    received_on = args.received_on or clock.today()
+    reference = refdata.snapshot(con)
+    context = Context(centre=args.centre, series=series_for(reference, received_on, args.series), received_on=received_on)
+    outcome = ingest_file(con, args.path, context=context, reference=reference, order_ref=args.order_ref,
                           out_dir=config.out_dir(args.out))
     if args.json:
         print(json.dumps(outcome.as_json(), indent=2, ensure_ascii=False))

@@ -14,12 +14,13 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from entries.core import clock
 from entries.core import config
 from entries.store import refdata
 from entries.store import database
 from entries.pipeline.ingest import Outcome, commit_to_store, prepare, report
 from entries.checks.reference import Reference
-from entries.store.series import default_series
+from entries.store.series import series_for
 from entries.store.spool import load_spooled, spool, spool_dir
 from entries.checks.validate import Context
 from flows.retry import busy_store
@@ -95,9 +96,9 @@ def ingest_flow(
 ) -> dict:
     """Ingest one file; returns the DESIGN.md §5 object (no personal data)."""
     db_file = str(config.db_path(db))
-    received = dt.date.fromisoformat(received_on) if received_on else dt.date.today()
+    received = dt.date.fromisoformat(received_on) if received_on else clock.today()
     reference = reference_task(db_file)
-    chosen = series or default_series_for(reference, received)
+    chosen = series_for(reference, received, series)
     spooled = prepare_task(path, Context(centre=centre, series=chosen, received_on=received), reference,
                            str(spool_dir(Path(db_file))))
     out_dir = str(config.out_dir(out))
@@ -107,12 +108,3 @@ def ingest_flow(
     summary = outcome.as_json()
     publish_task(summary)
     return summary
-
-
-def default_series_for(reference: Reference, received_on: dt.date) -> str:
-    """The first series still open on `received_on`, from the run's reference snapshot."""
-    mem = reference.connect()
-    try:
-        return default_series(mem, received_on)
-    finally:
-        mem.close()

@@ -9,6 +9,7 @@ prefect-dask while commit stays in this process (DuckDB admits one writer).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -19,8 +20,8 @@ from entries.core import config
 from entries.pipeline import nightly
 from entries.store import database
 from entries.checks.reference import Reference
-from entries.store.runlock import backup, run_lock
-from entries.store.spool import spool_dir
+from entries.core.status import Status
+from entries.store.runlock import backup
 from entries.checks.upload import Outcome
 from flows.ingest import reference_task  # the same snapshot step as a single upload's
 from flows.retry import busy_store
@@ -76,31 +77,52 @@ def move_task(db: str, inbox: str, claim: nightly.Claim, status: str, spooled: s
         con.close()
 
 
+class FlowSteps:
+    """The night's steps as this flow's tasks: prepare submitted to the task runner all at once,
+    the rest one file at a time in the order received."""
+
+    def __init__(self, db: str, inbox: str, out: str, received_on: str | None, settle_seconds: float) -> None:
+        self.db, self.inbox, self.out = db, inbox, out
+        self.received_on, self.settle_seconds = received_on, settle_seconds
+        self.logger = get_run_logger()
+
+    def backup(self) -> None:
+        backup_task(self.db)
+
+    def reference(self) -> Reference:
+        return reference_task(self.db)
+
+    def claim(self) -> list[nightly.Claim]:
+        claims = claim_task(self.db, self.inbox, self.received_on, self.settle_seconds)
+        self.logger.info("nightly: %d file(s) to import", len(claims))
+        return claims
+
+    def prepare_all(self, claims: list[nightly.Claim], reference: Reference, folder: Path) -> Iterator[Path]:
+        futures = [prepare_task.submit(claim, reference, str(folder)) for claim in claims]
+        return (Path(future.result()) for future in futures)
+
+    def commit(self, claim: nightly.Claim, spooled: Path, reference: Reference) -> Outcome:
+        return commit_task(self.db, claim, str(spooled), reference, self.out)
+
+    def report(self, spooled: Path, outcome: Outcome) -> str | None:
+        return report_task.submit(str(spooled), outcome, self.out).result()
+
+    def finish(self, claim: nightly.Claim, status: Status, spooled: Path) -> None:
+        move_task(self.db, self.inbox, claim, str(status), str(spooled))
+
+    def tell(self, done: int, total: int, claim: nightly.Claim, status: Status) -> None:
+        # File names and centre numbers only: never cell contents.
+        self.logger.info("nightly: %d/%d centre %s %s: %s", done, total, claim.centre, claim.file_name, status)
+        nightly.progress(done, total, claim, str(status))
+
+
 @flow(name="nightly-import", persist_result=False, task_runner=ThreadPoolTaskRunner(max_workers=2))
 def nightly_flow(inbox: str, db: str | None = None, out: str | None = None, received_on: str | None = None,
                  settle_seconds: float = 5.0, lock_wait_seconds: float = 600.0) -> dict:
     """Import every settled file of INBOX/<centre>/; returns {"files": [...], "totals": {...}}."""
     db_file, out_dir = str(config.db_path(db)), str(config.out_dir(out))
-    logger = get_run_logger()
-    result = nightly.RunResult()
-    with run_lock(Path(db_file), lock_wait_seconds):
-        backup_task(db_file)
-        reference = reference_task(db_file)
-        claims = claim_task(db_file, inbox, received_on, settle_seconds)
-        result.left = nightly.left_in_inbox(nightly.Layout(Path(inbox)))
-        spool = str(spool_dir(Path(db_file)))
-        logger.info("nightly: %d file(s) to import", len(claims))
-        prepared = [prepare_task.submit(claim, reference, spool) for claim in claims]
-        for n, (claim, future) in enumerate(zip(claims, prepared), start=1):
-            spooled = future.result()
-            outcome = commit_task(db_file, claim, spooled, reference, out_dir)
-            outcome.reports["annotated"] = report_task.submit(spooled, outcome, out_dir).result()
-            move_task(db_file, inbox, claim, str(outcome.status), spooled)
-            result.files.append(outcome.as_json())
-            # File names and centre numbers only: never cell contents.
-            logger.info("nightly: %d/%d centre %s %s: %s", n, len(claims), claim.centre, claim.file_name, outcome.status)
-            nightly.progress(n, len(claims), claim, str(outcome.status))
-    return result.as_json()
+    steps = FlowSteps(db_file, inbox, out_dir, received_on, settle_seconds)
+    return nightly.run_night(Path(db_file), nightly.Layout(Path(inbox)), steps, lock_wait_seconds).as_json()
 
 
 def runner_for(dask_address: str | None):

@@ -14,6 +14,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from entries.core import clock
 from entries.core import config
 from entries.pipeline.onboard import OnboardResult, onboard_file
 from flows.retry import busy_store
@@ -35,6 +36,6 @@ def onboard_task(db: str, path: str, out: str, received_on: dt.date) -> OnboardR
 @flow(name="onboard-centres", persist_result=False)
 def onboarding_flow(path: str, db: str | None = None, out: str | None = None, received_on: str | None = None) -> dict:
     """Onboard the workbook or folder at `path`; returns the summary (no personal data)."""
-    received = dt.date.fromisoformat(received_on) if received_on else dt.date.today()
+    received = dt.date.fromisoformat(received_on) if received_on else clock.today()
     result = onboard_task(str(config.db_path(db)), path, str(config.out_dir(out)), received)
     return result.as_json()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from entries.core.series import SERIES_ANCHORED
+
 import pandera.pandas as pa
 
 CLASSIFIED_ENTRY = pa.DataFrameSchema(
@@ -10,7 +12,7 @@ CLASSIFIED_ENTRY = pa.DataFrameSchema(
         "cand_key": pa.Column(int, description="Candidate: a stored candidate_id, or a negative key for a candidate new in this file."),
         "centre_number": pa.Column(str, pa.Check.str_matches(r"^[0-9]{5}$"), description="Centre making the entry."),
         "candidate_number": pa.Column(str, pa.Check.str_matches(r"^[0-9]{4}$"), description="Candidate number as entered."),
-        "series": pa.Column(str, pa.Check.str_matches(r"^[0-9]{4}-[0-9]{2}$"), description="Series of the entry."),
+        "series": pa.Column(str, pa.Check.str_matches(SERIES_ANCHORED), description="Series of the entry."),
         "entry_code": pa.Column(str, description="Entry code as entered (the qualification's code for unit entries)."),
         "kind": pa.Column(str, pa.Check.isin(["full_award", "unit", "top_up", "move_down"]), description="full_award, unit, top_up or move_down."),
         "qualification_code": pa.Column(str, description="Qualification the entry leads to."),

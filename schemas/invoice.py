@@ -7,10 +7,11 @@ any invoice file. Amounts are integer pence; `amount_pence` is exactly `quantity
 from __future__ import annotations
 
 import pandas as pd
+from entries.core.series import SERIES_ANCHORED
+
 import pandera.pandas as pa
 
 ENTRY_CODE = r"^\d{5}([TM]\d)?$"
-SERIES = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 def _amount_is_quantity_times_fee(frame: pd.DataFrame) -> pd.Series:
@@ -20,7 +21,7 @@ def _amount_is_quantity_times_fee(frame: pd.DataFrame) -> pd.Series:
 INVOICE_LINE = pa.DataFrameSchema(
     {
         "centre": pa.Column(str, pa.Check.str_matches(r"^[0-9]{5}$"), description="Centre number invoiced."),
-        "series": pa.Column(str, pa.Check.str_matches(SERIES), description="Series of the entries, YYYY-MM."),
+        "series": pa.Column(str, pa.Check.str_matches(SERIES_ANCHORED), description="Series of the entries, YYYY-MM."),
         "order_ref": pa.Column(
             str,
             nullable=True,

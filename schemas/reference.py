@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from entries.core.series import SERIES_ANCHORED
+
 import pandera.pandas as pa
 
 FIVE_DIGITS = r"^\d{5}$"
 ENTRY_CODE = r"^\d{5}([TM]\d)?$"
-SERIES = r"^\d{4}-(0[1-9]|1[0-2])$"
 SUITE_ID = r"^[A-Z0-9]+(-[A-Z0-9]+)*$"
 
 
@@ -125,7 +126,7 @@ ENTRY_CODES = _table(
 FEES = _table(
     "fees",
     {
-        "series": text("Series, YYYY-MM.", pa.Check.str_matches(SERIES)),
+        "series": text("Series, YYYY-MM.", pa.Check.str_matches(SERIES_ANCHORED)),
         "entry_code": text("Entry code (entry_codes.entry_code).", pa.Check.str_matches(ENTRY_CODE)),
         "fee_pence": pence("Standard fee in pence, up to the entry deadline."),
         "late_fee_pence": pence("Late fee in pence, after the entry deadline."),
@@ -136,7 +137,7 @@ FEES = _table(
 UNIT_FEES = _table(
     "unit_fees",
     {
-        "series": text("Series, YYYY-MM.", pa.Check.str_matches(SERIES)),
+        "series": text("Series, YYYY-MM.", pa.Check.str_matches(SERIES_ANCHORED)),
         "suite_id": text("Suite (suites.suite_id)."),
         "fee_pence": pence("Standard fee in pence for one examined unit entry."),
         "late_fee_pence": pence("Late fee in pence for one examined unit entry."),
@@ -147,7 +148,7 @@ UNIT_FEES = _table(
 SERIES_TABLE = _table(
     "series",
     {
-        "series": text("Series identifier, YYYY-MM.", pa.Check.str_matches(SERIES)),
+        "series": text("Series identifier, YYYY-MM.", pa.Check.str_matches(SERIES_ANCHORED)),
         "title": text("Series title, e.g. June 2027."),
         "entry_deadline": text("Standard fee up to and including this day.", iso_date()),
         "late_entry_deadline": text("Late fee up to and including this day; refused after it.", iso_date()),

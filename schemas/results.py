@@ -15,6 +15,8 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
+from entries.core.series import SERIES_ANCHORED
+from entries.core.series import SERIES_PATTERN as SERIES
 from entries.intake.uci import uci_problem
 
 COLUMNS: tuple[str, ...] = ("UCI", "Qualification Code", "Unit Number", "Series", "Result")
@@ -23,7 +25,6 @@ RESULTS: tuple[str, ...] = ("Distinction*", "Distinction", "Merit", "Pass", "U")
 RESULT_RANK: dict[str, int] = {r: len(RESULTS) - 1 - i for i, r in enumerate(RESULTS)}  # U = 0 ... D* = 4
 QUALIFICATION = r"[0-9]{5}"
 UNIT = r"[0-9]{1,4}"
-SERIES = r"[0-9]{4}-(0[1-9]|1[0-2])"
 _RESULT_KEYS = {r.casefold(): r for r in RESULTS}
 
 
@@ -176,7 +177,7 @@ STORED_RESULT = pa.DataFrameSchema(
         "uci": pa.Column(str, pa.Check.str_matches(r"^[0-9]{5}[0A-Z][0-9]{6}[A-Z]$"), description="UCI, 13 characters, upper case."),
         "qualification_code": pa.Column(str, pa.Check.str_matches(r"^[0-9]{5}$"), description="Qualification code, 5 digits."),
         "unit_number": pa.Column("int64", pa.Check.ge(0), description="Unit number."),
-        "series": pa.Column(str, pa.Check.str_matches(r"^[0-9]{4}-(0[1-9]|1[0-2])$"), description="Series, YYYY-MM."),
+        "series": pa.Column(str, pa.Check.str_matches(SERIES_ANCHORED), description="Series, YYYY-MM."),
         "result": pa.Column(str, pa.Check.isin(list(RESULTS)), description="Result, canonical spelling."),
     },
     name="stored_result",

@@ -14,10 +14,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
+from entries.core.series import series_start
+
 import pandera.pandas as pa
 
 from entries.intake.headers import TEMPLATE_COLUMNS, UNIT_COLUMNS
 from entries.checks.reference import Reference
+from entries.core.failures import Failure, rows_for_message, schema_issues
 from entries.core.rules import Issue, catalogue, issue
 from entries.intake.uci import check_letter
 from schemas.upload import MAX_CELL, raw_upload_schema, tidy_name
@@ -34,8 +37,7 @@ class Context:
     @property
     def series_start(self) -> dt.date:
         """The first day of the series' month (ages are taken on this day)."""
-        year, month = self.series.split("-")
-        return dt.date(int(year), int(month), 1)
+        return series_start(self.series)
 
 
 @dataclass
@@ -78,26 +80,14 @@ def _message_params(code: str, value: str, ctx: Context, raw: pd.Series) -> dict
 def shape_issues(rows: pd.DataFrame, ctx: Context) -> list[Issue]:
     """Run the raw schema lazily; each failure case becomes one issue."""
     frame = rows[["row", *TEMPLATE_COLUMNS]]
-    try:
-        raw_upload_schema(ctx.centre).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        rules = catalogue()
-        cases = exc.failure_cases
-        cases = cases[cases["check"].isin(rules.keys())]
-        # A wide check reports every column of a failing row: keep one case per rule and row.
-        cases = cases.assign(place=cases["check"].map(lambda c: rules[c].column).fillna(cases["column"]))
-        cases = cases.drop_duplicates(subset=["check", "index", "place"])
-        row_numbers = frame["row"].to_numpy()[frame.index.get_indexer(cases["index"].astype("int64"))].tolist()
-        positions = frame.index.get_indexer(cases["index"].astype("int64")).tolist()
-        found = []
-        for code, index, row, place in zip(cases["check"].tolist(), positions, row_numbers, cases["place"].tolist()):
-            if code in PARAMETRISED:
-                raw = frame.iloc[index]
-                found.append(issue(code, row=row, column=place, **_message_params(code, raw[place], ctx, raw)))
-            else:
-                found.append(issue(code, row=row, column=place))
-        return found
-    return []
+
+    def params(failure: Failure) -> dict:
+        if failure.code not in PARAMETRISED or failure.position is None:
+            return {}
+        raw = frame.iloc[failure.position]
+        return _message_params(failure.code, raw[failure.column], ctx, raw)
+
+    return schema_issues(raw_upload_schema(ctx.centre), frame, params=params)[1]
 
 
 def normalise(rows: pd.DataFrame) -> pd.DataFrame:
@@ -207,7 +197,7 @@ def _grouped(clashing: pd.DataFrame, key: str, code: str, with_key: str | None =
     """One issue per row of each clashing group, naming the group's rows (never its people)."""
     if clashing.empty:
         return []
-    listed = clashing.groupby(key)["row"].agg(lambda r: ", ".join(map(str, r.iloc[:10])) + (", ..." if len(r) > 10 else ""))
+    listed = clashing.groupby(key)["row"].agg(rows_for_message)
     extra = {} if with_key is None else {with_key: None}
     found = []
     for row, group in zip(clashing["row"], clashing[key]):

@@ -13,15 +13,22 @@ import datetime as dt
 import os
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 from pathlib import Path
 
 import duckdb
 
+from entries.core import clock
 from entries.store import database
-from entries.pipeline.ingest import confirm, prepare, report
+from entries.pipeline.ingest import confirm, file_sha256, prepare, report
 from entries.checks.reference import Reference
 from entries.core.rules import issue
+from entries.store import refdata
+from entries.store.runlock import backup, run_lock
+from entries.store.series import series_for
+from entries.store.commit import commit
 from entries.store.spool import load_spooled, spool, spool_dir
 from entries.core.status import Status
 from entries.checks.upload import Outcome, Prepared
@@ -122,20 +129,14 @@ def left_in_inbox(layout: Layout) -> list[str]:
                   if p.is_file() and not p.name.startswith(".") and not p.name.endswith(SKIP_SUFFIXES))
 
 
-def _sha256(path: Path) -> str:
-    from entries.pipeline.ingest import file_sha256
-
-    return file_sha256(path)
-
-
 def _claim_row(con: duckdb.DuckDBPyConnection, centre: str, path: Path, received_on: dt.date, order_ref: str | None) -> Claim:
     claim_id = con.execute("SELECT nextval('claim_ids')").fetchall()[0][0]
-    sha = _sha256(path)
+    sha = file_sha256(path)
     with database.transaction(con):
         con.execute(
             "INSERT INTO nightly_claims (claim_id, sha256, centre, file_name, claimed_path, received_on, order_ref, claimed_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [claim_id, sha, centre, path.name, str(path), received_on, order_ref, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)],
+            [claim_id, sha, centre, path.name, str(path), received_on, order_ref, clock.now()],
         )
     return Claim(claim_id, centre, path.name, path, sha, received_on, order_ref)
 
@@ -163,7 +164,7 @@ def claim_files(con: duckdb.DuckDBPyConnection, layout: Layout, received_on: dt.
         else:
             # The move out of processing/ happened but the journal did not hear of it: close the claim.
             with database.transaction(con):
-                con.execute("UPDATE nightly_claims SET done_at = ? WHERE claim_id = ?", [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), cid])
+                con.execute("UPDATE nightly_claims SET done_at = ? WHERE claim_id = ?", [clock.now(), cid])
     processing = layout.folder("processing")
     for centre_dir in sorted(p for p in processing.iterdir() if p.is_dir()):
         for path in sorted(p for p in centre_dir.iterdir() if p.is_file() and not p.name.endswith(ORDER_SIDECAR)):
@@ -206,26 +207,14 @@ def _free_name(folder: Path, name: str) -> Path:
 
 def prepare_claim(claim: Claim, reference: Reference, folder: Path) -> Path:
     """Prepare a claimed file and spool the result; returns the spool file (a path, not the rows)."""
-    context = Context(centre=claim.centre, series=_series(reference, claim), received_on=claim.received_on)
+    context = Context(centre=claim.centre, series=series_for(reference, claim.received_on), received_on=claim.received_on)
     return spool(prepare(claim.path, context, reference), folder, f"{claim.claim_id}-{claim.sha256[:16]}")
-
-
-def _series(reference: Reference, claim: Claim) -> str:
-    from entries.store.series import default_series
-
-    mem = reference.connect()
-    try:
-        return default_series(mem, claim.received_on)
-    finally:
-        mem.close()
 
 
 def commit_claim(con: duckdb.DuckDBPyConnection, claim: Claim, spooled: Path, reference: Reference, out_dir: Path) -> Outcome:
     """Commit a claimed file with its journal row in the same transaction, then confirm it.
 
     A claim committed by an interrupted run is not committed again: its outcome is read back."""
-    from entries.store.commit import commit
-
     prepared = load_spooled(spooled)
     if claim.submission_id is not None:
         outcome = outcome_from_store(con, claim.submission_id, prepared)
@@ -276,7 +265,7 @@ def finish_claim(con: duckdb.DuckDBPyConnection, layout: Layout, claim: Claim, s
     os.replace(claim.path, target)
     with database.transaction(con):
         con.execute("UPDATE nightly_claims SET final_path = ?, done_at = ? WHERE claim_id = ?",
-                    [str(target), dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), claim.claim_id])
+                    [str(target), clock.now(), claim.claim_id])
     if spooled is not None:
         spooled.unlink(missing_ok=True)
     return target
@@ -295,30 +284,93 @@ def progress(done: int, total: int, claim: Claim, status: str) -> None:
     sys.stderr.flush()
 
 
-def run_nightly(inbox: Path, db: Path, out_dir: Path, *, received_on: dt.date | None = None, settle_seconds: float = 5.0,
-                lock_wait_seconds: float = 600.0) -> RunResult:
-    """The whole nightly job in this process, one stage after another (the flow runs the same steps
-    as tasks, preparing in parallel). Returns every file's outcome."""
-    from entries.store import refdata
-    from entries.store.runlock import backup, run_lock
+class NightSteps(Protocol):
+    """How each step of a night runs: plain calls in this process, or tasks of a Prefect flow.
 
-    layout = Layout(inbox)
+    `run_night` orders them; an implementation only decides where each runs (and may prepare
+    files in parallel: `prepare_all` yields spool paths in the order of the claims)."""
+
+    def backup(self) -> None: ...
+    def reference(self) -> Reference: ...
+    def claim(self) -> list[Claim]: ...
+    def prepare_all(self, claims: list[Claim], reference: Reference, folder: Path) -> Iterable[Path]: ...
+    def commit(self, claim: Claim, spooled: Path, reference: Reference) -> Outcome: ...
+    def report(self, spooled: Path, outcome: Outcome) -> str | None: ...
+    def finish(self, claim: Claim, status: Status, spooled: Path) -> None: ...
+    def tell(self, done: int, total: int, claim: Claim, status: Status) -> None: ...
+
+
+def run_night(db: Path, layout: Layout, steps: NightSteps, lock_wait_seconds: float = 600.0) -> RunResult:
+    """The nightly import, written once: lock, back up, claim, then per file in the order received
+    commit, report and move (prepare may run ahead). Returns every file's outcome."""
     result = RunResult()
     with run_lock(db, lock_wait_seconds):
-        backup(db)
-        con = database.connect(db)
-        try:
-            reference = refdata.snapshot(con)
-            claims = claim_files(con, layout, received_on, settle_seconds)
-            result.left = left_in_inbox(layout)
-            folder = spool_dir(db)
-            for n, claim in enumerate(claims, start=1):
-                spooled = prepare_claim(claim, reference, folder)
-                outcome = commit_claim(con, claim, spooled, reference, out_dir)
-                outcome.reports["annotated"] = report_claim(spooled, outcome, out_dir)["annotated"]
-                finish_claim(con, layout, claim, outcome.status, spooled)
-                result.files.append(outcome.as_json())
-                progress(n, len(claims), claim, str(outcome.status))
-        finally:
-            con.close()
+        steps.backup()
+        reference = steps.reference()
+        claims = steps.claim()
+        result.left = left_in_inbox(layout)
+        prepared = steps.prepare_all(claims, reference, spool_dir(db))
+        for n, (claim, spooled) in enumerate(zip(claims, prepared, strict=True), start=1):
+            outcome = steps.commit(claim, spooled, reference)
+            outcome.reports["annotated"] = steps.report(spooled, outcome)
+            steps.finish(claim, outcome.status, spooled)
+            result.files.append(outcome.as_json())
+            steps.tell(n, len(claims), claim, outcome.status)
     return result
+
+
+@dataclass
+class InProcess:
+    """Every step in this process, one after another, on one connection to the store."""
+
+    db: Path
+    layout: Layout
+    out_dir: Path
+    received_on: dt.date | None = None
+    settle_seconds: float = 5.0
+    con: duckdb.DuckDBPyConnection | None = None
+
+    def _store(self) -> duckdb.DuckDBPyConnection:
+        if self.con is None:
+            self.con = database.connect(self.db)
+        return self.con
+
+    def backup(self) -> None:
+        backup(self.db)
+
+    def reference(self) -> Reference:
+        return refdata.snapshot(self._store())
+
+    def claim(self) -> list[Claim]:
+        return claim_files(self._store(), self.layout, self.received_on, self.settle_seconds)
+
+    def prepare_all(self, claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Path]:
+        return (prepare_claim(claim, reference, folder) for claim in claims)
+
+    def commit(self, claim: Claim, spooled: Path, reference: Reference) -> Outcome:
+        return commit_claim(self._store(), claim, spooled, reference, self.out_dir)
+
+    def report(self, spooled: Path, outcome: Outcome) -> str | None:
+        return report_claim(spooled, outcome, self.out_dir)["annotated"]
+
+    def finish(self, claim: Claim, status: Status, spooled: Path) -> None:
+        finish_claim(self._store(), self.layout, claim, status, spooled)
+
+    def tell(self, done: int, total: int, claim: Claim, status: Status) -> None:
+        progress(done, total, claim, str(status))
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+
+def run_nightly(inbox: Path, db: Path, out_dir: Path, *, received_on: dt.date | None = None, settle_seconds: float = 5.0,
+                lock_wait_seconds: float = 600.0) -> RunResult:
+    """The whole nightly job in this process (`entries nightly --in-process`)."""
+    layout = Layout(inbox)
+    steps = InProcess(db, layout, out_dir, received_on, settle_seconds)
+    try:
+        return run_night(db, layout, steps, lock_wait_seconds)
+    finally:
+        steps.close()

@@ -42,6 +42,7 @@ import pandera.pandas as pa
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from entries.core import clock
 from entries.store import refdata
 from entries.store import database
 from entries.checks.candidates import SAME_PERSON
@@ -52,6 +53,7 @@ from entries.core.limits import ReadLimits
 from entries.intake.reader import RawSheet, read_upload
 from entries.checks.reference import Reference
 from entries.reports.files import put, safe_file_part, write_csv_atomically, write_xlsx_atomically
+from entries.core.failures import Failure, rows_for_message, schema_issues
 from entries.core.rules import Issue, catalogue, issue
 from entries.intake.sniff import Refused, sniff
 from entries.checks.validate import Context, validate
@@ -328,23 +330,15 @@ def _take_table(raw: RawSheet, columns: dict[str, tuple[str, ...]], sheet: str, 
 
 def _schema_issues(schema: pa.DataFrameSchema, frame: pd.DataFrame, file: str) -> list[Issue]:
     """Run a raw sheet schema lazily; one issue per failing rule, row and column."""
-    try:
-        schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        rules = catalogue()
-        cases = exc.failure_cases
-        cases = cases[cases["check"].isin(rules.keys())].drop_duplicates(subset=["check", "index", "column"])
-        found = []
-        for code, index, column in zip(cases["check"], cases["index"].astype("int64"), cases["column"]):
-            row = int(frame.at[index, "row"])
-            params: dict = {}
-            if code == "ONB_04":
-                params = {"value": str(frame.at[index, column]).strip() or "(blank)", "allowed": ", ".join(CENTRE_TYPES)}
-            elif code == "CELL_06":
-                params = {"limit": 32_767}
-            found.append(issue(code, file=file, row=row, column=str(column), **params))
-        return found
-    return []
+
+    def params(failure: Failure) -> dict:
+        if failure.code == "ONB_04":
+            return {"value": str(failure.value).strip() or "(blank)", "allowed": ", ".join(CENTRE_TYPES)}
+        if failure.code == "CELL_06":
+            return {"limit": 32_767}
+        return {}
+
+    return schema_issues(schema, frame, file=file, params=params)[1]
 
 
 def _zeros(rows: pd.DataFrame, file: str) -> list[Issue]:
@@ -362,7 +356,7 @@ def _repeats(rows: pd.DataFrame, keys: list[str], label, sheet: str, file: str, 
     dupes = usable[usable.duplicated(keys, keep=False)]
     found = []
     for key, group in dupes.groupby(keys, sort=False):
-        listed = ", ".join(map(str, group["row"].iloc[:10])) + (", ..." if len(group) > 10 else "")
+        listed = rows_for_message(group["row"])
         for row in group["row"]:
             found.append(issue("ONB_05", file=file, row=int(row), column=column, key=label(key), sheet=sheet, rows=listed))
     return found
@@ -436,7 +430,7 @@ def _cross_centre_uci(norm: pd.DataFrame, file: str) -> list[Issue]:
     clashing = with_uci[centres > 1]
     found = []
     for _, group in clashing.groupby("uci", sort=False):
-        listed = ", ".join(map(str, group["row"].iloc[:10])) + (", ..." if len(group) > 10 else "")
+        listed = rows_for_message(group["row"])
         found += [issue("ROW_03", file=file, row=int(r), rows=listed) for r in group["row"]]
     return found
 
@@ -478,9 +472,6 @@ def _filed(issues: list[Issue], file: str) -> list[Issue]:
 # ---------------------------------------------------------------------------------------------
 # Against the store: what is new, what changes, what clashes (read-only).
 
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _plan_candidates(con: duckdb.DuckDBPyConnection, norm: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Issue]]:
@@ -643,7 +634,7 @@ def _store(con: duckdb.DuckDBPyConnection, result: OnboardResult, centres: pd.Da
         approvals = approvals.assign(action=_plan_rows(
             con, "SELECT centre_number, suite_id, approved_from FROM onboarded_approvals",
             "SELECT centre_number, suite_id FROM ref_centre_approvals", approvals, ["centre_number", "suite_id"], ["day"]))
-    now = _now()
+    now = clock.now()
     with database.transaction(con):
         if centres is not None:
             for rec in centres.itertuples(index=False):

@@ -30,6 +30,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from entries.core.series import is_series
+
 from entries.core.errors import UsageError
 from entries.reports.files import (
     MONEY_FORMAT,
@@ -81,7 +83,7 @@ def _check_arguments(centre: str, series: str | None) -> str:
     centre = str(centre).strip()
     if not re.fullmatch(r"[0-9]{5}", centre):
         raise UsageError("the centre number must be 5 digits")
-    if series is not None and not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", series):
+    if series is not None and not is_series(series):
         raise UsageError("the series must be written YYYY-MM")
     return centre
 

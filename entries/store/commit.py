@@ -14,6 +14,7 @@ from collections.abc import Callable
 import duckdb
 import pandas as pd
 
+from entries.core import clock
 from entries.store import database
 from entries.checks.candidates import Matches, match_candidates
 from entries.checks.classify import Classified, History, classify
@@ -26,9 +27,6 @@ from entries.checks.upload import Outcome, Prepared
 
 KINDS = ("full_award", "unit", "top_up", "move_down")
 
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def load_history(con: duckdb.DuckDBPyConnection, candidate_ids: list[int]) -> History:
@@ -191,7 +189,7 @@ def store_entries(con: duckdb.DuckDBPyConnection, submission_id: int, prepared: 
         candidate_id=entries["cand_key"].map(keys).astype("int64"),
         unit_key=entries["unit_number"].fillna(0).astype("int64"),
         order_ref=order_ref,
-        created_at=_now(),
+        created_at=clock.now(),
     )
     con.register("new_entries", table)
     try:

@@ -19,9 +19,11 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
+from entries.core import clock
 from entries.core import config
 from entries.store import database
 from entries.core.errors import ReferenceDataError
+from entries.core.failures import Failure, schema_issues
 from entries.core.rules import Issue, issue
 from entries.checks.reference import Reference
 from schemas.reference import TABLES
@@ -44,6 +46,14 @@ class LoadResult:
     sha256: str
     changed: bool
     row_counts: dict[str, int]
+
+
+def _broken_rule(failure: Failure) -> dict:
+    """REF_03's parameters: the failing value and the rule it breaks, in words."""
+    check = failure.check
+    if check.startswith(("dtype(", "coerce_dtype(")) and "int" in check:
+        check = "must be a whole number"
+    return {"value": failure.value, "check": check}
 
 
 def _row(index: object) -> int | None:
@@ -82,26 +92,9 @@ def _read_table(name: str, directory: Path, digest: "hashlib._Hash") -> tuple[pd
             )
         ]
     frame = frame.map(str.strip)
-    try:
-        validated = schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        problems = []
-        cases = exc.failure_cases
-        # Coercion failures are reported twice by pandera (coerce and dtype); keep one per cell.
-        seen: set[tuple] = set()
-        located = {str(c) for c, i in zip(cases["column"], cases["index"]) if i is not None and not pd.isna(i)}
-        for rec in cases.itertuples(index=False):
-            row = _row(rec.index) if rec.index is not None and not pd.isna(rec.index) else None
-            if row is None and str(rec.column) in located:
-                continue  # a whole-column check that failed only because some cells did not convert
-            check = str(rec.check)
-            if check.startswith("dtype(") or check.startswith("coerce_dtype("):
-                check = "must be a whole number" if "int" in check else check
-            key = (row, rec.column)
-            if key in seen:
-                continue
-            seen.add(key)
-            problems.append(issue("REF_03", file=file, row=row, column=str(rec.column), value=rec.failure_case, check=check))
+    validated, problems = schema_issues(schema, frame, file=file, row_of=lambda position: position + 2,
+                                        params=_broken_rule, fallback="REF_03")
+    if validated is None:
         return None, problems
     dupes = validated[validated.duplicated(list(keys), keep="first")]
     problems = [
@@ -252,7 +245,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, directory: Path | None = None
                 con.unregister("incoming")
         con.execute(
             "INSERT INTO reference_versions VALUES (?, ?, ?, ?, ?)",
-            [version_id, ref.sha256, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), ref.source,
+            [version_id, ref.sha256, clock.now(), ref.source,
              json.dumps(counts, sort_keys=True)],
         )
     return LoadResult(version_id=version_id, sha256=ref.sha256, changed=True, row_counts=counts)

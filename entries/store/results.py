@@ -19,11 +19,13 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
+from entries.core import clock
 from entries.store import refdata
 from entries.store import database
 from entries.intake.csvfile import read_csv_text
 from entries.core.errors import EntriesError
 from entries.intake.headers import header_key, match_headers
+from entries.core.failures import Failure, rows_for_message, schema_issues
 from entries.core.rules import Issue, catalogue, issue
 from entries.intake.sniff import Refused
 from schemas.results import (
@@ -95,33 +97,23 @@ PARAMETRISED = frozenset({"UCI_02", "RES_03", "RES_05", "RES_07", "RES_09"})
 
 def _schema_issues(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, file: str) -> list[Issue]:
     """Validate `frame` lazily; one issue per rule and row, at the rule's column."""
-    try:
-        results_schema(con).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        rules = catalogue()
-        cases = exc.failure_cases
-        unknown = set(cases["check"].astype(str)) - set(rules)
-        if unknown:  # a schema-level failure (a column missing or mistyped) is a bug here, not data
-            raise
-        # A wide check reports every column of a failing row: keep one case per rule and row.
-        cases = cases.assign(place=cases["check"].map(lambda c: rules[c].column).fillna(cases["column"]))
-        cases = cases.drop_duplicates(subset=["check", "index"])
-        positions = frame.index.get_indexer(cases["index"].astype("int64")).tolist()
-        conflicts = _conflict_rows(frame) if (cases["check"] == "RES_09").any() else {}
-        found = []
-        for code, position, place in zip(cases["check"].tolist(), positions, cases["place"].tolist()):
-            rec = frame.iloc[position]
-            row = int(rec["row"])
-            params = _params(code, rec, conflicts, position) if code in PARAMETRISED else {}
-            found.append(issue(code, row=row, column=place, file=file, **params))
-        return found
-    return []
+    conflicts: dict[int, str] | None = None
+
+    def params(failure: Failure) -> dict:
+        nonlocal conflicts
+        if failure.code not in PARAMETRISED or failure.position is None:
+            return {}
+        if failure.code == "RES_09" and conflicts is None:
+            conflicts = _conflict_rows(frame)
+        return _params(failure.code, frame.iloc[failure.position], conflicts or {}, failure.position)
+
+    return schema_issues(results_schema(con), frame, file=file, params=params)[1]
 
 
 def _conflict_rows(frame: pd.DataFrame) -> dict[int, str]:
     """Position -> the rows of its key, listed (for RES_09's message)."""
     key = result_key(frame).to_numpy()
-    listed = frame["row"].groupby(key).agg(lambda r: ", ".join(map(str, r.iloc[:10])) + (", ..." if len(r) > 10 else ""))
+    listed = frame["row"].groupby(key).agg(rows_for_message)
     return {i: listed[k] for i, k in enumerate(key)}
 
 
@@ -164,7 +156,7 @@ def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _upsert(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> tuple[int, int, int]:
     """(inserted, updated, unchanged), written in one transaction."""
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = clock.now()
     name = f"results_incoming_{uuid.uuid4().hex}"
     keys = " AND ".join(f"u.{k} = i.{k}" for k in ("uci", "qualification_code", "unit_number", "series"))
     con.register(name, rows)

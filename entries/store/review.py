@@ -9,6 +9,7 @@ import json
 import duckdb
 import pandas as pd
 
+from entries.core import clock
 from entries.store import database
 from entries.checks.classify import classify
 from entries.store.commit import load_history, store_entries
@@ -95,7 +96,7 @@ def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference:
             stored = len(classified.entries)
         con.execute(
             "UPDATE review_items SET status = 'resolved', resolution = ?, resolved_at = ? WHERE review_id = ?",
-            [how, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), review_id],
+            [how, clock.now(), review_id],
         )
         remaining = con.execute("SELECT count(*) FROM review_items WHERE submission_id = ? AND status = 'open'", [sid]).fetchall()[0][0]
         now = con.execute("SELECT status FROM submissions WHERE submission_id = ?", [sid]).fetchall()[0][0]

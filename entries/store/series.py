@@ -6,6 +6,7 @@ import datetime as dt
 
 import duckdb
 
+from entries.checks.reference import Reference
 from entries.core.errors import UsageError
 
 
@@ -25,3 +26,13 @@ def known_series(con: duckdb.DuckDBPyConnection, series: str) -> str:
     if series not in names:
         raise UsageError(f"unknown series {series!r}; known series: {', '.join(names)}")
     return series
+
+
+def series_for(reference: Reference, received_on: dt.date, stated: str | None = None) -> str:
+    """The series an upload is for: the one stated (checked against the reference data), else the
+    default rule of `default_series`, read from a reference snapshot (no store needed)."""
+    mem = reference.connect()
+    try:
+        return known_series(mem, stated) if stated else default_series(mem, received_on)
+    finally:
+        mem.close()

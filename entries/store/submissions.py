@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from entries.core import clock
 from entries.core.rules import Issue
 from entries.core.status import Status
 
@@ -28,9 +29,6 @@ class NewSubmission:
     file_format: str | None = None
     encoding: str | None = None
 
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def accepted_submission(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
@@ -56,7 +54,7 @@ def record(
     """
     counts = counts or {}
     submission_id = con.execute("SELECT nextval('submission_ids')").fetchall()[0][0]
-    now = _now()
+    now = clock.now()
     con.execute(
         """INSERT INTO submissions (submission_id, sha256, file_name, file_format, encoding, centre, series,
                order_ref, received_on, status, reason_code, reason, rows, accepted, rejected, held,
@@ -86,7 +84,7 @@ def change_status(
     seq = con.execute(
         "SELECT coalesce(max(seq), 0) + 1 FROM submission_status WHERE submission_id = ?", [submission_id]
     ).fetchall()[0][0]
-    con.execute("INSERT INTO submission_status VALUES (?, ?, ?, ?, ?)", [submission_id, seq, str(status), reason_code, _now()])
+    con.execute("INSERT INTO submission_status VALUES (?, ?, ?, ?, ?)", [submission_id, seq, str(status), reason_code, clock.now()])
     con.execute("UPDATE submissions SET status = ? WHERE submission_id = ?", [str(status), submission_id])
 
 
