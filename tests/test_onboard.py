@@ -10,7 +10,7 @@ import json
 import openpyxl
 import pytest
 
-from entries.pipeline import onboard as onboarding
+from entries.store import onboarding as onboarding_store
 from entries.store import refdata
 from entries.pipeline.ingest import ingest_file
 from entries.pipeline.onboard import onboard
@@ -159,7 +159,7 @@ def test_a_failure_inside_the_transaction_leaves_nothing_behind(con, tmp_path, m
     def broken(*_args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(onboarding, "_store_candidates", broken)
+    monkeypatch.setattr(onboarding_store, "_store_candidates", broken)
     with pytest.raises(RuntimeError):
         run(con, tmp_path, "good_onboarding.xlsx")
     assert counts(con) == {"onboarded_centres": 0, "onboarded_approvals": 0, "candidates": 0, "submissions": 0}
