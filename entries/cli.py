@@ -1,4 +1,4 @@
-"""The `entries` command line (DESIGN.md §5).
+"""The `entries` command line (docs/architecture.md §5).
 
 Exit codes: 0 success, 1 a refused file or broken data, 2 a usage error. Errors are one clear line on
 stderr (problem lists follow it, one line each); no traceback reaches the operator.
@@ -391,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--series", help="series, e.g. 2027-06 (default: the first still open on the received-on date)")
     ingest.add_argument("--order-ref", help="the centre's order number or reference, quoted on its invoice")
     ingest.add_argument("--received-on", type=iso_date, help="YYYY-MM-DD (default: today)")
-    ingest.add_argument("--json", action="store_true", help="print the DESIGN.md §5 JSON object")
+    ingest.add_argument("--json", action="store_true", help="print the docs/architecture.md §5 JSON object")
     ingest.set_defaults(handler=cmd_ingest)
 
     results = commands.add_parser("results", help="unit results (for moving-down entries)", parents=[common])

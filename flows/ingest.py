@@ -2,7 +2,7 @@
 
 The flow only orders the tasks and sets retries; the work is in `entries.ingest`. Task results hold
 candidates' rows, so they are never persisted and never cached; the flow returns only the
-non-personal outcome object (DESIGN.md §5).
+non-personal outcome object (docs/architecture.md §5).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def ingest_flow(
     db: str | None = None,
     out: str | None = None,
 ) -> dict:
-    """Ingest one file; returns the DESIGN.md §5 object (no personal data)."""
+    """Ingest one file; returns the docs/architecture.md §5 object (no personal data)."""
     db_file = str(config.db_path(db))
     received = dt.date.fromisoformat(received_on) if received_on else clock.today()
     reference = reference_task(db_file)

@@ -1,6 +1,6 @@
 """The annotated workbook and errors CSV sent back to a centre (entries.annotate).
 
-Checks HOSTILE_INPUTS.md "Output security" and E (Reports): errors red and warnings amber on
+Checks docs/hostile-inputs.md "Output security" and E (Reports): errors red and warnings amber on
 exactly their cells, no formula anywhere in the xlsx (`=HYPERLINK(...)` names included), CSV text
 escaped per OWASP ASVS 1.2.10, names round-tripped unchanged, deterministic and atomic output.
 """

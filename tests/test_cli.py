@@ -1,4 +1,4 @@
-"""The command line's contracts (DESIGN.md §5): JSON shapes, exit codes, one-line errors."""
+"""The command line's contracts (docs/architecture.md §5): JSON shapes, exit codes, one-line errors."""
 
 from __future__ import annotations
 

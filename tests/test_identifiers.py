@@ -1,4 +1,4 @@
-"""UCI and ULN checks (DESIGN.md §6): worked vectors, edge cases and check-digit properties."""
+"""UCI and ULN checks (docs/architecture.md §6): worked vectors, edge cases and check-digit properties."""
 
 from __future__ import annotations
 

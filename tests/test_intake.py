@@ -27,7 +27,7 @@ from tests.conftest import FIXTURES
 INTAKE = FIXTURES / "intake"
 RECEIVED = dt.date(2026, 11, 28)
 
-# The base rows every friendly fixture carries (DESIGN.md §4 columns, as the centre meant them).
+# The base rows every friendly fixture carries (docs/architecture.md §4 columns, as the centre meant them).
 BASE = [
     {"row": 2, "Centre Number": "12345", "Candidate Number": "0042", "UCI": "123450260042C", "ULN": "1000000043",
      "Surname": "Smith", "Forenames": "Amy", "Sex": "F", "Date of Birth": "2009-05-14", "Entry Code": "05838",

@@ -388,7 +388,7 @@ def centre_34567(rng: random.Random) -> tuple[list[list[str]], list[dict], dict]
     wrong = next(letter for letter in CHECK_LETTERS[::-1] if letter != p.uci[12])
     assert uci_problem(stem + wrong) == "check"
     add(p, "05861", column="UCI", value=stem + wrong,
-        rule="UCI check letter: the 13th character is not the check letter of the first 12 (DESIGN.md §6)",
+        rule="UCI check letter: the 13th character is not the check letter of the first 12 (docs/architecture.md §6)",
         note=f"the right letter is {p.uci[12]}")
     add(person(), "05861", column="ULN", value="9999999999",
         rule="ULN placeholder: an unknown ULN must be left blank, never 9999999999")

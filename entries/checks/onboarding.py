@@ -34,7 +34,7 @@ class SheetIssue:
     issue: Issue
 
     def as_json(self) -> dict:
-        """Where and which rule; no message text (DESIGN.md §5 keeps summaries non-personal)."""
+        """Where and which rule; no message text (docs/architecture.md §5 keeps summaries non-personal)."""
         i = self.issue
         return {"sheet": self.sheet, "row": i.row, "column": i.column, "code": i.code, "severity": i.severity}
 

@@ -37,7 +37,7 @@ class Prepared:
 
 @dataclass
 class Outcome:
-    """What happened to one upload: the DESIGN.md §5 ingest object."""
+    """What happened to one upload: the docs/architecture.md §5 ingest object."""
 
     file: str
     sha256: str
@@ -57,7 +57,7 @@ class Outcome:
     reports: dict[str, str | None] = field(default_factory=lambda: {"annotated": None, "confirmation": None})
 
     def as_json(self) -> dict:
-        """The DESIGN.md §5 object (no personal data: issues carry codes, rows and columns)."""
+        """The docs/architecture.md §5 object (no personal data: issues carry codes, rows and columns)."""
         return {
             "file": self.file,
             "sha256": self.sha256,

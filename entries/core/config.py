@@ -1,6 +1,6 @@
 """Where things live: the database, the reports folder and the bundled reference data.
 
-Command-line options win over environment variables, which win over the defaults of DESIGN.md §5.
+Command-line options win over environment variables, which win over the defaults of docs/architecture.md §5.
 """
 
 from __future__ import annotations

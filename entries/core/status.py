@@ -6,7 +6,7 @@ from enum import StrEnum
 
 
 class Status(StrEnum):
-    """Every upload ends in one of these (DESIGN.md §3)."""
+    """Every upload ends in one of these (docs/architecture.md §3)."""
 
     UPLOAD_FAILED = "Upload failed"
     EMPTY_FILE = "Empty file"

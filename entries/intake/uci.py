@@ -1,4 +1,4 @@
-"""Unique Candidate Identifiers (UCI), as DESIGN.md §6 defines them.
+"""Unique Candidate Identifiers (UCI), as docs/architecture.md §6 defines them.
 
 A UCI is 13 characters: centre number (5 digits), ``0`` or a letter, year (2 digits),
 serial (4 digits), then a check letter computed from the first 12 (the "stem").

@@ -1,4 +1,4 @@
-"""Unique Learner Numbers (ULN), as DESIGN.md §6 defines them.
+"""Unique Learner Numbers (ULN), as docs/architecture.md §6 defines them.
 
 A ULN is 10 digits whose last is a check digit. Unknown ULNs must be left blank, so
 placeholder values (``9999999999``, ``TBC``, ...) are errors. Everything here is pure;

@@ -1,4 +1,4 @@
-"""One upload through the stages of DESIGN.md §2: prepare (pure), commit (the one writer), report.
+"""One upload through the stages of docs/architecture.md §2: prepare (pure), commit (the one writer), report.
 
 `prepare` reads and checks a file without touching the store; `commit` records the outcome in one
 transaction; `report` writes what goes back to the centre. `ingest_file` runs all three in-process

@@ -65,7 +65,7 @@ class Claim:
 
 @dataclass
 class RunResult:
-    """Every file's DESIGN.md §5 object and the run's totals."""
+    """Every file's docs/architecture.md §5 object and the run's totals."""
 
     files: list[dict] = field(default_factory=list)
     left: list[str] = field(default_factory=list)  # centre/file still being written: next run

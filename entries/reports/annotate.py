@@ -9,7 +9,7 @@
   `Error`, `Warning` or `OK` for each row, with the codes. An `Errors` sheet lists every issue.
 - `<stem>.errors.csv`: the same list as the `Errors` sheet, for a centre without Excel.
 
-Both hold personal data, so nothing here logs or prints. Output security (HOSTILE_INPUTS.md): every
+Both hold personal data, so nothing here logs or prints. Output security (docs/hostile-inputs.md): every
 text goes into the xlsx as a string cell, never a formula, and a CSV text cell that a spreadsheet
 would evaluate (leading `= + - @`, tab, CR, NUL) gets a leading apostrophe.
 

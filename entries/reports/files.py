@@ -5,7 +5,7 @@ time and the atomic save. Every report file is written under a temporary name be
 moved into place with `os.replace`, so a reader (or a crash) never leaves half a file at the final
 path. Nothing here reads the wall clock: workbooks carry a fixed created/modified time (`FIXED_TIME`).
 
-Output security (HOSTILE_INPUTS.md, Output security and §E):
+Output security (docs/hostile-inputs.md, Output security and §E):
 - xlsx: every text cell is a string cell (`data_type = "s"`), never a formula, and is made to read
   back unchanged (`make_text_safe`: XML-illegal characters replaced, literal `_xHHHH_` escaped).
 - CSV: RFC 4180 quoting, UTF-8 with BOM, CRLF; a text cell starting with `= + - @ \\t \\r \\0` gets a

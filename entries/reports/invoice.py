@@ -1,6 +1,6 @@
 """Invoices for a centre's stored entries: one order per order number, lines per entry code and fee.
 
-`invoice_orders` returns the `entries invoice --json` object (DESIGN.md §5):
+`invoice_orders` returns the `entries invoice --json` object (docs/architecture.md §8):
 
     {"centre", "series", "orders": [{"order_ref", "lines": [{"entry_code", "quantity", "fee_pence",
      "amount_pence", "late"}], "total_pence"}], "total_pence"}
@@ -105,7 +105,7 @@ def invoice_orders(
     con: duckdb.DuckDBPyConnection, centre: str, series: str | None = None, order_ref: str | None = None,
     received: tuple[dt.date, dt.date] | None = None,
 ) -> dict:
-    """The centre's invoice as DESIGN.md §5's JSON object (see the module docstring).
+    """The centre's invoice as docs/architecture.md §8's JSON object (see the module docstring).
 
     `series` None covers every series (the object's `series` is then null); `order_ref` None
     covers every order, else only that order number. Raises UsageError for a malformed centre

@@ -9,7 +9,7 @@ import duckdb
 
 def list_entries(con: duckdb.DuckDBPyConnection, centre: str | None = None, series: str | None = None,
                  uci: str | None = None) -> list[dict]:
-    """Stored entries (DESIGN.md §5 `entries list --json`), sorted by centre, candidate, code, unit."""
+    """Stored entries (docs/architecture.md §5 `entries list --json`), sorted by centre, candidate, code, unit."""
     where, params = ["TRUE"], []
     for column, value in (("e.centre_number", centre), ("e.series", series), ("c.uci", uci)):
         if value is not None:

@@ -1,4 +1,4 @@
-"""The entries template workbook that exams officers fill in and upload (DESIGN.md §4).
+"""The entries template workbook that exams officers fill in and upload (docs/architecture.md §4).
 
 `write_template` builds it from the reference tables in the store:
 

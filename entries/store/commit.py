@@ -1,4 +1,4 @@
-"""The commit stage (DESIGN.md §2): the one writer.
+"""The commit stage (docs/architecture.md §2): the one writer.
 
 For an upload that passed its checks: match candidates, classify and price against history, and
 store the submission, its status changes, new candidates, entries, replacements and held rows in

@@ -57,7 +57,7 @@ DDL: tuple[str, ...] = (
         reason_code VARCHAR, reason VARCHAR, rows INTEGER NOT NULL DEFAULT 0,
         accepted INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,
         held INTEGER NOT NULL DEFAULT 0, duplicate_of INTEGER, created_at TIMESTAMP NOT NULL)""",
-    # The content key: a file's bytes are accepted at most once (HOSTILE_INPUTS §F).
+    # The content key: a file's bytes are accepted at most once (docs/hostile-inputs.md §F).
     """CREATE TABLE IF NOT EXISTS accepted_files (
         sha256 VARCHAR PRIMARY KEY, submission_id INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS submission_status (
