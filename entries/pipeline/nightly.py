@@ -24,7 +24,7 @@ from entries.core import clock
 from entries.store import database
 from entries.pipeline.ingest import confirm, file_sha256, prepare, report
 from entries.checks.reference import Reference
-from entries.core.rules import issue
+from entries.core.rules import Issue
 from entries.store import refdata
 from entries.store.runlock import backup, run_lock
 from entries.store.series import series_for
@@ -215,10 +215,11 @@ def commit_claim(con: duckdb.DuckDBPyConnection, claim: Claim, spooled: Path, re
     """Commit a claimed file with its journal row in the same transaction, then confirm it.
 
     A claim committed by an interrupted run is not committed again: its outcome is read back."""
-    prepared = load_spooled(spooled)
     if claim.submission_id is not None:
-        outcome = outcome_from_store(con, claim.submission_id, prepared)
+        outcome = outcome_from_store(con, claim.submission_id)
     else:
+        prepared = load_spooled(spooled)
+
         def journal(c: duckdb.DuckDBPyConnection, submission_id: int) -> None:
             c.execute("UPDATE nightly_claims SET submission_id = ? WHERE claim_id = ?", [submission_id, claim.claim_id])
 
@@ -227,19 +228,19 @@ def commit_claim(con: duckdb.DuckDBPyConnection, claim: Claim, spooled: Path, re
     return outcome
 
 
-def outcome_from_store(con: duckdb.DuckDBPyConnection, submission_id: int, prepared: Prepared) -> Outcome:
+def outcome_from_store(con: duckdb.DuckDBPyConnection, submission_id: int) -> Outcome:
     """Rebuild a committed submission's outcome from the store (after an interrupted run)."""
     row = con.execute(
         """SELECT file_name, sha256, centre, series, order_ref, status, reason, rows, accepted, rejected, held
            FROM submissions WHERE submission_id = ?""", [submission_id]).fetchall()[0]
-    found = con.execute(
-        "SELECT row_number, column_name, code, severity, message FROM submission_issues WHERE submission_id = ?", [submission_id]
-    ).fetchall()
-    by_key = {(i.row, i.column, i.code): i for i in prepared.issues}
-    issues = []
-    for r, col, code, severity, message in found:
-        known = by_key.get((r, col, code))
-        issues.append(known if known is not None else issue(code, row=r, column=col, **({"submission": "?"} if code == "FILE_22" else {})))
+    # The issues exactly as stored (message and fix as the centre was told): nothing is re-rendered,
+    # so no template value that only the first run had is needed.
+    issues = [
+        Issue(code=code, severity=severity, message=message, fix=fix or "", row=r, column=col)
+        for r, col, code, severity, message, fix in con.execute(
+            "SELECT row_number, column_name, code, severity, message, fix FROM submission_issues "
+            "WHERE submission_id = ? ORDER BY rowid", [submission_id]).fetchall()
+    ]
     kinds = dict(con.execute(
         "SELECT kind, count(*) FROM entries WHERE submission_id = ? GROUP BY kind", [submission_id]).fetchall())
     fees = con.execute("SELECT coalesce(sum(fee_pence), 0) FROM entries WHERE submission_id = ?", [submission_id]).fetchall()[0][0]

@@ -134,16 +134,16 @@ def commit(con: duckdb.DuckDBPyConnection, prepared: Prepared, reference: Refere
     counts["held"] = held_rows
     counts["accepted"] = len(norm) - held_rows
     final = Status.OCR_HANDLING_THIS if held_rows else Status.PROCESSING_COMPLETE
+    reason = f"{held_rows} row(s) held for review" if held_rows else None
     with database.transaction(con):
         sid = record(con, new, Status.READ_AND_RECOGNISED, counts=counts, issues=issues)
         change_status(con, sid, Status.PROCESSING_IN_PROGRESS)
         store_entries(con, sid, prepared, norm, classified, order_ref)
         _store_holds(con, sid, norm, matches)
-        change_status(con, sid, final, "CAND_01" if held_rows else None)
+        change_status(con, sid, final, "CAND_01" if held_rows else None, reason=reason)
         if on_commit is not None:
             on_commit(con, sid)
-    return _outcome(prepared, final, None if not held_rows else f"{held_rows} row(s) held for review", issues, counts, sid,
-                    order_ref, classified.entries)
+    return _outcome(prepared, final, reason, issues, counts, sid, order_ref, classified.entries)
 
 
 def _hold_issues(norm: pd.DataFrame, matches: Matches) -> list[Issue]:

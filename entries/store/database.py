@@ -66,6 +66,8 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS submission_issues (
         submission_id INTEGER NOT NULL, row_number INTEGER, column_name VARCHAR, code VARCHAR NOT NULL,
         severity VARCHAR NOT NULL, message VARCHAR NOT NULL)""",
+    # The fix as the centre was told it, so an outcome rebuilt from the store needs no template values.
+    "ALTER TABLE submission_issues ADD COLUMN IF NOT EXISTS fix VARCHAR",
     "CREATE SEQUENCE IF NOT EXISTS submission_ids START 1",
     # A candidate is known at a centre by candidate number; the UCI links them across centres.
     """CREATE TABLE IF NOT EXISTS candidates (

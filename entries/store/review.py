@@ -101,6 +101,6 @@ def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference:
         remaining = con.execute("SELECT count(*) FROM review_items WHERE submission_id = ? AND status = 'open'", [sid]).fetchall()[0][0]
         now = con.execute("SELECT status FROM submissions WHERE submission_id = ?", [sid]).fetchall()[0][0]
         if remaining == 0 and now == str(Status.OCR_HANDLING_THIS):
-            change_status(con, sid, Status.PROCESSING_COMPLETE)
+            change_status(con, sid, Status.PROCESSING_COMPLETE, reason="every held row resolved")
             now = str(Status.PROCESSING_COMPLETE)
     return {"review_id": review_id, "resolution": how, "entries": stored, "submission_status": now, "submission_id": sid}

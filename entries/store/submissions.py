@@ -71,21 +71,27 @@ def record(
         con.execute("INSERT INTO accepted_files VALUES (?, ?)", [new.sha256, submission_id])
     if issues:
         con.executemany(
-            "INSERT INTO submission_issues VALUES (?, ?, ?, ?, ?, ?)",
-            [[submission_id, i.row, i.column, i.code, i.severity, i.message] for i in issues],
+            "INSERT INTO submission_issues (submission_id, row_number, column_name, code, severity, message, fix) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [[submission_id, i.row, i.column, i.code, i.severity, i.message, i.fix] for i in issues],
         )
     return submission_id
 
 
 def change_status(
-    con: duckdb.DuckDBPyConnection, submission_id: int, status: Status, reason_code: str | None = None
+    con: duckdb.DuckDBPyConnection, submission_id: int, status: Status, reason_code: str | None = None,
+    *, reason: str | None = None,
 ) -> None:
-    """Move a submission to `status`, keeping the history of changes."""
+    """Move a submission to `status`, keeping the history of changes; `reason` (non-personal text)
+    replaces the stored reason when given."""
     seq = con.execute(
         "SELECT coalesce(max(seq), 0) + 1 FROM submission_status WHERE submission_id = ?", [submission_id]
     ).fetchall()[0][0]
     con.execute("INSERT INTO submission_status VALUES (?, ?, ?, ?, ?)", [submission_id, seq, str(status), reason_code, clock.now()])
-    con.execute("UPDATE submissions SET status = ? WHERE submission_id = ?", [str(status), submission_id])
+    if reason is None:
+        con.execute("UPDATE submissions SET status = ? WHERE submission_id = ?", [str(status), submission_id])
+    else:
+        con.execute("UPDATE submissions SET status = ?, reason = ? WHERE submission_id = ?", [str(status), reason, submission_id])
 
 
 def status_history(con: duckdb.DuckDBPyConnection, submission_id: int) -> list[tuple[str, str | None]]:
