@@ -64,10 +64,24 @@ def test_nightly_flow_on_a_local_dask_cluster(prefect_harness, tmp_path):
 
 
 def test_nothing_personal_in_prefect_storage(prefect_harness, tmp_path):
-    """After flows ran, Prefect's home (results, logs, database) holds no candidate's name or UCI."""
+    """After flows ran over files holding names and UCIs, Prefect's home (results, logs, database)
+    holds none of them. The flows run here, so the test proves the same when run alone."""
     import os
 
     from prefect.settings import get_current_settings
+
+    from entries.intake.reader import read_upload
+    from flows.ingest import ingest_flow
+    from flows.nightly import nightly_flow
+    from tests.test_nightly import make_inbox
+
+    upload = FIXTURES / "intake" / "base.xlsx"
+    cells = read_upload(upload).cells.to_string()
+    assert all(p in cells for p in ("Smith", "O'Brien", "Zoë", "123450260042C"))  # the flows saw them
+    db = tmp_path / "db" / "e.duckdb"
+    ingest_flow(str(upload), "12345", series="2027-06", received_on="2027-01-15", db=str(db), out=str(tmp_path / "out"))
+    nightly_flow(str(make_inbox(tmp_path)), db=str(db), out=str(tmp_path / "out"), received_on="2027-01-15",
+                 settle_seconds=0)
 
     url = str(get_current_settings().server.database.connection_url.get_secret_value())
     database = Path(url.split("///", 1)[1]) if "///" in url else None
