@@ -74,7 +74,7 @@ class Issue:
     params: dict = field(default_factory=dict, compare=False, repr=False)
 
     def as_json(self) -> dict:
-        """The DESIGN.md §5 issue object."""
+        """The docs/architecture.md §5 issue object."""
         return {
             "row": self.row,
             "column": self.column,
