@@ -31,6 +31,7 @@ from entries.pipeline.ingest import Outcome, ingest_file
 from entries.store.series import known_series, series_for
 from entries.core.status import ACCEPTED
 from entries.reports.confirmation import write_confirmation
+from entries.reports.files import set_aside_reports
 from entries.reports.template import write_template
 from entries.checks.validate import Context
 
@@ -254,11 +255,25 @@ def cmd_onboard(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    db = config.db_path(args.db)
+    db, out = config.db_path(args.db), config.out_dir(args.out)
     with runlock.run_lock(db, wait_seconds=0):
+        lost = runlock.since_copy(db)
+        taken = f"taken {lost.taken_at:%Y-%m-%d %H:%M} UTC" if lost.taken_at else "taken before the last run"
+        if not lost.empty:
+            print(f"The copy ({taken}) lacks {len(lost.submissions)} submission(s) and {len(lost.decisions)} "
+                  "review decision(s) made since; restoring undoes them:")
+            for sub in lost.submissions:
+                print(f"  submission {sub['submission_id']}: centre {sub['centre']} {sub['file_name']} ({sub['status']})")
+            for decision in lost.decisions:
+                print(f"  review item {decision['review_id']} of submission {decision['submission_id']}: {decision['resolution']}")
+            if not args.force:
+                raise EntriesError("nothing restored: give --force to restore and undo the work listed above")
         restored = runlock.restore(db)
-    print(f"Restored {restored} from {runlock.backup_path(db)}; the store it replaced is kept as "
-          f"{runlock.replaced_copies(db)[-1].name}")
+        aside = runlock.replaced_copies(db)[-1].name
+        moved = set_aside_reports(out, lost.submissions, f"undone/{aside}")
+    print(f"Restored {restored} from {runlock.backup_path(db)} ({taken}); the store it replaced is kept as {aside}")
+    if moved:
+        print(f"  The reports of {len(lost.submissions)} undone submission(s) moved to {out / 'undone' / aside}.")
     print("  Files that run moved to processed/, rejected/ and failed/ stay there: put them back in the inbox to import them again.")
     return 0
 
@@ -435,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     onboard_cmd.set_defaults(handler=cmd_onboard)
 
     restore = commands.add_parser("restore", help="put back the copy of the store taken before the last run", parents=[common])
+    restore.add_argument("--force", action="store_true", help="restore even when it undoes submissions or review decisions made since")
     restore.set_defaults(handler=cmd_restore)
 
     serve = commands.add_parser("serve", help="serve the nightly import on a schedule with Prefect", parents=[common])

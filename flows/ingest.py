@@ -21,7 +21,7 @@ from entries.store import database
 from entries.pipeline.ingest import Outcome, commit_to_store, prepare, report
 from entries.checks.reference import Reference
 from entries.store.series import series_for
-from entries.store.spool import load_spooled, spool, spool_dir
+from entries.store.spool import load_spooled, spool, spool_dir, unspool
 from entries.checks.validate import Context
 from flows.retry import busy_store
 
@@ -104,7 +104,7 @@ def ingest_flow(
     out_dir = str(config.out_dir(out))
     outcome = commit_task(db_file, spooled, reference, order_ref, out_dir)
     outcome.reports["annotated"] = report_task(spooled, outcome, out_dir)["annotated"]
-    Path(spooled).unlink(missing_ok=True)  # the rows are stored or refused: they need not wait any longer
+    unspool(Path(spooled))  # the rows are stored or refused: they need not wait any longer
     summary = outcome.as_json()
     publish_task(summary)
     return summary

@@ -79,6 +79,7 @@ def test_nightly_run_in_process_ends_every_file_in_its_folder(tmp_path):
     assert result.totals()["by_status"]["Processing complete"] == 3
 
 
+@pytest.mark.slow
 def test_same_inbox_twice_stores_nothing_the_second_time(tmp_path):
     db = tmp_path / "db" / "e.duckdb"
     run_nightly(make_inbox(tmp_path), db, tmp_path / "out", received_on=RECEIVED, settle_seconds=0)
@@ -92,6 +93,7 @@ def test_same_inbox_twice_stores_nothing_the_second_time(tmp_path):
     assert {f["status"] for f in second.files if f["file"] == "entries_june_2027.xlsx"} == {"Duplicate file"}
 
 
+@pytest.mark.slow
 def test_file_still_being_written_is_left_for_the_next_run(tmp_path):
     inbox = make_inbox(tmp_path)
     fresh = inbox / "12345" / "entries_june_2027.xlsx"
@@ -113,18 +115,43 @@ def test_second_run_waits_for_the_lock_then_gives_up(tmp_path):
     assert len(list((tmp_path / "inbox").rglob("*.*"))) == len(EXPECTED)  # nothing was claimed
 
 
-def test_backup_before_run_and_restore(tmp_path):
-    db = tmp_path / "db" / "e.duckdb"
-    run_nightly(make_inbox(tmp_path), db, tmp_path / "out", received_on=RECEIVED, settle_seconds=0)
+@pytest.mark.slow
+def test_the_copy_is_taken_once_a_night_and_restore_says_what_it_undoes(tmp_path, monkeypatch, capsys):
+    from entries.cli import main
+    from entries.core import clock
+
+    night = [dt.date(2027, 1, 15)]
+    monkeypatch.setattr(clock, "today", lambda: night[0])
+    db, out = tmp_path / "db" / "e.duckdb", tmp_path / "out"
+    run_nightly(make_inbox(tmp_path), db, out, received_on=RECEIVED, settle_seconds=0)
     first = final_state(tmp_path, db)["entries"]
-    (tmp_path / "inbox2" / "12345").mkdir(parents=True)
-    shutil.copy(PROJECT / "tests" / "fixtures" / "commit" / "unit_entries_two_candidates.csv", tmp_path / "inbox2" / "12345" / "more.csv")
-    run_nightly(tmp_path / "inbox2", db, tmp_path / "out", received_on=RECEIVED, settle_seconds=0)
-    assert len(final_state(tmp_path, db)["entries"]) > len(first)
-    runlock.restore(db)
+
+    def more(folder: str, fixture: str) -> Path:
+        (tmp_path / folder / "12345").mkdir(parents=True)
+        shutil.copy(PROJECT / "tests" / "fixtures" / "commit" / fixture, tmp_path / folder / "12345" / f"{folder}.csv")
+        return tmp_path / folder
+
+    night[0] = dt.date(2027, 1, 16)
+    run_nightly(more("second", "unit_entries_two_candidates.csv"), db, out, received_on=RECEIVED, settle_seconds=0)
+    # A second run the same night (resumed, or one that waited for the lock) keeps the night's copy.
+    run_nightly(more("third", "unit_entry_unit_1.csv"), db, out, received_on=RECEIVED, settle_seconds=0)
+    assert runlock.copy_info(db).night == dt.date(2027, 1, 16)
+    lost = runlock.since_copy(db)
+    assert [s["file_name"] for s in lost.submissions] == ["second.csv", "third.csv"] and lost.decisions == []
+    reports = sorted(p.name for p in (out / "12345").glob("*second*"))
+    assert reports  # the undone submission's reports, to be moved aside
+
+    capsys.readouterr()
+    assert main(["--db", str(db), "--out", str(out), "restore"]) == 1  # refused: it would undo work
+    said = capsys.readouterr()
+    assert "second.csv" in said.out and "third.csv" in said.out and "--force" in said.err
+    assert len(final_state(tmp_path, db)["entries"]) > len(first)  # nothing was restored
+
+    assert main(["--db", str(db), "--out", str(out), "restore", "--force"]) == 0
     assert final_state(tmp_path, db)["entries"] == first
-    runlock.restore(db)  # a second restore keeps the first replaced store too
-    assert [p.name for p in runlock.replaced_copies(db)] == ["e.duckdb.replaced-1", "e.duckdb.replaced-2"]
+    assert not list((out / "12345").glob("*second*"))
+    assert sorted(p.name for p in (out / "undone" / "e.duckdb.replaced-1" / "12345").glob("*second*")) == reports
+    assert [p.name for p in runlock.replaced_copies(db)] == ["e.duckdb.replaced-1"]
 
 
 CHILD = textwrap.dedent(

@@ -16,6 +16,7 @@ from entries.store import database
 from entries.reports.annotate import write_annotated
 from entries.store.commit import commit
 from entries.reports.confirmation import write_confirmation
+from entries.reports.files import report_stem_of
 from entries.intake.normalise import EmptyUpload, take_in
 from entries.core.limits import ReadLimits
 from entries.intake.reader import read_upload
@@ -62,8 +63,7 @@ def prepare(path: Path, context: Context, reference: Reference, limits: ReadLimi
 
 def report_stem(prepared: Prepared) -> str:
     """Deterministic report name: received date, the upload's name, and its content hash."""
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in prepared.path.stem)[:60]
-    return f"{prepared.context.received_on.isoformat()}_{safe}_{prepared.sha256[:8]}"
+    return report_stem_of(prepared.context.received_on, prepared.path.name, prepared.sha256)
 
 
 def report(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[str, str | None]:

@@ -29,7 +29,7 @@ from entries.store import refdata
 from entries.store.runlock import backup, run_lock
 from entries.store.series import series_for
 from entries.store.commit import commit
-from entries.store.spool import load_spooled, spool, spool_dir
+from entries.store.spool import load_spooled, private_temp, spool, spool_dir, sweep, unspool
 from entries.core.status import Status
 from entries.checks.upload import Outcome, Prepared
 from entries.checks.validate import Context
@@ -268,7 +268,7 @@ def finish_claim(con: duckdb.DuckDBPyConnection, layout: Layout, claim: Claim, s
         con.execute("UPDATE nightly_claims SET final_path = ?, done_at = ? WHERE claim_id = ?",
                     [str(target), clock.now(), claim.claim_id])
     if spooled is not None:
-        spooled.unlink(missing_ok=True)
+        unspool(spooled)
     return target
 
 
@@ -310,13 +310,18 @@ def run_night(db: Path, layout: Layout, steps: NightSteps, lock_wait_seconds: fl
         reference = steps.reference()
         claims = steps.claim()
         result.left = left_in_inbox(layout)
-        prepared = steps.prepare_all(claims, reference, spool_dir(db))
-        for n, (claim, spooled) in enumerate(zip(claims, prepared, strict=True), start=1):
-            outcome = steps.commit(claim, spooled, reference)
-            outcome.reports["annotated"] = steps.report(spooled, outcome)
-            steps.finish(claim, outcome.status, spooled)
-            result.files.append(outcome.as_json())
-            steps.tell(n, len(claims), claim, outcome.status)
+        folder = spool_dir(db)
+        # What a killed run left in the private folder (half-written spools, the reader's and
+        # openpyxl's temporary files) goes now; every claim is prepared again below.
+        sweep(folder)
+        with private_temp(folder):
+            prepared = steps.prepare_all(claims, reference, folder)
+            for n, (claim, spooled) in enumerate(zip(claims, prepared, strict=True), start=1):
+                outcome = steps.commit(claim, spooled, reference)
+                outcome.reports["annotated"] = steps.report(spooled, outcome)
+                steps.finish(claim, outcome.status, spooled)
+                result.files.append(outcome.as_json())
+                steps.tell(n, len(claims), claim, outcome.status)
     return result
 
 

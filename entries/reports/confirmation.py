@@ -27,6 +27,7 @@ from openpyxl.utils import get_column_letter
 
 from entries.core.errors import EntriesError
 from entries.reports.files import (
+    report_stem_of,
     MONEY_FORMAT,
     pounds,
     put,
@@ -77,8 +78,7 @@ def submission_stem(con: duckdb.DuckDBPyConnection, submission_id: int) -> str:
     ).fetchall()
     if not found:
         raise EntriesError(f"there is no submission {submission_id}")
-    received_on, file_name, sha256 = found[0]
-    return f"{received_on.isoformat()}_{safe_file_part(Path(file_name).stem)}_{sha256[:8]}"
+    return report_stem_of(*found[0])
 
 
 def confirmation_rows(con: duckdb.DuckDBPyConnection, submission_id: int) -> list[_Row]:

@@ -94,6 +94,29 @@ def safe_file_part(text: str, limit: int = 60) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:limit]
 
 
+def report_stem_of(received_on: dt.date, file_name: str, sha256: str) -> str:
+    """Every report of one upload is named `<received on>_<file stem>_<sha8>`: the same upload gives
+    the same name, two uploads never share one."""
+    return f"{received_on.isoformat()}_{safe_file_part(Path(file_name).stem)}_{sha256[:8]}"
+
+
+def set_aside_reports(out_dir: Path, uploads: Iterable[dict], folder: str) -> list[Path]:
+    """Move every report of `uploads` (dicts with centre, received_on, file_name, sha256) from
+    `out_dir/<centre>/` to `out_dir/<folder>/<centre>/`; returns where they went."""
+    moved = []
+    for upload in uploads:
+        stem = report_stem_of(upload["received_on"], upload["file_name"], upload["sha256"])
+        source = Path(out_dir) / safe_file_part(str(upload["centre"]))
+        if not source.is_dir():
+            continue
+        for report in sorted(source.glob(f"{stem}.*")):
+            target = Path(out_dir) / folder / source.name / report.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(report, target)
+            moved.append(target)
+    return moved
+
+
 def put(ws: Worksheet, row: int, column: int, value: object) -> Cell:
     """Write `value` into the cell: text as a string cell (never a formula), anything else as is."""
     cell = ws.cell(row=row, column=column)

@@ -3,15 +3,36 @@
 Prefect (or Dask) moves task results between processes and may keep them; candidates' rows must not
 go that way. Prepare writes its result here, commit and report read it, and it is deleted when the
 file is done. The folder is owner-only and sits beside the store.
+
+A spooled file is a folder of typed data, never a pickle (loading a pickle runs code): the rows as
+read and the normalised rows as Parquet (their pandas types kept), everything else as JSON. It is
+written under a temporary name and renamed into place, so a reader never sees half of one.
+
+While a run works, the process's temporary files (the reader's cells, openpyxl's sheet XML) are
+made inside `tmp/` of the same folder (`private_temp`), and `sweep` removes whatever a killed run
+left there, so candidates' data never lingers in the system's temporary folder.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
-import pickle
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pandas as pd
+
 from entries.checks.upload import Prepared
+from entries.checks.validate import Context
+from entries.core.rules import Issue
+
+_META = "prepared.json"
+_FRAMES = ("rows", "entries")
+TEMP = "tmp"
 
 
 def spool_dir(db: Path) -> Path:
@@ -23,16 +44,95 @@ def spool_dir(db: Path) -> Path:
 
 
 def spool(prepared: Prepared, folder: Path, name: str) -> Path:
-    """Write `prepared` to `folder/name.pickle` atomically; returns the path."""
-    target = folder / f"{name}.pickle"
-    temp = target.with_name(target.name + ".tmp")
-    with temp.open("wb") as fh:
-        pickle.dump(prepared, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(temp, target)
+    """Write `prepared` as `folder/name/` (JSON and Parquet) atomically; returns that path."""
+    target = folder / name
+    temp = folder / f".{name}.writing"
+    shutil.rmtree(temp, ignore_errors=True)
+    temp.mkdir(mode=0o700)
+    try:
+        for frame_name in _FRAMES:
+            frame = getattr(prepared, frame_name)
+            if frame is not None:
+                frame.to_parquet(temp / f"{frame_name}.parquet", index=True)
+        (temp / _META).write_text(json.dumps(_meta(prepared), default=str), encoding="utf-8")
+        shutil.rmtree(target, ignore_errors=True)  # a retried prepare replaces its own earlier spool
+        os.replace(temp, target)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
     return target
 
 
 def load_spooled(path: Path) -> Prepared:
-    """Read back what `spool` wrote (this program's own file, in its owner-only folder)."""
-    with path.open("rb") as fh:
-        return pickle.load(fh)  # noqa: S301 - written by spool() above, never by a user
+    """Read back what `spool` wrote: typed data only, nothing that runs code."""
+    meta = json.loads((path / _META).read_text(encoding="utf-8"))
+    frames = {name: pd.read_parquet(path / f"{name}.parquet") if (path / f"{name}.parquet").exists() else None
+              for name in _FRAMES}
+    context = Context(centre=meta["centre"], series=meta["series"], received_on=dt.date.fromisoformat(meta["received_on"]))
+    issues = [Issue(**i) for i in meta["issues"]]
+    return Prepared(
+        path=Path(meta["path"]), sha256=meta["sha256"], context=context, issues=issues, refusal=meta["refusal"],
+        file_format=meta["file_format"], encoding=meta["encoding"], sheet=meta["sheet"], header_row=meta["header_row"],
+        positions=meta["positions"], rows=frames["rows"], entries=frames["entries"],
+    )
+
+
+def unspool(path: Path) -> None:
+    """Delete a spooled file (its rows are stored or refused: they need not wait any longer)."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def sweep(folder: Path, keep: Iterable[Path] = ()) -> int:
+    """Remove everything in the spool folder but the spooled files in `keep` (a killed run's
+    leftovers: half-written spools, temporary files). Returns how many entries were removed."""
+    kept = {Path(p).name for p in keep}
+    removed = 0
+    for entry in folder.iterdir():
+        if entry.name in kept:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+@contextmanager
+def private_temp(folder: Path) -> Iterator[Path]:
+    """Make this process's (and its children's) temporary files inside `folder/tmp` while it runs."""
+    temp = folder / TEMP
+    temp.mkdir(mode=0o700, exist_ok=True)
+    before, before_env = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir = str(temp)
+    os.environ["TMPDIR"] = str(temp)
+    try:
+        yield temp
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)  # nothing made for this run outlives it
+        tempfile.tempdir = before
+        if before_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = before_env
+
+
+def _meta(prepared: Prepared) -> dict:
+    return {
+        "path": str(prepared.path),
+        "sha256": prepared.sha256,
+        "centre": prepared.context.centre,
+        "series": prepared.context.series,
+        "received_on": prepared.context.received_on.isoformat(),
+        "issues": [
+            {"code": i.code, "severity": i.severity, "message": i.message, "fix": i.fix, "row": i.row,
+             "column": i.column, "file": i.file, "params": i.params}
+            for i in prepared.issues
+        ],
+        "refusal": prepared.refusal,
+        "file_format": prepared.file_format,
+        "encoding": prepared.encoding,
+        "sheet": prepared.sheet,
+        "header_row": prepared.header_row,
+        "positions": prepared.positions,
+    }
