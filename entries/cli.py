@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from entries.core import clock
-from entries.core import config
+from entries.core import config, crash
 from entries.reports import listing
 from entries.pipeline import nightly
 from entries.store import qualifications
@@ -502,6 +502,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Output piped into `head` and the like: stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # noqa: BLE001 - the last guard: never a traceback, never a cell's text
+        parsed = locals().get("args")
+        doing = f"entries {getattr(parsed, 'command', '')}".strip()
+        log = crash.record(exc, doing, crash.log_dir(getattr(parsed, "db", None)))
+        print(f"entries: error: {crash.one_line(exc, doing, log)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

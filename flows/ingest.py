@@ -18,7 +18,7 @@ from entries.core import clock
 from entries.core import config
 from entries.store import refdata
 from entries.store import database
-from entries.pipeline.ingest import Outcome, commit_to_store, prepare, report
+from entries.pipeline.ingest import Outcome, commit_to_store, note_report, prepare, report
 from entries.checks.reference import Reference
 from entries.store.series import series_for
 from entries.store.spool import load_spooled, spool, spool_dir, unspool
@@ -103,7 +103,7 @@ def ingest_flow(
                            str(spool_dir(Path(db_file))))
     out_dir = str(config.out_dir(out))
     outcome = commit_task(db_file, spooled, reference, order_ref, out_dir)
-    outcome.reports["annotated"] = report_task(spooled, outcome, out_dir)["annotated"]
+    note_report(outcome, report_task(spooled, outcome, out_dir))
     unspool(Path(spooled))  # the rows are stored or refused: they need not wait any longer
     summary = outcome.as_json()
     publish_task(summary)

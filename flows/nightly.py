@@ -64,8 +64,8 @@ def commit_task(db: str, claim: nightly.Claim, spooled: str, reference: Referenc
 
 
 @task(name="report", retries=2, retry_delay_seconds=2, **QUIET)
-def report_task(spooled: str, outcome: Outcome, out: str) -> str | None:
-    return nightly.report_claim(Path(spooled), outcome, Path(out))["annotated"]
+def report_task(spooled: str, outcome: Outcome, out: str) -> dict[str, str | None]:
+    return nightly.report_claim(Path(spooled), outcome, Path(out))
 
 
 @task(name="move", retries=2, retry_delay_seconds=[1, 5], **QUIET)
@@ -104,7 +104,7 @@ class FlowSteps:
     def commit(self, claim: nightly.Claim, spooled: Path, reference: Reference) -> Outcome:
         return commit_task(self.db, claim, str(spooled), reference, self.out)
 
-    def report(self, spooled: Path, outcome: Outcome) -> str | None:
+    def report(self, spooled: Path, outcome: Outcome) -> dict[str, str | None]:
         return report_task.submit(str(spooled), outcome, self.out).result()
 
     def finish(self, claim: nightly.Claim, status: Status, spooled: Path) -> None:

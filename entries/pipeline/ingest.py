@@ -69,23 +69,34 @@ def report_stem(prepared: Prepared) -> str:
 def report(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[str, str | None]:
     """Write the annotated copy of the centre's file (with its errors CSV) under out_dir/<centre>/.
 
-    Pure apart from the files it writes: it reads no store, so it can run anywhere."""
+    Pure apart from the files it writes: it reads no store, so it can run anywhere. When the
+    centre's own workbook cannot be marked up (real workbooks hold parts no library reads), the
+    errors go back in a new workbook made from the rows read, with RPT_01 saying so; the returned
+    `annotated_as` is then "rebuilt" (else "own")."""
     reports: dict[str, str | None] = {"annotated": None, "confirmation": None}
     if prepared.rows is None or outcome.status == Status.DUPLICATE_FILE:
         return reports
-    annotated, _errors_csv = write_annotated(
-        prepared.path,
-        out_dir / prepared.context.centre,
-        file_format=prepared.file_format or "csv",
-        sheet_name=prepared.sheet,
-        header_row=prepared.header_row,
-        positions=prepared.positions,
-        rows=prepared.rows,
-        issues=outcome.issues,
-        stem=report_stem(prepared),
-    )
+    folder, stem = out_dir / prepared.context.centre, report_stem(prepared)
+    shared = {"header_row": prepared.header_row, "positions": prepared.positions, "rows": prepared.rows, "stem": stem}
+    try:
+        annotated, _errors_csv = write_annotated(prepared.path, folder, file_format=prepared.file_format or "csv",
+                                                 sheet_name=prepared.sheet, issues=outcome.issues, **shared)
+        reports["annotated_as"] = "own"
+    except Exception:  # noqa: BLE001 - any reader of real workbooks can fail; the centre still gets its errors
+        # The rows were read safely already: a CSV-style workbook is built from them alone.
+        annotated, _errors_csv = write_annotated(prepared.path, folder, file_format="csv", sheet_name=None,
+                                                 issues=[*outcome.issues, issue("RPT_01")], **shared)
+        reports["annotated_as"] = "rebuilt"
     reports["annotated"] = str(annotated)
     return reports
+
+
+def note_report(outcome: Outcome, reports: dict[str, str | None]) -> None:
+    """Take the report step's paths into `outcome`, and RPT_01 when the workbook was rebuilt."""
+    outcome.reports["annotated"] = reports.get("annotated")
+    if reports.get("annotated_as") == "rebuilt":
+        outcome.issues.append(issue("RPT_01"))
+        outcome.reports["annotated_as"] = "rebuilt"
 
 
 def confirm(con: duckdb.DuckDBPyConnection, outcome: Outcome, out_dir: Path) -> str | None:
@@ -110,8 +121,8 @@ def ingest_file(
     """Prepare, commit and report one file in this process (the command line's `entries ingest`)."""
     prepared = prepare(path, context, reference, limits)
     outcome = commit(con, prepared, reference, order_ref=order_ref)
-    outcome.reports = report(prepared, outcome, out_dir)
     outcome.reports["confirmation"] = confirm(con, outcome, out_dir)
+    note_report(outcome, report(prepared, outcome, out_dir))
     return outcome
 
 

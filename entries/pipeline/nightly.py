@@ -20,11 +20,12 @@ from pathlib import Path
 
 import duckdb
 
-from entries.core import clock
+from entries.core import clock, crash
+from entries.core.errors import StoreBusy
 from entries.store import database
-from entries.pipeline.ingest import confirm, file_sha256, prepare, report
+from entries.pipeline.ingest import confirm, file_sha256, note_report, prepare, report
 from entries.checks.reference import Reference
-from entries.core.rules import Issue
+from entries.core.rules import Issue, issue
 from entries.store import refdata
 from entries.store.runlock import backup, run_lock
 from entries.store.series import series_for
@@ -206,9 +207,23 @@ def _free_name(folder: Path, name: str) -> Path:
 
 
 def prepare_claim(claim: Claim, reference: Reference, folder: Path) -> Path:
-    """Prepare a claimed file and spool the result; returns the spool file (a path, not the rows)."""
+    """Prepare a claimed file and spool the result; returns the spool file (a path, not the rows).
+
+    A failure nobody foresaw while reading or checking fails this file alone (RUN_01, `Upload
+    failed`), with the place in the code logged: the night goes on."""
     context = Context(centre=claim.centre, series=series_for(reference, claim.received_on), received_on=claim.received_on)
-    return spool(prepare(claim.path, context, reference), folder, f"{claim.claim_id}-{claim.sha256[:16]}")
+    name = f"{claim.claim_id}-{claim.sha256[:16]}"
+    try:
+        return spool(prepare(claim.path, context, reference), folder, name)
+    except Exception as exc:  # noqa: BLE001 - one file's failure must not cost the rest of the night
+        return spool(_failed(claim, context, "checking", exc), folder, name)
+
+
+def _failed(claim: Claim, context: Context, step: str, exc: Exception) -> Prepared:
+    """A claimed file that a step could not handle, as a refusal the store records (no rows)."""
+    crash.record(exc, f"nightly {step} centre {claim.centre} file {claim.file_name}")
+    found = issue("RUN_01", file=claim.file_name, step=step, detail=type(exc).__name__)
+    return Prepared(claim.path, claim.sha256, context, [found], refusal="RUN_01")
 
 
 def commit_claim(con: duckdb.DuckDBPyConnection, claim: Claim, spooled: Path, reference: Reference, out_dir: Path) -> Outcome:
@@ -223,7 +238,13 @@ def commit_claim(con: duckdb.DuckDBPyConnection, claim: Claim, spooled: Path, re
         def journal(c: duckdb.DuckDBPyConnection, submission_id: int) -> None:
             c.execute("UPDATE nightly_claims SET submission_id = ? WHERE claim_id = ?", [submission_id, claim.claim_id])
 
-        outcome = commit(con, prepared, reference, order_ref=claim.order_ref, on_commit=journal)
+        try:
+            outcome = commit(con, prepared, reference, order_ref=claim.order_ref, on_commit=journal)
+        except StoreBusy:
+            raise  # the store, not the file: nothing later can be stored either
+        except Exception as exc:  # noqa: BLE001 - the transaction rolled back; record this file as failed
+            outcome = commit(con, _failed(claim, prepared.context, "storing", exc), reference,
+                             order_ref=claim.order_ref, on_commit=journal)
     outcome.reports["confirmation"] = confirm(con, outcome, out_dir)
     return outcome
 
@@ -296,7 +317,7 @@ class NightSteps(Protocol):
     def claim(self) -> list[Claim]: ...
     def prepare_all(self, claims: list[Claim], reference: Reference, folder: Path) -> Iterable[Path]: ...
     def commit(self, claim: Claim, spooled: Path, reference: Reference) -> Outcome: ...
-    def report(self, spooled: Path, outcome: Outcome) -> str | None: ...
+    def report(self, spooled: Path, outcome: Outcome) -> dict[str, str | None]: ...
     def finish(self, claim: Claim, status: Status, spooled: Path) -> None: ...
     def tell(self, done: int, total: int, claim: Claim, status: Status) -> None: ...
 
@@ -314,11 +335,15 @@ def run_night(db: Path, layout: Layout, steps: NightSteps, lock_wait_seconds: fl
         # What a killed run left in the private folder (half-written spools, the reader's and
         # openpyxl's temporary files) goes now; every claim is prepared again below.
         sweep(folder)
-        with private_temp(folder):
+        with private_temp(folder), crash.logging_to(db.parent / "logs"):
             prepared = steps.prepare_all(claims, reference, folder)
             for n, (claim, spooled) in enumerate(zip(claims, prepared, strict=True), start=1):
                 outcome = steps.commit(claim, spooled, reference)
-                outcome.reports["annotated"] = steps.report(spooled, outcome)
+                try:
+                    note_report(outcome, steps.report(spooled, outcome))
+                except Exception as exc:  # noqa: BLE001 - the file is stored or refused already: say so, go on
+                    crash.record(exc, f"nightly report centre {claim.centre} file {claim.file_name}")
+                    outcome.issues.append(issue("RPT_02", file=claim.file_name, detail=type(exc).__name__))
                 steps.finish(claim, outcome.status, spooled)
                 result.files.append(outcome.as_json())
                 steps.tell(n, len(claims), claim, outcome.status)
@@ -356,8 +381,8 @@ class InProcess:
     def commit(self, claim: Claim, spooled: Path, reference: Reference) -> Outcome:
         return commit_claim(self._store(), claim, spooled, reference, self.out_dir)
 
-    def report(self, spooled: Path, outcome: Outcome) -> str | None:
-        return report_claim(spooled, outcome, self.out_dir)["annotated"]
+    def report(self, spooled: Path, outcome: Outcome) -> dict[str, str | None]:
+        return report_claim(spooled, outcome, self.out_dir)
 
     def finish(self, claim: Claim, status: Status, spooled: Path) -> None:
         finish_claim(self._store(), self.layout, claim, status, spooled)

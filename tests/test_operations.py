@@ -1,0 +1,93 @@
+"""Operations: one file's failure in any stage after the reader costs that file alone, never the night.
+
+Fixtures: tests/fixtures/operations/make_fixtures.py (real-world quirks, one per file).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from entries.checks.validate import Context
+from entries.pipeline import ingest
+from entries.pipeline.ingest import ingest_file
+from entries.pipeline.nightly import run_nightly
+from entries.store import refdata
+from tests.conftest import FIXTURES
+from tests.test_nightly import EXPECTED, RECEIVED, final_state, make_inbox
+
+OPERATIONS = FIXTURES / "operations"
+
+
+def test_a_workbook_openpyxl_cannot_load_gets_its_errors_in_a_rebuilt_workbook(con, tmp_path):
+    with pytest.raises(TypeError):
+        openpyxl.load_workbook(OPERATIONS / "mac_empty_style.xlsx")  # the quirk is real
+    ctx = Context(centre="12345", series="2027-06", received_on=dt.date(2027, 1, 15))
+    outcome = ingest_file(con, OPERATIONS / "mac_empty_style.xlsx", context=ctx, reference=refdata.snapshot(con),
+                          order_ref=None, out_dir=tmp_path)
+    assert str(outcome.status) == "Processing complete"
+    assert "RPT_01" in {i.code for i in outcome.issues} and outcome.reports["annotated_as"] == "rebuilt"
+    rebuilt = openpyxl.load_workbook(outcome.reports["annotated"])
+    errors = [row for row in rebuilt["Errors"].iter_rows(values_only=True)]
+    assert any("RPT_01" in row for row in errors)
+    assert Path(outcome.reports["confirmation"]).is_file()
+
+
+def _inbox_with(tmp_path: Path, extra: dict[str, Path]) -> Path:
+    inbox = make_inbox(tmp_path)
+    for name, source in extra.items():
+        (inbox / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, inbox / name)
+    return inbox
+
+
+def test_a_night_with_a_report_that_cannot_be_written_at_all_still_finishes(tmp_path, monkeypatch):
+    """Even when no workbook at all can be written for one file, that file ends in its folder with
+    RPT_02, every other file is imported, and a rerun finds nothing left to do."""
+    real = ingest.write_annotated
+
+    def broken_for_one(path, *args, **kwargs):
+        if Path(path).name.startswith("entries_june_2027"):
+            raise OSError("disk full")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "write_annotated", broken_for_one)
+    db, out = tmp_path / "db" / "e.duckdb", tmp_path / "out"
+    inbox = _inbox_with(tmp_path, {"12345/mac_empty_style.xlsx": OPERATIONS / "mac_empty_style.xlsx"})
+    result = run_nightly(inbox, db, out, received_on=RECEIVED, settle_seconds=0)
+    seen = {f"{f['centre']}/{f['file']}": f for f in result.files}
+    assert set(seen) == {*EXPECTED, "12345/mac_empty_style.xlsx"}
+    for name, (folder, status) in EXPECTED.items():
+        assert seen[name]["status"] == status and (tmp_path / folder / name).is_file(), name
+    broken = seen["12345/entries_june_2027.xlsx"]
+    assert "RPT_02" in {i["code"] for i in broken["issues"]} and broken["reports"]["annotated"] is None
+    mac = seen["12345/mac_empty_style.xlsx"]
+    assert mac["status"] == "Processing complete" and "RPT_01" in {i["code"] for i in mac["issues"]}
+    assert (tmp_path / "processed" / "12345" / "mac_empty_style.xlsx").is_file()
+    assert final_state(tmp_path, db)["claims_open"] == [(0,)]
+    assert run_nightly(inbox, db, out, received_on=RECEIVED, settle_seconds=0).files == []
+
+
+def test_a_file_whose_commit_fails_unexpectedly_fails_alone(tmp_path, monkeypatch):
+    from entries.pipeline import nightly
+
+    real = nightly.commit
+
+    def broken_for_one(con, prepared, *args, **kwargs):
+        if prepared.path.name == "mis_export.csv" and prepared.refusal is None:
+            raise RuntimeError("a bug in the commit stage")
+        return real(con, prepared, *args, **kwargs)
+
+    monkeypatch.setattr(nightly, "commit", broken_for_one)
+    db = tmp_path / "db" / "e.duckdb"
+    result = run_nightly(make_inbox(tmp_path), db, tmp_path / "out", received_on=RECEIVED, settle_seconds=0)
+    seen = {f"{f['centre']}/{f['file']}": f for f in result.files}
+    failed = seen["23456/mis_export.csv"]
+    assert failed["status"] == "Upload failed" and [i["code"] for i in failed["issues"]] == ["RUN_01"]
+    assert (tmp_path / "failed" / "23456" / "mis_export.csv").is_file()
+    assert seen["56789/entries.xlsx"]["status"] == "Processing complete"  # later files were imported
+    assert final_state(tmp_path, db)["claims_open"] == [(0,)]
