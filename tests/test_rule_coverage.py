@@ -13,6 +13,8 @@ tests/fixtures where one exists, else built in the test's temporary directory.
 
 from __future__ import annotations
 
+import contextlib
+
 import dataclasses
 import datetime as dt
 import functools
@@ -510,6 +512,40 @@ for _code, _producer in {
     ),
 }.items():
     produces(_code, producer=_producer)
+
+
+# --- operations: the night goes on when one file's later stage fails ------------------------------
+
+
+def _one_file_night(kit: Kit, source: Path, broken: str | None = None) -> list[Issue]:
+    """Run the nightly import over an inbox holding `source` for centre 12345; with `broken`, that
+    function of the nightly pipeline raises. The file's issues, as the run reports them."""
+    from unittest import mock
+
+    from entries.pipeline import ingest as ingest_stage
+    from entries.pipeline import nightly
+
+    inbox = kit.tmp / "night" / "inbox" / "12345"
+    inbox.mkdir(parents=True)
+    shutil.copy(source, inbox / source.name)
+    db = kit.tmp / "night" / "e.duckdb"
+    shutil.copyfile(kit.shared.loaded_store, db)
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("a failure nobody foresaw")
+
+    target = {"report": (ingest_stage, "write_annotated"), "prepare": (nightly, "prepare")}.get(broken or "")
+    with mock.patch.object(*target, boom) if target else contextlib.nullcontext():
+        result = nightly.run_nightly(inbox.parent, db, kit.tmp / "night" / "out", received_on=dt.date(2027, 1, 15),
+                                     settle_seconds=0)
+    (found,) = result.files
+    return [Issue(code=i["code"], severity=i["severity"], message=i["message"], fix="", row=i["row"], column=i["column"])
+            for i in found["issues"]]
+
+
+produces("RPT_01", producer=lambda kit: _one_file_night(kit, FIXTURES / "operations" / "mac_empty_style.xlsx"))
+produces("RPT_02", producer=lambda kit: _one_file_night(kit, INTAKE / "base.xlsx", broken="report"))
+produces("RUN_01", producer=lambda kit: _one_file_night(kit, INTAKE / "base.xlsx", broken="prepare"))
 
 
 # --- the checks --------------------------------------------------------------------------------
