@@ -11,14 +11,12 @@ import argparse
 import datetime as dt
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from entries.store import refdata
-from entries.store import database
+from entries.checks.validate import Context, validate
 from entries.intake.normalise import take_in
 from entries.intake.reader import read_upload
-from entries.checks.validate import Context, validate
+from entries.store import database, refdata
 
 sys.path.insert(0, str(Path(__file__).parent))
 from read_speed import best_of, sample_rows, write_xlsx  # noqa: E402
@@ -36,11 +34,13 @@ def main(argv: list[str] | None = None) -> int:
             xlsx = Path(tmp) / f"bench-{with_ids}.xlsx"
             write_xlsx(xlsx, sample_rows(args.rows, with_ids=with_ids))
             rows = take_in(read_upload(xlsx)).rows
-            read = best_of(args.runs, lambda: take_in(read_upload(xlsx)))
-            checked = best_of(args.runs, lambda: validate(rows, context, reference))
+            read = best_of(args.runs, lambda xlsx=xlsx: take_in(read_upload(xlsx)))
+            checked = best_of(args.runs, lambda rows=rows: validate(rows, context, reference))
             issues = len(validate(rows, context, reference).issues)
-            print(f"{args.rows:,} rows, {label}: read {read:.2f} s; validate {checked:.2f} s ({issues:,} issues); "
-                  f"validate/read {checked / read:.2f} (aim < 1.00)")
+            print(
+                f"{args.rows:,} rows, {label}: read {read:.2f} s; validate {checked:.2f} s ({issues:,} issues); "
+                f"validate/read {checked / read:.2f} (aim < 1.00)"
+            )
     return 0
 
 

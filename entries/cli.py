@@ -14,26 +14,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from entries.core import clock
-from entries.core import config, crash
-from entries.reports import listing
-from entries.pipeline import nightly
-from entries.store import qualifications
-from entries.store import refdata
-from entries.store import results
-from entries.store import review
-from entries.store import runlock
-from flows import schedule
-from entries.store import database
-from entries.reports import invoice as invoicing
+from entries.checks.validate import Context
+from entries.core import clock, config, crash
 from entries.core.errors import EntriesError, ReferenceDataError, UsageError
-from entries.pipeline.ingest import Outcome, ingest_file
-from entries.store.series import known_series, series_for
 from entries.core.status import ACCEPTED
+from entries.pipeline import nightly
+from entries.pipeline.ingest import Outcome, ingest_file
+from entries.reports import invoice as invoicing
+from entries.reports import listing
 from entries.reports.confirmation import write_confirmation
 from entries.reports.files import set_aside_reports
 from entries.reports.template import write_template
-from entries.checks.validate import Context
+from entries.store import database, qualifications, refdata, results, review, runlock
+from entries.store.series import known_series, series_for
+from flows import schedule
 
 CENTRE_HELP = "five-digit centre number, e.g. 12345"
 
@@ -68,8 +62,11 @@ def cmd_reference_load(args: argparse.Namespace) -> int:
     try:
         result = refdata.load_reference(con, directory)
     except ReferenceDataError as exc:
-        print(f"entries: reference data in {directory} was not loaded: {len(exc.problems)} problem(s); "
-              "the tables loaded before are unchanged", file=sys.stderr)
+        print(
+            f"entries: reference data in {directory} was not loaded: {len(exc.problems)} problem(s); "
+            "the tables loaded before are unchanged",
+            file=sys.stderr,
+        )
         for problem in exc.problems:
             print(f"  {problem.as_line()}", file=sys.stderr)
         return 1
@@ -84,9 +81,12 @@ def known_centre(con, centre: str) -> str:
     """`centre` if it is a published or onboarded centre; else a usage error."""
     found = con.execute(
         "SELECT 1 FROM ref_centres WHERE centre_number = ? UNION ALL SELECT 1 FROM onboarded_centres WHERE centre_number = ?",
-        [centre, centre]).fetchall()
+        [centre, centre],
+    ).fetchall()
     if not found:
-        raise UsageError(f"centre {centre} is not an approved centre (see reference_data/centres.csv or 'entries onboard')")
+        raise UsageError(
+            f"centre {centre} is not an approved centre (see reference_data/centres.csv or 'entries onboard')"
+        )
     return centre
 
 
@@ -119,12 +119,17 @@ def print_outcome(outcome: Outcome, limit: int = 20) -> None:
     """A short human summary of one upload, with its first issues."""
     reason = f" ({outcome.reason})" if outcome.reason else ""
     print(f"{outcome.file}: {outcome.status}{reason}")
-    print(f"  centre {outcome.centre}, series {outcome.series or '-'}, order {outcome.order_ref or '-'}; "
-          f"rows {outcome.rows}, accepted {outcome.accepted}, rejected {outcome.rejected}, held {outcome.held}")
+    print(
+        f"  centre {outcome.centre}, series {outcome.series or '-'}, order {outcome.order_ref or '-'}; "
+        f"rows {outcome.rows}, accepted {outcome.accepted}, rejected {outcome.rejected}, held {outcome.held}"
+    )
     errors = sum(1 for i in outcome.issues if i.severity == "error")
     warnings = len(outcome.issues) - errors
     if outcome.issues:
-        print(f"  {errors} error(s), {warnings} warning(s)" + (f"; first {limit}:" if len(outcome.issues) > limit else ":"))
+        print(
+            f"  {errors} error(s), {warnings} warning(s)"
+            + (f"; first {limit}:" if len(outcome.issues) > limit else ":")
+        )
         for found in outcome.issues[:limit]:
             print(f"    {found.severity}: {found.as_line()}")
     for kind, path in outcome.reports.items():
@@ -140,8 +145,11 @@ def cmd_results_load(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(loaded.as_json(), indent=2, ensure_ascii=False))
     else:
-        verdict = "refused: nothing stored" if loaded.has_errors else (
-            f"{loaded.inserted} new, {loaded.updated} updated, {loaded.unchanged} unchanged")
+        verdict = (
+            "refused: nothing stored"
+            if loaded.has_errors
+            else (f"{loaded.inserted} new, {loaded.updated} updated, {loaded.unchanged} unchanged")
+        )
         print(f"{args.path.name}: {loaded.rows} result row(s); {verdict}")
         for found in loaded.issues[:20]:
             print(f"    {found.severity}: {found.as_line()}")
@@ -163,8 +171,10 @@ def cmd_invoice(args: argparse.Namespace) -> int:
         print(json.dumps(orders, indent=2, ensure_ascii=False))
         return 0
     for order in orders["orders"]:
-        print(f"Order {order['order_ref'] or '(no order number)'}: {sum(l['quantity'] for l in order['lines'])} entries, "
-              f"£{order['total_pence'] / 100:,.2f}")
+        print(
+            f"Order {order['order_ref'] or '(no order number)'}: {sum(line['quantity'] for line in order['lines'])} entries, "
+            f"£{order['total_pence'] / 100:,.2f}"
+        )
     print(f"Centre {args.centre} total £{orders['total_pence'] / 100:,.2f}")
     for kind, path in written.items():
         print(f"  {kind}: {path}")
@@ -187,16 +197,24 @@ def cmd_invoices(args: argparse.Namespace) -> int:
         print(json.dumps(done, indent=2, ensure_ascii=False))
         return 0
     for centre in done["centres"]:
-        print(f"centre {centre['centre']}: {centre['entries']} entries, £{centre['total_pence'] / 100:,.2f} -> {centre['files']['html']}")
-    print(f"{len(done['centres'])} centre(s), total £{done['total_pence'] / 100:,.2f}; finance summary {done['summary']}")
+        print(
+            f"centre {centre['centre']}: {centre['entries']} entries, £{centre['total_pence'] / 100:,.2f} -> {centre['files']['html']}"
+        )
+    print(
+        f"{len(done['centres'])} centre(s), total £{done['total_pence'] / 100:,.2f}; finance summary {done['summary']}"
+    )
     return 0
 
 
 def print_run(summary: dict) -> None:
     """The nightly run's closing summary: what happened, and what needs a person."""
     totals = summary["totals"]
-    print(f"Nightly import: {totals['files']} file(s); " + ", ".join(f"{s} {n}" for s, n in totals["by_status"].items()))
-    print(f"  {totals['entries']} entries stored, £{totals['fees_pence'] / 100:,.2f}; {totals['held']} row(s) held for review")
+    print(
+        f"Nightly import: {totals['files']} file(s); " + ", ".join(f"{s} {n}" for s, n in totals["by_status"].items())
+    )
+    print(
+        f"  {totals['entries']} entries stored, £{totals['fees_pence'] / 100:,.2f}; {totals['held']} row(s) held for review"
+    )
     for f in summary["files"]:
         if f["status"] not in ("Processing complete",):
             print(f"  {f['centre']}/{f['file']}: {f['status']}" + (f" - {f['reason']}" if f["reason"] else ""))
@@ -216,14 +234,25 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     con = _open(args)  # load reference data now if the store has none, then let the run own the file
     con.close()
     if args.in_process:
-        summary = nightly.run_nightly(args.inbox, db, out, received_on=args.received_on, settle_seconds=args.settle_seconds,
-                                      lock_wait_seconds=args.lock_wait).as_json()
+        summary = nightly.run_nightly(
+            args.inbox,
+            db,
+            out,
+            received_on=args.received_on,
+            settle_seconds=args.settle_seconds,
+            lock_wait_seconds=args.lock_wait,
+        ).as_json()
     else:
         from flows.nightly import runner_for
 
         summary = runner_for(args.dask)(
-            str(args.inbox), db=str(db), out=str(out), received_on=args.received_on.isoformat() if args.received_on else None,
-            settle_seconds=args.settle_seconds, lock_wait_seconds=args.lock_wait)
+            str(args.inbox),
+            db=str(db),
+            out=str(out),
+            received_on=args.received_on.isoformat() if args.received_on else None,
+            settle_seconds=args.settle_seconds,
+            lock_wait_seconds=args.lock_wait,
+        )
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
@@ -260,12 +289,18 @@ def cmd_restore(args: argparse.Namespace) -> int:
         lost = runlock.since_copy(db)
         taken = f"taken {lost.taken_at:%Y-%m-%d %H:%M} UTC" if lost.taken_at else "taken before the last run"
         if not lost.empty:
-            print(f"The copy ({taken}) lacks {len(lost.submissions)} submission(s) and {len(lost.decisions)} "
-                  "review decision(s) made since; restoring undoes them:")
+            print(
+                f"The copy ({taken}) lacks {len(lost.submissions)} submission(s) and {len(lost.decisions)} "
+                "review decision(s) made since; restoring undoes them:"
+            )
             for sub in lost.submissions:
-                print(f"  submission {sub['submission_id']}: centre {sub['centre']} {sub['file_name']} ({sub['status']})")
+                print(
+                    f"  submission {sub['submission_id']}: centre {sub['centre']} {sub['file_name']} ({sub['status']})"
+                )
             for decision in lost.decisions:
-                print(f"  review item {decision['review_id']} of submission {decision['submission_id']}: {decision['resolution']}")
+                print(
+                    f"  review item {decision['review_id']} of submission {decision['submission_id']}: {decision['resolution']}"
+                )
             if not args.force:
                 raise EntriesError("nothing restored: give --force to restore and undo the work listed above")
         restored = runlock.restore(db)
@@ -274,7 +309,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     print(f"Restored {restored} from {runlock.backup_path(db)} ({taken}); the store it replaced is kept as {aside}")
     if moved:
         print(f"  The reports of {len(lost.submissions)} undone submission(s) moved to {out / 'undone' / aside}.")
-    print("  Files that run moved to processed/, rejected/ and failed/ stay there: put them back in the inbox to import them again.")
+    print(
+        "  Files that run moved to processed/, rejected/ and failed/ stay there: put them back in the inbox to import them again."
+    )
     return 0
 
 
@@ -294,8 +331,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     for e in found:
         unit = f" unit {e['unit']}" if e["unit"] is not None else ""
         late = " late" if e["late"] else ""
-        print(f"{e['centre']} {e['candidate_number']} {e['series']} {e['entry_code']}{unit} {e['kind']} "
-              f"£{e['fee_pence'] / 100:.2f}{late}{' (replaced)' if e['replaced'] else ''}")
+        print(
+            f"{e['centre']} {e['candidate_number']} {e['series']} {e['entry_code']}{unit} {e['kind']} "
+            f"£{e['fee_pence'] / 100:.2f}{late}{' (replaced)' if e['replaced'] else ''}"
+        )
     print(f"{len(found)} entr{'y' if len(found) == 1 else 'ies'}")
     return 0
 
@@ -309,9 +348,11 @@ def cmd_history(args: argparse.Namespace) -> int:
         return 0
     for s in found:
         kinds = ", ".join(f"{k} {n}" for k, n in s["entries"].items() if n)
-        print(f"#{s['submission_id']} {s['received_on']} centre {s['centre']} {s['file']}: {s['status']}"
-              f" (series {s['series'] or '-'}, order {s['order_ref'] or '-'}; rows {s['rows']}; {kinds or 'no entries'};"
-              f" £{s['fees_pence'] / 100:.2f})")
+        print(
+            f"#{s['submission_id']} {s['received_on']} centre {s['centre']} {s['file']}: {s['status']}"
+            f" (series {s['series'] or '-'}, order {s['order_ref'] or '-'}; rows {s['rows']}; {kinds or 'no entries'};"
+            f" £{s['fees_pence'] / 100:.2f})"
+        )
     print(f"{len(found)} submission(s); report {written['xlsx']}")
     return 0
 
@@ -324,9 +365,15 @@ def cmd_review_list(args: argparse.Namespace) -> int:
         return 0
     for item in items:
         rec = item["on_record"]
-        print(f"#{item['review_id']} {item['reason_code']} centre {item['centre']} {item['file']} rows {item['rows']}: "
-              f"{item['candidate_number']} {item['surname']}, {item['forenames']} ({item['date_of_birth']})"
-              + (f" ~ on record {rec['candidate_number']} {rec['surname']}, {rec['forenames']} ({rec['date_of_birth']})" if rec else ""))
+        print(
+            f"#{item['review_id']} {item['reason_code']} centre {item['centre']} {item['file']} rows {item['rows']}: "
+            f"{item['candidate_number']} {item['surname']}, {item['forenames']} ({item['date_of_birth']})"
+            + (
+                f" ~ on record {rec['candidate_number']} {rec['surname']}, {rec['forenames']} ({rec['date_of_birth']})"
+                if rec
+                else ""
+            )
+        )
     print(f"{len(items)} open item(s)")
     return 0
 
@@ -336,9 +383,11 @@ def cmd_review_resolve(args: argparse.Namespace) -> int:
     done = review.resolve(con, args.id, args.how, refdata.snapshot(con))
     # The centre's confirmation must show what is now stored (and the new status).
     confirmation, _csv = write_confirmation(con, done["submission_id"], config.out_dir(args.out))
-    print(f"Review item {done['review_id']} resolved as {done['resolution']}: {done['entries']} entr"
-          f"{'y' if done['entries'] == 1 else 'ies'} stored; submission now {done['submission_status']}; "
-          f"confirmation {confirmation}")
+    print(
+        f"Review item {done['review_id']} resolved as {done['resolution']}: {done['entries']} entr"
+        f"{'y' if done['entries'] == 1 else 'ies'} stored; submission now {done['submission_status']}; "
+        f"confirmation {confirmation}"
+    )
     return 0
 
 
@@ -360,9 +409,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     con = _open(args)
     received_on = args.received_on or clock.today()
     reference = refdata.snapshot(con)
-    context = Context(centre=args.centre, series=series_for(reference, received_on, args.series), received_on=received_on)
-    outcome = ingest_file(con, args.path, context=context, reference=reference, order_ref=args.order_ref,
-                          out_dir=config.out_dir(args.out))
+    context = Context(
+        centre=args.centre, series=series_for(reference, received_on, args.series), received_on=received_on
+    )
+    outcome = ingest_file(
+        con, args.path, context=context, reference=reference, order_ref=args.order_ref, out_dir=config.out_dir(args.out)
+    )
     if args.json:
         print(json.dumps(outcome.as_json(), indent=2, ensure_ascii=False))
     else:
@@ -372,7 +424,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree; each leaf sets `handler`."""
-    parser = _Parser(prog="entries", description="Cambridge Technicals entries: check, price and record centres' entry spreadsheets.")
+    parser = _Parser(
+        prog="entries", description="Cambridge Technicals entries: check, price and record centres' entry spreadsheets."
+    )
     _global_options(parser, None)
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common, argparse.SUPPRESS)
@@ -397,7 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     template = commands.add_parser("template", help="write the entries template workbook", parents=[common])
     template.add_argument("path", type=Path, help="where to write the .xlsx")
-    template.add_argument("--centre", type=centre_number, help=f"offer only this centre's approved entry codes ({CENTRE_HELP})")
+    template.add_argument(
+        "--centre", type=centre_number, help=f"offer only this centre's approved entry codes ({CENTRE_HELP})"
+    )
     template.set_defaults(handler=cmd_template)
 
     ingest = commands.add_parser("ingest", help="read, check and record one entries spreadsheet", parents=[common])
@@ -424,39 +480,75 @@ def build_parser() -> argparse.ArgumentParser:
     invoice.add_argument("--json", action="store_true", help="print the invoice JSON")
     invoice.set_defaults(handler=cmd_invoice)
 
-    invoices = commands.add_parser("invoices", help="invoice orders for every centre with entries in a series", parents=[common])
+    invoices = commands.add_parser(
+        "invoices", help="invoice orders for every centre with entries in a series", parents=[common]
+    )
     invoices.add_argument("--series", help="series, e.g. 2027-06")
-    invoices.add_argument("--received-from", type=iso_date, help="first day (YYYY-MM-DD) of a date range of submissions")
+    invoices.add_argument(
+        "--received-from", type=iso_date, help="first day (YYYY-MM-DD) of a date range of submissions"
+    )
     invoices.add_argument("--received-to", type=iso_date, help="last day (YYYY-MM-DD) of that range")
     invoices.add_argument("--json", action="store_true", help="print JSON")
     invoices.set_defaults(handler=cmd_invoices)
 
-    nightly_cmd = commands.add_parser("nightly", help="import every centre's uploads from INBOX/<centre>/", parents=[common])
-    nightly_cmd.add_argument("inbox", type=Path, help="the inbox folder; processed/, rejected/ and failed/ go beside it")
-    nightly_cmd.add_argument("--received-on", type=iso_date, help="YYYY-MM-DD for every file (default: each file's date)")
-    nightly_cmd.add_argument("--settle-seconds", type=float, default=5.0,
-                             help="leave files changed more recently than this for the next run (default 5)")
-    nightly_cmd.add_argument("--lock-wait", type=float, default=600.0, help="seconds to wait for another run to finish (default 600)")
-    nightly_cmd.add_argument("--dask", metavar="ADDRESS", default=os.environ.get("ENTRIES_DASK_ADDRESS"),
-                             help="run prepare and report on this Dask scheduler ('local' starts a local cluster; env ENTRIES_DASK_ADDRESS)")
-    nightly_cmd.add_argument("--in-process", action="store_true", help="run the same steps without Prefect (no API needed)")
+    nightly_cmd = commands.add_parser(
+        "nightly", help="import every centre's uploads from INBOX/<centre>/", parents=[common]
+    )
+    nightly_cmd.add_argument(
+        "inbox", type=Path, help="the inbox folder; processed/, rejected/ and failed/ go beside it"
+    )
+    nightly_cmd.add_argument(
+        "--received-on", type=iso_date, help="YYYY-MM-DD for every file (default: each file's date)"
+    )
+    nightly_cmd.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=5.0,
+        help="leave files changed more recently than this for the next run (default 5)",
+    )
+    nightly_cmd.add_argument(
+        "--lock-wait", type=float, default=600.0, help="seconds to wait for another run to finish (default 600)"
+    )
+    nightly_cmd.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        default=os.environ.get("ENTRIES_DASK_ADDRESS"),
+        help="run prepare and report on this Dask scheduler ('local' starts a local cluster; env ENTRIES_DASK_ADDRESS)",
+    )
+    nightly_cmd.add_argument(
+        "--in-process", action="store_true", help="run the same steps without Prefect (no API needed)"
+    )
     nightly_cmd.add_argument("--json", action="store_true", help='print {"files": [...], "totals": {...}}')
     nightly_cmd.set_defaults(handler=cmd_nightly)
 
-    onboard_cmd = commands.add_parser("onboard", help="bulk onboarding: centres, approvals and candidates", parents=[common])
-    onboard_cmd.add_argument("path", type=Path, help="a workbook with sheets Centres, Approvals, Candidates (or a folder of those files)")
+    onboard_cmd = commands.add_parser(
+        "onboard", help="bulk onboarding: centres, approvals and candidates", parents=[common]
+    )
+    onboard_cmd.add_argument(
+        "path", type=Path, help="a workbook with sheets Centres, Approvals, Candidates (or a folder of those files)"
+    )
     onboard_cmd.add_argument("--received-on", type=iso_date, help="YYYY-MM-DD (default: today)")
     onboard_cmd.add_argument("--json", action="store_true", help="print JSON")
     onboard_cmd.set_defaults(handler=cmd_onboard)
 
-    restore = commands.add_parser("restore", help="put back the copy of the store taken before the last run", parents=[common])
-    restore.add_argument("--force", action="store_true", help="restore even when it undoes submissions or review decisions made since")
+    restore = commands.add_parser(
+        "restore", help="put back the copy of the store taken before the last run", parents=[common]
+    )
+    restore.add_argument(
+        "--force", action="store_true", help="restore even when it undoes submissions or review decisions made since"
+    )
     restore.set_defaults(handler=cmd_restore)
 
     serve = commands.add_parser("serve", help="serve the nightly import on a schedule with Prefect", parents=[common])
     serve.add_argument("inbox", type=Path, help="the inbox folder")
-    serve.add_argument("--cron", default=schedule.DEFAULT_CRON, help=f"cron schedule (default '{schedule.DEFAULT_CRON}')")
-    serve.add_argument("--timezone", default=schedule.DEFAULT_TIMEZONE, help=f"time zone of the cron (default {schedule.DEFAULT_TIMEZONE})")
+    serve.add_argument(
+        "--cron", default=schedule.DEFAULT_CRON, help=f"cron schedule (default '{schedule.DEFAULT_CRON}')"
+    )
+    serve.add_argument(
+        "--timezone",
+        default=schedule.DEFAULT_TIMEZONE,
+        help=f"time zone of the cron (default {schedule.DEFAULT_TIMEZONE})",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     listing = commands.add_parser("list", help="stored entries", parents=[common])
@@ -481,8 +573,13 @@ def build_parser() -> argparse.ArgumentParser:
     review_list.set_defaults(handler=cmd_review_list)
     resolve = review_cmds.add_parser("resolve", help="resolve one held item", parents=[common])
     resolve.add_argument("id", type=int, help="the review item number from 'entries review list'")
-    resolve.add_argument("--as", dest="how", required=True, choices=["existing", "new", "reject"],
-                         help="existing: the candidate on record; new: a new candidate; reject: drop the rows")
+    resolve.add_argument(
+        "--as",
+        dest="how",
+        required=True,
+        choices=["existing", "new", "reject"],
+        help="existing: the candidate on record; new: a new candidate; reject: drop the rows",
+    )
     resolve.set_defaults(handler=cmd_review_resolve)
     return parser
 

@@ -14,19 +14,24 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from entries.core import clock
-from entries.core import config
-from entries.store import refdata
-from entries.store import database
-from entries.pipeline.ingest import Outcome, commit_to_store, note_report, prepare, report
 from entries.checks.reference import Reference
+from entries.checks.validate import Context
+from entries.core import clock, config
+from entries.pipeline.ingest import Outcome, commit_to_store, note_report, prepare, report
+from entries.store import database, refdata
 from entries.store.series import series_for
 from entries.store.spool import load_spooled, spool, spool_dir, unspool
-from entries.checks.validate import Context
 from flows.retry import busy_store
 
 
-@task(name="reference", persist_result=False, cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=busy_store)
+@task(
+    name="reference",
+    persist_result=False,
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=busy_store,
+)
 def reference_task(db: str) -> Reference:
     """The reference tables, read once for the run (loaded first if the store has none)."""
     con = database.connect(Path(db))
@@ -99,8 +104,9 @@ def ingest_flow(
     received = dt.date.fromisoformat(received_on) if received_on else clock.today()
     reference = reference_task(db_file)
     chosen = series_for(reference, received, series)
-    spooled = prepare_task(path, Context(centre=centre, series=chosen, received_on=received), reference,
-                           str(spool_dir(Path(db_file))))
+    spooled = prepare_task(
+        path, Context(centre=centre, series=chosen, received_on=received), reference, str(spool_dir(Path(db_file)))
+    )
     out_dir = str(config.out_dir(out))
     outcome = commit_task(db_file, spooled, reference, order_ref, out_dir)
     note_report(outcome, report_task(spooled, outcome, out_dir))

@@ -16,13 +16,13 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from entries.checks.reference import Reference
+from entries.checks.upload import Outcome
 from entries.core import config
+from entries.core.status import Status
 from entries.pipeline import nightly
 from entries.store import database
-from entries.checks.reference import Reference
-from entries.core.status import Status
 from entries.store.runlock import backup
-from entries.checks.upload import Outcome
 from flows.ingest import reference_task  # the same snapshot step as a single upload's
 from flows.retry import busy_store
 
@@ -117,8 +117,14 @@ class FlowSteps:
 
 
 @flow(name="nightly-import", persist_result=False, task_runner=ThreadPoolTaskRunner(max_workers=2))
-def nightly_flow(inbox: str, db: str | None = None, out: str | None = None, received_on: str | None = None,
-                 settle_seconds: float = 5.0, lock_wait_seconds: float = 600.0) -> dict:
+def nightly_flow(
+    inbox: str,
+    db: str | None = None,
+    out: str | None = None,
+    received_on: str | None = None,
+    settle_seconds: float = 5.0,
+    lock_wait_seconds: float = 600.0,
+) -> dict:
     """Import every settled file of INBOX/<centre>/; returns {"files": [...], "totals": {...}}."""
     db_file, out_dir = str(config.db_path(db)), str(config.out_dir(out))
     steps = FlowSteps(db_file, inbox, out_dir, received_on, settle_seconds)
@@ -131,4 +137,6 @@ def runner_for(dask_address: str | None):
         return nightly_flow
     from prefect_dask import DaskTaskRunner
 
-    return nightly_flow.with_options(task_runner=DaskTaskRunner(address=None if dask_address == "local" else dask_address))
+    return nightly_flow.with_options(
+        task_runner=DaskTaskRunner(address=None if dask_address == "local" else dask_address)
+    )

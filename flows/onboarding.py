@@ -14,8 +14,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from entries.core import clock
-from entries.core import config
+from entries.core import clock, config
 from entries.pipeline.onboard import OnboardResult, onboard_file
 from flows.retry import busy_store
 

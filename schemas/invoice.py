@@ -7,9 +7,9 @@ any invoice file. Amounts are integer pence; `amount_pence` is exactly `quantity
 from __future__ import annotations
 
 import pandas as pd
-from entries.core.series import SERIES_ANCHORED
-
 import pandera.pandas as pa
+
+from entries.core.series import SERIES_ANCHORED
 
 ENTRY_CODE = r"^\d{5}([TM]\d)?$"
 
@@ -43,7 +43,13 @@ INVOICE_LINE = pa.DataFrameSchema(
         "fee_pence": pa.Column("int64", pa.Check.ge(0), description="Fee of one entry in integer pence, as stored."),
         "amount_pence": pa.Column("int64", pa.Check.ge(0), description="quantity x fee_pence, in integer pence."),
     },
-    checks=[pa.Check(_amount_is_quantity_times_fee, name="amount_is_quantity_times_fee", error="amount_pence must equal quantity x fee_pence")],
+    checks=[
+        pa.Check(
+            _amount_is_quantity_times_fee,
+            name="amount_is_quantity_times_fee",
+            error="amount_pence must equal quantity x fee_pence",
+        )
+    ],
     unique=["centre", "series", "order_ref", "entry_code", "kind", "late", "fee_pence"],
     name="invoice_line",
     description="One invoice line: entries of one order with the same entry code, kind, late flag and fee.",

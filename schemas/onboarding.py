@@ -50,14 +50,20 @@ RAW_CENTRES = pa.DataFrameSchema(
     {
         "row": pa.Column(int, description="Row number as the spreadsheet shows it."),
         "Centre Number": _centre_number(),
-        "Name": _text("The centre's name (required).", [
-            _check("ONB_03", lambda s: s.str.strip() != ""),
-            _check("NAM_05", lambda s: ~s.str.contains(CONTROL, regex=True)),
-            _check("CELL_06", lambda s: s.str.len() <= MAX_CELL),
-        ]),
-        "Type": _text(f"Centre type, one of {', '.join(CENTRE_TYPES)}.", [
-            _check("ONB_04", lambda s: centre_type_key(s).isin(CENTRE_TYPES)),
-        ]),
+        "Name": _text(
+            "The centre's name (required).",
+            [
+                _check("ONB_03", lambda s: s.str.strip() != ""),
+                _check("NAM_05", lambda s: ~s.str.contains(CONTROL, regex=True)),
+                _check("CELL_06", lambda s: s.str.len() <= MAX_CELL),
+            ],
+        ),
+        "Type": _text(
+            f"Centre type, one of {', '.join(CENTRE_TYPES)}.",
+            [
+                _check("ONB_04", lambda s: centre_type_key(s).isin(CENTRE_TYPES)),
+            ],
+        ),
     },
     name="raw_onboarding_centres",
     description="One row of an onboarding's Centres sheet, every cell as text.",
@@ -69,10 +75,19 @@ RAW_APPROVALS = pa.DataFrameSchema(
         "row": pa.Column(int, description="Row number as the spreadsheet shows it."),
         "Centre Number": _centre_number(),
         "Suite": _text("Suite identifier, e.g. L3-IT (checked against the reference suites).", []),
-        "Approved From": _text("First day of the approval; ISO after intake (DD/MM/YYYY and Excel dates are converted).", [
-            _check("ONB_08", lambda s: pd.to_datetime(s.str.strip().where(s.str.strip().str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")),
-                                                      format="%Y-%m-%d", errors="coerce").notna()),
-        ]),
+        "Approved From": _text(
+            "First day of the approval; ISO after intake (DD/MM/YYYY and Excel dates are converted).",
+            [
+                _check(
+                    "ONB_08",
+                    lambda s: pd.to_datetime(
+                        s.str.strip().where(s.str.strip().str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")),
+                        format="%Y-%m-%d",
+                        errors="coerce",
+                    ).notna(),
+                ),
+            ],
+        ),
     },
     name="raw_onboarding_approvals",
     description="One row of an onboarding's Approvals sheet, every cell as text.",
@@ -82,7 +97,9 @@ RAW_APPROVALS = pa.DataFrameSchema(
 CENTRE_ROW = pa.DataFrameSchema(
     {
         "row": pa.Column(int),
-        "centre_number": pa.Column(str, pa.Check.str_matches(r"^[0-9]{5}$"), unique=True, description="Centre, 5 digits."),
+        "centre_number": pa.Column(
+            str, pa.Check.str_matches(r"^[0-9]{5}$"), unique=True, description="Centre, 5 digits."
+        ),
         "name": pa.Column(str, pa.Check.str_length(min_value=1), description="Centre name, tidied."),
         "centre_type": pa.Column(str, pa.Check.isin(CENTRE_TYPES), description="One of CENTRE_TYPES."),
     },

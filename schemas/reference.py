@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from entries.core.series import SERIES_ANCHORED
-
 import pandera.pandas as pa
+
+from entries.core.series import SERIES_ANCHORED
 
 FIVE_DIGITS = r"^\d{5}$"
 ENTRY_CODE = r"^\d{5}([TM]\d)?$"
@@ -72,7 +72,9 @@ SUITES = _table(
 QUALIFICATIONS = _table(
     "qualifications",
     {
-        "qualification_code": text("Five-digit code; also the full award entry code.", pa.Check.str_matches(FIVE_DIGITS)),
+        "qualification_code": text(
+            "Five-digit code; also the full award entry code.", pa.Check.str_matches(FIVE_DIGITS)
+        ),
         "suite_id": text("Suite the qualification belongs to (suites.suite_id)."),
         "size": text("Size name, e.g. Certificate, Extended Diploma."),
         "size_rank": pa.Column(int, pa.Check.ge(1), coerce=True, description="1 for the smallest size of the suite."),

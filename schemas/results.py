@@ -77,9 +77,16 @@ def known_qualification(con: duckdb.DuckDBPyConnection):
     def fn(s: pd.Series) -> pd.Series:
         q = s.str.strip()
         probe = pd.DataFrame({"i": range(len(s)), "q": q.to_numpy()})[q.str.fullmatch(QUALIFICATION).to_numpy()]
-        return _mask(s.index, _unknown(con, probe, """
+        return _mask(
+            s.index,
+            _unknown(
+                con,
+                probe,
+                """
             SELECT p.i FROM probe p
-            WHERE NOT EXISTS (SELECT 1 FROM ref_qualifications r WHERE r.qualification_code = p.q)"""))
+            WHERE NOT EXISTS (SELECT 1 FROM ref_qualifications r WHERE r.qualification_code = p.q)""",
+            ),
+        )
 
     return fn
 
@@ -90,8 +97,15 @@ def known_series(con: duckdb.DuckDBPyConnection):
     def fn(s: pd.Series) -> pd.Series:
         v = s.str.strip()
         probe = pd.DataFrame({"i": range(len(s)), "s": v.to_numpy()})[v.str.fullmatch(SERIES).to_numpy()]
-        return _mask(s.index, _unknown(con, probe, """
-            SELECT p.i FROM probe p WHERE NOT EXISTS (SELECT 1 FROM ref_series r WHERE r.series = p.s)"""))
+        return _mask(
+            s.index,
+            _unknown(
+                con,
+                probe,
+                """
+            SELECT p.i FROM probe p WHERE NOT EXISTS (SELECT 1 FROM ref_series r WHERE r.series = p.s)""",
+            ),
+        )
 
     return fn
 
@@ -104,20 +118,38 @@ def unit_of_qualification(con: duckdb.DuckDBPyConnection):
         u = unit_number(df["Unit Number"])
         probe = pd.DataFrame({"i": range(len(df)), "q": q.to_numpy(), "u": u.to_numpy()})
         probe = probe[(q.str.fullmatch(QUALIFICATION) & u.notna()).to_numpy()]
-        return _mask(df.index, _unknown(con, probe, """
+        return _mask(
+            df.index,
+            _unknown(
+                con,
+                probe,
+                """
             SELECT p.i FROM probe p
             WHERE EXISTS (SELECT 1 FROM ref_qualifications q WHERE q.qualification_code = p.q)
               AND NOT EXISTS (SELECT 1 FROM ref_rules_of_combination r
-                              WHERE r.qualification_code = p.q AND r.unit_number = p.u)"""))
+                              WHERE r.qualification_code = p.q AND r.unit_number = p.u)""",
+            ),
+        )
 
     return fn
 
 
 def result_key(df: pd.DataFrame) -> pd.Series:
     """The stored key of each row (UCI, qualification, unit, series) as one comparable string."""
-    unit = unit_number(df["Unit Number"]).astype("str").where(unit_number(df["Unit Number"]).notna(), df["Unit Number"].str.strip())
-    return (uci_text(df["UCI"]) + "\x1f" + df["Qualification Code"].str.strip() + "\x1f" + unit + "\x1f"
-            + df["Series"].str.strip())
+    unit = (
+        unit_number(df["Unit Number"])
+        .astype("str")
+        .where(unit_number(df["Unit Number"]).notna(), df["Unit Number"].str.strip())
+    )
+    return (
+        uci_text(df["UCI"])
+        + "\x1f"
+        + df["Qualification Code"].str.strip()
+        + "\x1f"
+        + unit
+        + "\x1f"
+        + df["Series"].str.strip()
+    )
 
 
 def result_as_compared(s: pd.Series) -> pd.Series:
@@ -142,25 +174,40 @@ def results_schema(con: duckdb.DuckDBPyConnection) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "row": pa.Column(int, description="Row number as the spreadsheet shows it (the header is row 1)."),
-            "UCI": text("Unique candidate identifier, all 13 characters: centre(5), 0 or letter, year(2), serial(4), check letter.", [
-                _check("UCI_02", lambda s: uci_text(s).str.len() == 13),
-                _check("UCI_03", lambda s: uci_reason(s) != "structure"),
-                _check("UCI_04", lambda s: uci_reason(s) != "check"),
-            ]),
-            "Qualification Code": text("The qualification the unit was taken for: 5 digits, a known qualification.", [
-                _check("RES_02", lambda s: s.str.strip().str.fullmatch(QUALIFICATION)),
-                _check("RES_03", known_qualification(con)),
-            ]),
-            "Unit Number": text("The unit's number: a whole number, a unit of that qualification.", [
-                _check("RES_04", lambda s: s.str.strip().str.fullmatch(UNIT)),
-            ]),
-            "Series": text("The series the result was awarded in, YYYY-MM, a known series.", [
-                _check("RES_06", lambda s: s.str.strip().str.fullmatch(SERIES)),
-                _check("RES_07", known_series(con)),
-            ]),
-            "Result": text("Distinction*, Distinction, Merit, Pass or U (not achieved); any case.", [
-                _check("RES_08", lambda s: result_text(s).notna()),
-            ]),
+            "UCI": text(
+                "Unique candidate identifier, all 13 characters: centre(5), 0 or letter, year(2), serial(4), check letter.",
+                [
+                    _check("UCI_02", lambda s: uci_text(s).str.len() == 13),
+                    _check("UCI_03", lambda s: uci_reason(s) != "structure"),
+                    _check("UCI_04", lambda s: uci_reason(s) != "check"),
+                ],
+            ),
+            "Qualification Code": text(
+                "The qualification the unit was taken for: 5 digits, a known qualification.",
+                [
+                    _check("RES_02", lambda s: s.str.strip().str.fullmatch(QUALIFICATION)),
+                    _check("RES_03", known_qualification(con)),
+                ],
+            ),
+            "Unit Number": text(
+                "The unit's number: a whole number, a unit of that qualification.",
+                [
+                    _check("RES_04", lambda s: s.str.strip().str.fullmatch(UNIT)),
+                ],
+            ),
+            "Series": text(
+                "The series the result was awarded in, YYYY-MM, a known series.",
+                [
+                    _check("RES_06", lambda s: s.str.strip().str.fullmatch(SERIES)),
+                    _check("RES_07", known_series(con)),
+                ],
+            ),
+            "Result": text(
+                "Distinction*, Distinction, Merit, Pass or U (not achieved); any case.",
+                [
+                    _check("RES_08", lambda s: result_text(s).notna()),
+                ],
+            ),
         },
         checks=[
             _check("RES_05", unit_of_qualification(con)),
@@ -174,8 +221,12 @@ def results_schema(con: duckdb.DuckDBPyConnection) -> pa.DataFrameSchema:
 
 STORED_RESULT = pa.DataFrameSchema(
     {
-        "uci": pa.Column(str, pa.Check.str_matches(r"^[0-9]{5}[0A-Z][0-9]{6}[A-Z]$"), description="UCI, 13 characters, upper case."),
-        "qualification_code": pa.Column(str, pa.Check.str_matches(r"^[0-9]{5}$"), description="Qualification code, 5 digits."),
+        "uci": pa.Column(
+            str, pa.Check.str_matches(r"^[0-9]{5}[0A-Z][0-9]{6}[A-Z]$"), description="UCI, 13 characters, upper case."
+        ),
+        "qualification_code": pa.Column(
+            str, pa.Check.str_matches(r"^[0-9]{5}$"), description="Qualification code, 5 digits."
+        ),
         "unit_number": pa.Column("int64", pa.Check.ge(0), description="Unit number."),
         "series": pa.Column(str, pa.Check.str_matches(SERIES_ANCHORED), description="Series, YYYY-MM."),
         "result": pa.Column(str, pa.Check.isin(list(RESULTS)), description="Result, canonical spelling."),

@@ -67,7 +67,9 @@ def _name_letters_only(s: pd.Series) -> pd.Series:
     ok = ascii_ok.copy()
     rest = tidy[~ascii_ok]
     # Control characters have their own rule (NAM_05); here only letters and name punctuation.
-    ok[~ascii_ok] = rest.map(lambda v: all(c.isalpha() or c in NAME_PUNCTUATION or unicodedata.category(c) == "Cc" for c in v)).astype(bool)
+    ok[~ascii_ok] = rest.map(
+        lambda v: all(c.isalpha() or c in NAME_PUNCTUATION or unicodedata.category(c) == "Cc" for c in v)
+    ).astype(bool)
     return ok
 
 
@@ -107,43 +109,93 @@ def raw_upload_schema(centre: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "row": pa.Column(int, description="Row number as the spreadsheet shows it (the header is row 1)."),
-            "Centre Number": text("The centre making the entry: 5 digits, the uploading centre.", [
-                _check("CEN_01", lambda s: s.str.strip().str.fullmatch(r"[0-9]{5}")),
-                _check("CEN_02", lambda s: ~s.str.strip().str.fullmatch(r"[0-9]{5}") | (s.str.strip() == centre)),
-            ]),
-            "Candidate Number": text("The candidate's 4-digit number at the centre, 0001-9999.", [
-                _check("CAN_01", lambda s: s.str.strip().str.fullmatch(r"[0-9]{4}") & (s.str.strip() != "0000")),
-            ]),
-            "UCI": text("Unique candidate identifier: centre(5), 0 or letter, year(2), serial(4), check letter.", [
-                _check("UCI_01", lambda s: ~_blank(s)),
-                _check("UCI_02", lambda s: _blank(s) | _uci_shape(s).str.len().isin([12, 13])),
-                _check("UCI_03", lambda s: ~_uci_shape(s).str.len().isin([12, 13]) | _uci_shape(s).str.fullmatch(r"[0-9]{5}[0A-Z][0-9]{6}[A-Z]?")),
-                _check("UCI_04", uci_check_ok),
-                _check("UCI_05", lambda s: ~_uci_shape(s).str.fullmatch(r"[0-9]{5}[0A-Z][0-9]{6}")),
-                _check("UCI_06", lambda s: ~_uci_shape(s).str.fullmatch(r"[0-9]{5}[0A-Z][0-9]{6}[A-Z]?") | (_uci_shape(s).str.slice(0, 5) == centre)),
-            ]),
-            "ULN": text("Unique learner number: 10 digits with a check digit; blank when unknown.", [
-                _check("ULN_02", lambda s: ~placeholder_mask(s.str.strip())),
-                _check("ULN_01", lambda s: _blank(s) | s.str.strip().str.fullmatch(r"[0-9]{10}") | placeholder_mask(s.str.strip())),
-                _check("ULN_03", uln_check_ok),
-            ]),
+            "Centre Number": text(
+                "The centre making the entry: 5 digits, the uploading centre.",
+                [
+                    _check("CEN_01", lambda s: s.str.strip().str.fullmatch(r"[0-9]{5}")),
+                    _check("CEN_02", lambda s: ~s.str.strip().str.fullmatch(r"[0-9]{5}") | (s.str.strip() == centre)),
+                ],
+            ),
+            "Candidate Number": text(
+                "The candidate's 4-digit number at the centre, 0001-9999.",
+                [
+                    _check("CAN_01", lambda s: s.str.strip().str.fullmatch(r"[0-9]{4}") & (s.str.strip() != "0000")),
+                ],
+            ),
+            "UCI": text(
+                "Unique candidate identifier: centre(5), 0 or letter, year(2), serial(4), check letter.",
+                [
+                    _check("UCI_01", lambda s: ~_blank(s)),
+                    _check("UCI_02", lambda s: _blank(s) | _uci_shape(s).str.len().isin([12, 13])),
+                    _check(
+                        "UCI_03",
+                        lambda s: (
+                            ~_uci_shape(s).str.len().isin([12, 13])
+                            | _uci_shape(s).str.fullmatch(r"[0-9]{5}[0A-Z][0-9]{6}[A-Z]?")
+                        ),
+                    ),
+                    _check("UCI_04", uci_check_ok),
+                    _check("UCI_05", lambda s: ~_uci_shape(s).str.fullmatch(r"[0-9]{5}[0A-Z][0-9]{6}")),
+                    _check(
+                        "UCI_06",
+                        lambda s: (
+                            ~_uci_shape(s).str.fullmatch(r"[0-9]{5}[0A-Z][0-9]{6}[A-Z]?")
+                            | (_uci_shape(s).str.slice(0, 5) == centre)
+                        ),
+                    ),
+                ],
+            ),
+            "ULN": text(
+                "Unique learner number: 10 digits with a check digit; blank when unknown.",
+                [
+                    _check("ULN_02", lambda s: ~placeholder_mask(s.str.strip())),
+                    _check(
+                        "ULN_01",
+                        lambda s: (
+                            _blank(s) | s.str.strip().str.fullmatch(r"[0-9]{10}") | placeholder_mask(s.str.strip())
+                        ),
+                    ),
+                    _check("ULN_03", uln_check_ok),
+                ],
+            ),
             "Surname": text("Legal surname (required).", _name_checks(required=True)),
             "Forenames": text("Legal forenames (may be blank).", _name_checks(required=False)),
-            "Sex": text("M or F (Male and Female are read as M and F).", [
-                _check("SEX_01", lambda s: s.str.strip().str.fullmatch(sex)),
-                _check("SEX_02", lambda s: ~s.str.strip().str.fullmatch(sex) | s.str.strip().isin(["M", "F"])),
-            ]),
-            "Date of Birth": text("Date of birth, ISO after intake (DD/MM/YYYY and Excel dates are converted).", [
-                _check("DOB_01", lambda s: pd.to_datetime(s.str.strip().where(s.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")), format="%Y-%m-%d", errors="coerce").notna()),
-            ]),
-            "Entry Code": text("Full award, top-up (T) or moving-down (M) code, e.g. 05838, 05839T1.", [
-                _check("ENT_01", lambda s: ~_blank(s)),
-            ]),
-            **{f"Unit {n}": text(f"Unit number {n} for a unit entry; blank for a full award.", _unit_checks()) for n in range(1, 7)},
+            "Sex": text(
+                "M or F (Male and Female are read as M and F).",
+                [
+                    _check("SEX_01", lambda s: s.str.strip().str.fullmatch(sex)),
+                    _check("SEX_02", lambda s: ~s.str.strip().str.fullmatch(sex) | s.str.strip().isin(["M", "F"])),
+                ],
+            ),
+            "Date of Birth": text(
+                "Date of birth, ISO after intake (DD/MM/YYYY and Excel dates are converted).",
+                [
+                    _check(
+                        "DOB_01",
+                        lambda s: pd.to_datetime(
+                            s.str.strip().where(s.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")),
+                            format="%Y-%m-%d",
+                            errors="coerce",
+                        ).notna(),
+                    ),
+                ],
+            ),
+            "Entry Code": text(
+                "Full award, top-up (T) or moving-down (M) code, e.g. 05838, 05839T1.",
+                [
+                    _check("ENT_01", lambda s: ~_blank(s)),
+                ],
+            ),
+            **{
+                f"Unit {n}": text(f"Unit number {n} for a unit entry; blank for a full award.", _unit_checks())
+                for n in range(1, 7)
+            },
             "Candidate Group": text("Optional group used to select candidates, e.g. 13A."),
         },
         checks=[
-            _check("NAM_07", lambda df: (tidy_name(df["Surname"]).str.len() + tidy_name(df["Forenames"]).str.len()) <= 40),
+            _check(
+                "NAM_07", lambda df: (tidy_name(df["Surname"]).str.len() + tidy_name(df["Forenames"]).str.len()) <= 40
+            ),
         ],
         name="raw_upload",
         description="One row of an entries upload, every cell as the text the centre meant.",
@@ -155,15 +207,31 @@ NORMALISED_ROW = pa.DataFrameSchema(
     {
         "row": pa.Column(int, description="Row number as the spreadsheet shows it."),
         "centre_number": pa.Column(str, pa.Check.str_matches(r"^[0-9]{5}$"), description="Uploading centre, 5 digits."),
-        "candidate_number": pa.Column(str, pa.Check.str_matches(r"^[0-9]{4}$"), description="Candidate number, 4 digits."),
-        "uci": pa.Column(str, pa.Check.str_matches(r"^[0-9]{5}[0A-Z][0-9]{6}[A-Z]$"), nullable=True, description="UCI, 13 characters, completed; null when blank."),
-        "uln": pa.Column(str, pa.Check.str_matches(r"^[0-9]{10}$"), nullable=True, description="ULN, 10 digits; null when blank."),
+        "candidate_number": pa.Column(
+            str, pa.Check.str_matches(r"^[0-9]{4}$"), description="Candidate number, 4 digits."
+        ),
+        "uci": pa.Column(
+            str,
+            pa.Check.str_matches(r"^[0-9]{5}[0A-Z][0-9]{6}[A-Z]$"),
+            nullable=True,
+            description="UCI, 13 characters, completed; null when blank.",
+        ),
+        "uln": pa.Column(
+            str, pa.Check.str_matches(r"^[0-9]{10}$"), nullable=True, description="ULN, 10 digits; null when blank."
+        ),
         "surname": pa.Column(str, pa.Check.str_length(min_value=1), description="Surname, tidied."),
         "forenames": pa.Column(str, description="Forenames, tidied; may be empty."),
         "sex": pa.Column(str, pa.Check.isin(["M", "F"]), description="M or F."),
         "date_of_birth": pa.Column("datetime64[s]", description="Date of birth."),
-        "entry_code": pa.Column(str, pa.Check.str_matches(r"^[0-9]{5}([TM][0-9])?$"), description="Entry code, upper case."),
-        **{f"unit_{n}": pa.Column("Int64", pa.Check.ge(1), nullable=True, description=f"Unit number {n}, null when blank.") for n in range(1, 7)},
+        "entry_code": pa.Column(
+            str, pa.Check.str_matches(r"^[0-9]{5}([TM][0-9])?$"), description="Entry code, upper case."
+        ),
+        **{
+            f"unit_{n}": pa.Column(
+                "Int64", pa.Check.ge(1), nullable=True, description=f"Unit number {n}, null when blank."
+            )
+            for n in range(1, 7)
+        },
         "candidate_group": pa.Column(str, description="Candidate group, may be empty."),
     },
     name="normalised_row",

@@ -24,7 +24,7 @@ class Matches:
     table: pd.DataFrame
 
     def key_of(self) -> dict[str, int]:
-        return dict(zip(self.table["candidate_number"], self.table["cand_key"]))
+        return dict(zip(self.table["candidate_number"], self.table["cand_key"], strict=False))
 
 
 def _name(alias: str) -> str:
@@ -33,7 +33,9 @@ def _name(alias: str) -> str:
 
 def match_candidates(con: duckdb.DuckDBPyConnection, centre: str, rows: pd.DataFrame) -> Matches:
     """Match the file's candidates (normalised rows) against the stored candidates."""
-    people = rows.drop_duplicates("candidate_number")[["candidate_number", "uci", "uln", "surname", "forenames", "date_of_birth"]]
+    people = rows.drop_duplicates("candidate_number")[
+        ["candidate_number", "uci", "uln", "surname", "forenames", "date_of_birth"]
+    ]
     con.register("file_people", people)
     try:
         by_uci = con.execute(
@@ -43,7 +45,7 @@ def match_candidates(con: duckdb.DuckDBPyConnection, centre: str, rows: pd.DataF
         by_number = con.execute(
             f"""SELECT f.candidate_number, c.candidate_id,
                       (c.date_of_birth = CAST(f.date_of_birth AS DATE)
-                       AND jaro_winkler_similarity({_name('c')}, {_name('f')}) >= {SAME_PERSON}
+                       AND jaro_winkler_similarity({_name("c")}, {_name("f")}) >= {SAME_PERSON}
                        AND (c.uci IS NULL OR f.uci IS NULL OR c.uci = f.uci)) AS same_person
                 FROM file_people f JOIN candidates c ON c.centre_number = ? AND c.candidate_number = f.candidate_number""",
             [centre],
@@ -53,9 +55,9 @@ def match_candidates(con: duckdb.DuckDBPyConnection, centre: str, rows: pd.DataF
                 FROM file_people f JOIN candidates c
                   ON c.centre_number = ? AND c.date_of_birth = CAST(f.date_of_birth AS DATE)
                  AND c.candidate_number <> f.candidate_number
-                WHERE jaro_winkler_similarity({_name('c')}, {_name('f')}) >= {PROBABLE_DUPLICATE}
+                WHERE jaro_winkler_similarity({_name("c")}, {_name("f")}) >= {PROBABLE_DUPLICATE}
                 QUALIFY row_number() OVER (PARTITION BY f.candidate_number
-                                           ORDER BY jaro_winkler_similarity({_name('c')}, {_name('f')}) DESC, c.candidate_id) = 1""",
+                                           ORDER BY jaro_winkler_similarity({_name("c")}, {_name("f")}) DESC, c.candidate_id) = 1""",
             [centre],
         ).df()
     finally:
@@ -80,5 +82,9 @@ def match_candidates(con: duckdb.DuckDBPyConnection, centre: str, rows: pd.DataF
         if key is None and hold is None:
             new_key -= 1
             key = new_key
-        records.append({"candidate_number": number, "cand_key": key, "hold": hold, "match_id": match_id, "params": params})
-    return Matches(pd.DataFrame.from_records(records, columns=["candidate_number", "cand_key", "hold", "match_id", "params"]))
+        records.append(
+            {"candidate_number": number, "cand_key": key, "hold": hold, "match_id": match_id, "params": params}
+        )
+    return Matches(
+        pd.DataFrame.from_records(records, columns=["candidate_number", "cand_key", "hold", "match_id", "params"])
+    )

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from entries.checks.reference import Reference
-from entries.core.rules import Issue, issue
 from entries.checks.validate import Context
+from entries.core.rules import Issue, issue
 from schemas.entry import CLASSIFIED_ENTRY
 
 HOLDING_KINDS = ("full_award", "top_up", "move_down")  # what a top-up can build on
@@ -27,9 +27,24 @@ class History:
     achieved: cand_key, suite_id, unit_number (units with a result other than U)
     """
 
-    entries: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[
-        "cand_key", "entry_id", "entry_code", "kind", "qualification_code", "suite_id", "unit_number", "series", "replaced_by"]))
-    achieved: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["cand_key", "suite_id", "unit_number"]))
+    entries: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            columns=[
+                "cand_key",
+                "entry_id",
+                "entry_code",
+                "kind",
+                "qualification_code",
+                "suite_id",
+                "unit_number",
+                "series",
+                "replaced_by",
+            ]
+        )
+    )
+    achieved: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["cand_key", "suite_id", "unit_number"])
+    )
 
 
 @dataclass
@@ -53,7 +68,9 @@ def _expand(rows: pd.DataFrame, codes: pd.DataFrame) -> pd.DataFrame:
     whole["kind"] = whole["code_kind"]
     parts = []
     for n, col in enumerate(unit_cols, start=1):
-        part = base[has_units & base[col].notna()].assign(unit_number=lambda d, c=col: d[c], unit_column=f"Unit {n}", unit_pos=n)
+        part = base[has_units & base[col].notna()].assign(
+            unit_number=lambda d, c=col: d[c], unit_column=f"Unit {n}", unit_pos=n
+        )
         parts.append(part)
     units = pd.concat(parts, ignore_index=True) if parts else base.iloc[0:0]
     units["kind"] = "unit"
@@ -65,9 +82,14 @@ def _expand(rows: pd.DataFrame, codes: pd.DataFrame) -> pd.DataFrame:
 def classify(rows: pd.DataFrame, ctx: Context, reference: Reference, history: History) -> Classified:
     """Classify and price `rows` (normalised rows with an int `cand_key` column)."""
     t = reference.tables
-    codes = t["entry_codes"].rename(columns={"kind": "code_kind"}).merge(
-        t["qualifications"][["qualification_code", "suite_id", "glh"]], on="qualification_code", how="left")
-    lines = _expand(rows, codes[["entry_code", "code_kind", "qualification_code", "from_qualification_code", "suite_id"]])
+    codes = (
+        t["entry_codes"]
+        .rename(columns={"kind": "code_kind"})
+        .merge(t["qualifications"][["qualification_code", "suite_id", "glh"]], on="qualification_code", how="left")
+    )
+    lines = _expand(
+        rows, codes[["entry_code", "code_kind", "qualification_code", "from_qualification_code", "suite_id"]]
+    )
     issues: list[Issue] = []
     past = history.entries
     active = past[past["replaced_by"].isna()]
@@ -75,7 +97,11 @@ def classify(rows: pd.DataFrame, ctx: Context, reference: Reference, history: Hi
     # Dedupe against history and within the file: same candidate, code, unit and series.
     key = ["cand_key", "entry_code", "unit_number", "series"]
     lines["series"] = ctx.series
-    on_record = lines.merge(past[key].drop_duplicates().assign(_seen=True), on=key, how="left")["_seen"].fillna(False).astype(bool)
+    on_record = (
+        lines.merge(past[key].drop_duplicates().assign(_seen=True), on=key, how="left")["_seen"]
+        .fillna(False)
+        .astype(bool)
+    )
     repeated = lines.duplicated(subset=key, keep="first")
     for row in lines.loc[on_record | repeated, "row"]:
         issues.append(issue("DUP_01", row=int(row), series=ctx.series))
@@ -84,8 +110,11 @@ def classify(rows: pd.DataFrame, ctx: Context, reference: Reference, history: Hi
     lines["replaces"] = pd.array([pd.NA] * len(lines), dtype="Int64")
     for i in lines.index[lines["kind"] == "top_up"]:
         line = lines.loc[i]
-        held = active[(active["cand_key"] == line["cand_key"]) & active["kind"].isin(HOLDING_KINDS)
-                      & (active["qualification_code"] == line["from_qualification_code"])]
+        held = active[
+            (active["cand_key"] == line["cand_key"])
+            & active["kind"].isin(HOLDING_KINDS)
+            & (active["qualification_code"] == line["from_qualification_code"])
+        ]
         if held.empty:
             issues.append(issue("CLS_01", row=int(line["row"]), from_code=line["from_qualification_code"]))
         else:
@@ -93,7 +122,7 @@ def classify(rows: pd.DataFrame, ctx: Context, reference: Reference, history: Hi
     for i in lines.index[lines["kind"] == "move_down"]:
         issues += _move_down(lines, i, active, history.achieved, t)
 
-    limits = dict(zip(t["suites"]["suite_id"], t["suites"]["max_exam_attempts"]))
+    limits = dict(zip(t["suites"]["suite_id"], t["suites"]["max_exam_attempts"], strict=False))
     unit_lines = lines[lines["kind"] == "unit"]
     if not unit_lines.empty:
         earlier = past[past["kind"] == "unit"].groupby(["cand_key", "suite_id", "unit_number"]).size()
@@ -102,41 +131,63 @@ def classify(rows: pd.DataFrame, ctx: Context, reference: Reference, history: Hi
             line = lines.loc[i]
             total = int(earlier.get((line["cand_key"], line["suite_id"], line["unit_number"]), 0)) + int(nth)
             if total > limits[line["suite_id"]]:
-                issues.append(issue("CLS_04", row=int(line["row"]), column=line["unit_column"], unit=int(line["unit_number"]),
-                                    limit=limits[line["suite_id"]]))
+                issues.append(
+                    issue(
+                        "CLS_04",
+                        row=int(line["row"]),
+                        column=line["unit_column"],
+                        unit=int(line["unit_number"]),
+                        limit=limits[line["suite_id"]],
+                    )
+                )
 
     priced = _price(lines, ctx, t)
-    entries = pd.DataFrame({
-        "source_row": priced["row"].astype("int64"),
-        "cand_key": priced["cand_key"].astype("int64"),
-        "centre_number": priced["centre_number"].astype("str"),
-        "candidate_number": priced["candidate_number"].astype("str"),
-        "series": priced["series"].astype("str"),
-        "entry_code": priced["entry_code"].astype("str"),
-        "kind": priced["kind"].astype("str"),
-        "qualification_code": priced["qualification_code"].astype("str"),
-        "suite_id": priced["suite_id"].astype("str"),
-        "unit_number": priced["unit_number"].astype("Int64"),
-        "fee_pence": priced["fee_pence"].astype("int64"),
-        "late": priced["late"].astype(bool),
-        "candidate_group": priced["candidate_group"].astype("str"),
-        "replaces": priced["replaces"].astype("Int64"),
-    })
+    entries = pd.DataFrame(
+        {
+            "source_row": priced["row"].astype("int64"),
+            "cand_key": priced["cand_key"].astype("int64"),
+            "centre_number": priced["centre_number"].astype("str"),
+            "candidate_number": priced["candidate_number"].astype("str"),
+            "series": priced["series"].astype("str"),
+            "entry_code": priced["entry_code"].astype("str"),
+            "kind": priced["kind"].astype("str"),
+            "qualification_code": priced["qualification_code"].astype("str"),
+            "suite_id": priced["suite_id"].astype("str"),
+            "unit_number": priced["unit_number"].astype("Int64"),
+            "fee_pence": priced["fee_pence"].astype("int64"),
+            "late": priced["late"].astype(bool),
+            "candidate_group": priced["candidate_group"].astype("str"),
+            "replaces": priced["replaces"].astype("Int64"),
+        }
+    )
     return Classified(entries=CLASSIFIED_ENTRY.validate(entries), issues=issues)
 
 
 def _move_down(lines: pd.DataFrame, i: int, active: pd.DataFrame, achieved: pd.DataFrame, t: dict) -> list[Issue]:
     line = lines.loc[i]
     row, larger, target = int(line["row"]), line["from_qualification_code"], line["qualification_code"]
-    full = active[(active["cand_key"] == line["cand_key"]) & (active["kind"] == "full_award")
-                  & (active["qualification_code"] == larger)]
+    full = active[
+        (active["cand_key"] == line["cand_key"])
+        & (active["kind"] == "full_award")
+        & (active["qualification_code"] == larger)
+    ]
     if full.empty:
         return [issue("CLS_02", row=row, from_code=larger)]
     rules = t["rules_of_combination"][t["rules_of_combination"]["qualification_code"] == target]
     suite = line["suite_id"]
-    glh = dict(zip(t["units"].loc[t["units"]["suite_id"] == suite, "unit_number"], t["units"].loc[t["units"]["suite_id"] == suite, "glh"]))
+    glh = dict(
+        zip(
+            t["units"].loc[t["units"]["suite_id"] == suite, "unit_number"],
+            t["units"].loc[t["units"]["suite_id"] == suite, "glh"],
+            strict=False,
+        )
+    )
     target_glh = int(t["qualifications"].set_index("qualification_code").at[target, "glh"])
-    done = set(achieved.loc[(achieved["cand_key"] == line["cand_key"]) & (achieved["suite_id"] == suite), "unit_number"].astype(int))
+    done = set(
+        achieved.loc[
+            (achieved["cand_key"] == line["cand_key"]) & (achieved["suite_id"] == suite), "unit_number"
+        ].astype(int)
+    )
     mandatory = sorted(int(u) for u in rules.loc[rules["status"] == "mandatory", "unit_number"])
     allowed = {int(u) for u in rules["unit_number"]}
     missing = [u for u in mandatory if u not in done]
@@ -160,7 +211,11 @@ def _price(lines: pd.DataFrame, ctx: Context, t: dict) -> pd.DataFrame:
     unit_fees = t["unit_fees"][t["unit_fees"]["series"] == ctx.series][["suite_id", "fee_pence", "late_fee_pence"]]
     whole = lines[lines["kind"] != "unit"].merge(fees, on="entry_code", how="left")
     units = lines[lines["kind"] == "unit"].merge(unit_fees, on="suite_id", how="left")
-    out = pd.concat([whole, units], ignore_index=True).sort_values(["row", "unit_pos"], kind="stable").reset_index(drop=True)
+    out = (
+        pd.concat([whole, units], ignore_index=True)
+        .sort_values(["row", "unit_pos"], kind="stable")
+        .reset_index(drop=True)
+    )
     out["fee_pence"] = (out["late_fee_pence"] if late else out["fee_pence"]).fillna(0).astype("int64")
     out["late"] = late
     return out

@@ -88,11 +88,24 @@ class OnboardResult:
             "sha256": self.sha256,
             "received_on": self.received_on.isoformat(),
             "stored": self.stored,
-            "centres": {"added": self.centres_added, "updated": self.centres_updated, "unchanged": self.centres_unchanged},
-            "approvals": {"added": self.approvals_added, "updated": self.approvals_updated, "unchanged": self.approvals_unchanged},
-            "candidates": {"added": self.candidates_added, "updated": self.candidates_updated,
-                           "unchanged": self.candidates_unchanged},
-            "groups": {centre: [{"group": g, "candidates": n} for g, n in groups] for centre, groups in self.groups.items()},
+            "centres": {
+                "added": self.centres_added,
+                "updated": self.centres_updated,
+                "unchanged": self.centres_unchanged,
+            },
+            "approvals": {
+                "added": self.approvals_added,
+                "updated": self.approvals_updated,
+                "unchanged": self.approvals_unchanged,
+            },
+            "candidates": {
+                "added": self.candidates_added,
+                "updated": self.candidates_updated,
+                "unchanged": self.candidates_unchanged,
+            },
+            "groups": {
+                centre: [{"group": g, "candidates": n} for g, n in groups] for centre, groups in self.groups.items()
+            },
             "issues": [i.as_json() for i in self.issues],
             "reports": dict(self.reports),
         }
@@ -116,8 +129,16 @@ def _zeros(rows: pd.DataFrame, file: str) -> list[Issue]:
     original = rows["Centre Number"].str.strip()
     fixed, restored = _restore_zeros(original, 5)
     rows["Centre Number"] = fixed
-    return [issue("CELL_04", file=file, row=int(rows.at[i, "row"]), column="Centre Number", detail=f"{original[i]} became {fixed[i]}")
-            for i in restored[restored].index]
+    return [
+        issue(
+            "CELL_04",
+            file=file,
+            row=int(rows.at[i, "row"]),
+            column="Centre Number",
+            detail=f"{original[i]} became {fixed[i]}",
+        )
+        for i in restored[restored].index
+    ]
 
 
 def _repeats(rows: pd.DataFrame, keys: list[str], label, sheet: str, file: str, column: str) -> list[Issue]:
@@ -128,7 +149,9 @@ def _repeats(rows: pd.DataFrame, keys: list[str], label, sheet: str, file: str, 
     for key, group in dupes.groupby(keys, sort=False):
         listed = rows_for_message(group["row"])
         for row in group["row"]:
-            found.append(issue("ONB_05", file=file, row=int(row), column=column, key=label(key), sheet=sheet, rows=listed))
+            found.append(
+                issue("ONB_05", file=file, row=int(row), column=column, key=label(key), sheet=sheet, rows=listed)
+            )
     return found
 
 
@@ -136,36 +159,59 @@ def check_centres(rows: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Iss
     """The Centres sheet's rows: (normalised centres per CENTRE_ROW, issues)."""
     issues = _zeros(rows, file)
     issues += _schema_issues(RAW_CENTRES, rows, file)
-    norm = pd.DataFrame({
-        "row": rows["row"].astype("int64"),
-        "centre_number": rows["Centre Number"].str.strip(),
-        "name": tidy_name(rows["Name"]),
-        "centre_type": centre_type_key(rows["Type"]),
-    })
-    issues += _repeats(norm, ["centre_number"], lambda k: f"Centre {k if isinstance(k, str) else k[0]}", "Centres", file, "Centre Number")
+    norm = pd.DataFrame(
+        {
+            "row": rows["row"].astype("int64"),
+            "centre_number": rows["Centre Number"].str.strip(),
+            "name": tidy_name(rows["Name"]),
+            "centre_type": centre_type_key(rows["Type"]),
+        }
+    )
+    issues += _repeats(
+        norm,
+        ["centre_number"],
+        lambda k: f"Centre {k if isinstance(k, str) else k[0]}",
+        "Centres",
+        file,
+        "Centre Number",
+    )
     return norm, issues
 
 
-def check_approvals(rows: pd.DataFrame, file: str, date1904: bool, suites: set[str]) -> tuple[pd.DataFrame, list[Issue]]:
+def check_approvals(
+    rows: pd.DataFrame, file: str, date1904: bool, suites: set[str]
+) -> tuple[pd.DataFrame, list[Issue]]:
     """The Approvals sheet's rows: (normalised approvals, issues). Centres are checked by the caller."""
     issues = _zeros(rows, file)
     dates, was_serial = normalise_dates(rows["Approved From"], date1904)
     rows["Approved From"] = dates
     system = "1904" if date1904 else "1900"
-    issues += [issue("CELL_05", file=file, row=int(rows.at[i, "row"]), column="Approved From", detail=f"{system} date system")
-               for i in rows.index[was_serial]]
+    issues += [
+        issue("CELL_05", file=file, row=int(rows.at[i, "row"]), column="Approved From", detail=f"{system} date system")
+        for i in rows.index[was_serial]
+    ]
     issues += _schema_issues(RAW_APPROVALS, rows, file)
-    norm = pd.DataFrame({
-        "row": rows["row"].astype("int64"),
-        "centre_number": rows["Centre Number"].str.strip(),
-        "suite_id": rows["Suite"].str.strip().str.upper(),
-        "approved_from": pd.to_datetime(rows["Approved From"].str.strip(), format="%Y-%m-%d", errors="coerce").astype("datetime64[s]"),
-    })
-    for row, suite in zip(norm["row"], norm["suite_id"]):
+    norm = pd.DataFrame(
+        {
+            "row": rows["row"].astype("int64"),
+            "centre_number": rows["Centre Number"].str.strip(),
+            "suite_id": rows["Suite"].str.strip().str.upper(),
+            "approved_from": pd.to_datetime(
+                rows["Approved From"].str.strip(), format="%Y-%m-%d", errors="coerce"
+            ).astype("datetime64[s]"),
+        }
+    )
+    for row, suite in zip(norm["row"], norm["suite_id"], strict=False):
         if suite not in suites:
             issues.append(issue("ONB_07", file=file, row=int(row), suite=suite or "(blank)"))
-    issues += _repeats(norm, ["centre_number", "suite_id"], lambda k: f"The approval of centre {k[0]} for {k[1]}", "Approvals",
-                       file, "Suite")
+    issues += _repeats(
+        norm,
+        ["centre_number", "suite_id"],
+        lambda k: f"The approval of centre {k[0]} for {k[1]}",
+        "Approvals",
+        file,
+        "Suite",
+    )
     return norm, issues
 
 
@@ -185,8 +231,17 @@ def _with_entry_code_column(raw: RawSheet) -> RawSheet:
     column.iloc[header_at] = "Entry Code"
     widened = cells.copy()
     widened[int(max(cells.columns)) + 1] = column
-    return RawSheet(cells=widened, rows=raw.rows, file_format=raw.file_format, encoding=raw.encoding, sheet=raw.sheet,
-                    date1904=raw.date1904, delimiter=raw.delimiter, flags=raw.flags, warnings=raw.warnings)
+    return RawSheet(
+        cells=widened,
+        rows=raw.rows,
+        file_format=raw.file_format,
+        encoding=raw.encoding,
+        sheet=raw.sheet,
+        date1904=raw.date1904,
+        delimiter=raw.delimiter,
+        flags=raw.flags,
+        warnings=raw.warnings,
+    )
 
 
 def _cross_centre_uci(norm: pd.DataFrame, file: str) -> list[Issue]:
@@ -201,7 +256,9 @@ def _cross_centre_uci(norm: pd.DataFrame, file: str) -> list[Issue]:
     return found
 
 
-def check_candidates(raw: RawSheet, file: str, reference: Reference, received_on: dt.date) -> tuple[pd.DataFrame | None, list[Issue], int | None]:
+def check_candidates(
+    raw: RawSheet, file: str, reference: Reference, received_on: dt.date
+) -> tuple[pd.DataFrame | None, list[Issue], int | None]:
     """(normalised candidate rows, issues, header row). Rows per centre go through `validate` with that
     centre as the uploading one; ages are taken on the first day of the received month."""
     try:
@@ -220,7 +277,9 @@ def check_candidates(raw: RawSheet, file: str, reference: Reference, received_on
     series = f"{received_on.year:04d}-{received_on.month:02d}"
     parts = []
     for centre, group in rows.groupby(rows["Centre Number"].str.strip(), sort=False):
-        checked = validate(group.reset_index(drop=True), Context(centre=str(centre), series=series, received_on=received_on), reference)
+        checked = validate(
+            group.reset_index(drop=True), Context(centre=str(centre), series=series, received_on=received_on), reference
+        )
         issues += [i for i in checked.issues if not i.code.startswith(NOT_FOR_ONBOARDING)]
         parts.append(checked.rows)
     norm = pd.concat(parts, ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
@@ -239,4 +298,7 @@ def unknown_centres(frame: pd.DataFrame, allowed: set[str], file: str) -> list[I
     """ONB_09 for each row naming a well-formed centre that is neither known nor on the Centres sheet."""
     shaped = frame["centre_number"].str.fullmatch(r"[0-9]{5}")
     unknown = frame[shaped & ~frame["centre_number"].isin(allowed)]
-    return [issue("ONB_09", file=file, row=int(r), centre=c) for r, c in zip(unknown["row"], unknown["centre_number"])]
+    return [
+        issue("ONB_09", file=file, row=int(r), centre=c)
+        for r, c in zip(unknown["row"], unknown["centre_number"], strict=False)
+    ]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from entries.checks.validate import Context
 from entries.core.rules import Issue
 from entries.core.status import Status
-from entries.checks.validate import Context
 
 
 @dataclass
@@ -75,5 +75,3 @@ class Outcome:
             "issues": [i.as_json() for i in self.issues],
             "reports": dict(self.reports),
         }
-
-

@@ -14,14 +14,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from entries.core.series import series_start
 
-import pandera.pandas as pa
-
-from entries.intake.headers import TEMPLATE_COLUMNS, UNIT_COLUMNS
 from entries.checks.reference import Reference
 from entries.core.failures import Failure, rows_for_message, schema_issues
-from entries.core.rules import Issue, catalogue, issue
+from entries.core.rules import Issue, issue
+from entries.core.series import series_start
+from entries.intake.headers import TEMPLATE_COLUMNS, UNIT_COLUMNS
 from entries.intake.uci import check_letter
 from schemas.upload import MAX_CELL, raw_upload_schema, tidy_name
 
@@ -73,7 +71,10 @@ def _message_params(code: str, value: str, ctx: Context, raw: pd.Series) -> dict
         case "SEX_02":
             return {"value": v, "letter": v[:1].upper()}
         case "NAM_07":
-            return {"length": len(tidy_name(pd.Series([raw["Surname"]])).iloc[0]) + len(tidy_name(pd.Series([raw["Forenames"]])).iloc[0])}
+            return {
+                "length": len(tidy_name(pd.Series([raw["Surname"]])).iloc[0])
+                + len(tidy_name(pd.Series([raw["Forenames"]])).iloc[0])
+            }
     return {}
 
 
@@ -109,7 +110,9 @@ def normalise(rows: pd.DataFrame) -> pd.DataFrame:
             "surname": tidy_name(rows["Surname"]),
             "forenames": tidy_name(rows["Forenames"]),
             "sex": sex,
-            "date_of_birth": pd.to_datetime(rows["Date of Birth"].str.strip(), format="%Y-%m-%d", errors="coerce").astype("datetime64[s]"),
+            "date_of_birth": pd.to_datetime(
+                rows["Date of Birth"].str.strip(), format="%Y-%m-%d", errors="coerce"
+            ).astype("datetime64[s]"),
             "entry_code": rows["Entry Code"].str.strip().str.upper(),
             "candidate_group": rows["Candidate Group"].str.strip(),
         }
@@ -117,8 +120,22 @@ def normalise(rows: pd.DataFrame) -> pd.DataFrame:
     for n, column in enumerate(UNIT_COLUMNS, start=1):
         unit = rows[column].str.strip()
         out[f"unit_{n}"] = pd.to_numeric(unit.where(unit.str.fullmatch(r"[0-9]{1,3}")), errors="coerce").astype("Int64")
-    return out[["row", "centre_number", "candidate_number", "uci", "uln", "surname", "forenames", "sex", "date_of_birth",
-                "entry_code", *[f"unit_{n}" for n in range(1, 7)], "candidate_group"]]
+    return out[
+        [
+            "row",
+            "centre_number",
+            "candidate_number",
+            "uci",
+            "uln",
+            "surname",
+            "forenames",
+            "sex",
+            "date_of_birth",
+            "entry_code",
+            *[f"unit_{n}" for n in range(1, 7)],
+            "candidate_group",
+        ]
+    ]
 
 
 def date_issues(norm: pd.DataFrame, ctx: Context) -> list[Issue]:
@@ -126,7 +143,11 @@ def date_issues(norm: pd.DataFrame, ctx: Context) -> list[Issue]:
     dob = norm["date_of_birth"]
     start = ctx.series_start
     known = dob.notna()
-    age = start.year - dob.dt.year - ((dob.dt.month > start.month) | ((dob.dt.month == start.month) & (dob.dt.day > start.day))).astype(int)
+    age = (
+        start.year
+        - dob.dt.year
+        - ((dob.dt.month > start.month) | ((dob.dt.month == start.month) & (dob.dt.day > start.day))).astype(int)
+    )
     found = []
     future = known & (dob > pd.Timestamp(ctx.received_on))
     for code, mask in (("DOB_02", future), ("DOB_03", known & ~future & (age < 13)), ("DOB_04", known & (age >= 100))):
@@ -175,7 +196,7 @@ def reference_issues(norm: pd.DataFrame, ctx: Context, reference: Reference) -> 
         elif ctx.received_on > entry_deadline:
             found.append(issue("ENT_05", series=ctx.series))
     units = f"({UNIT_ROWS_SQL}) AS u JOIN ref_entry_codes e USING (entry_code) WHERE u.unit IS NOT NULL"
-    for row, col, unit, kind in rows_of(f"SELECT row, col, unit, kind FROM {units} AND e.kind <> 'full_award'"):
+    for row, col, _unit, kind in rows_of(f"SELECT row, col, unit, kind FROM {units} AND e.kind <> 'full_award'"):
         found.append(issue("UNI_05", row=row, column=col, kind="top-up" if kind == "top_up" else "moving-down"))
     for row, col, unit, code in rows_of(f"""SELECT row, col, unit, entry_code FROM {units} AND e.kind = 'full_award'
                                              AND NOT EXISTS (SELECT 1 FROM ref_rules_of_combination r
@@ -200,7 +221,7 @@ def _grouped(clashing: pd.DataFrame, key: str, code: str, with_key: str | None =
     listed = clashing.groupby(key)["row"].agg(rows_for_message)
     extra = {} if with_key is None else {with_key: None}
     found = []
-    for row, group in zip(clashing["row"], clashing[key]):
+    for row, group in zip(clashing["row"], clashing[key], strict=False):
         if with_key is not None:
             extra[with_key] = group  # a candidate number is not personal data; a UCI is, so it is never named
         found.append(issue(code, row=int(row), rows=listed[group], **extra))
@@ -216,10 +237,19 @@ def within_file_issues(rows: pd.DataFrame, norm: pd.DataFrame) -> tuple[list[Iss
     repeated = rows.duplicated(subset=list(TEMPLATE_COLUMNS), keep="first")
     if repeated.any():
         first = rows.groupby(list(TEMPLATE_COLUMNS), sort=False, dropna=False)["row"].transform("first")
-        found += [issue("ROW_01", row=int(r), first=int(f)) for r, f in zip(rows.loc[repeated, "row"], first[repeated])]
+        found += [
+            issue("ROW_01", row=int(r), first=int(f))
+            for r, f in zip(rows.loc[repeated, "row"], first[repeated], strict=False)
+        ]
     keep = ~repeated
     distinct = norm[keep.to_numpy()]
-    person = distinct["surname"].str.casefold() + "\x1f" + distinct["forenames"].str.casefold() + "\x1f" + distinct["date_of_birth"].astype("str")
+    person = (
+        distinct["surname"].str.casefold()
+        + "\x1f"
+        + distinct["forenames"].str.casefold()
+        + "\x1f"
+        + distinct["date_of_birth"].astype("str")
+    )
     people = person.groupby(distinct["candidate_number"]).transform("nunique")
     found += _grouped(distinct[people > 1], "candidate_number", "ROW_02", with_key="candidate")
     with_uci = distinct[distinct["uci"].notna()]

@@ -39,7 +39,10 @@ def logging_to(folder: Path) -> Iterator[None]:
 
 def where(exc: BaseException) -> list[str]:
     """The code locations of `exc`'s traceback, innermost last: `file:line in function` only."""
-    return [f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}" for frame in traceback.extract_tb(exc.__traceback__)]
+    return [
+        f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+        for frame in traceback.extract_tb(exc.__traceback__)
+    ]
 
 
 def record(exc: BaseException, doing: str, folder: Path | None = None) -> Path | None:

@@ -111,7 +111,11 @@ def _failures(cases: pd.DataFrame, frame: pd.DataFrame, fallback: str | None) ->
     return [
         Failure(code, check, position, place_, value)
         for code, check, position, place_, value in zip(
-            table["code"].tolist(), table["check"].tolist(), positions, table["place"].tolist(), table["value"].tolist(),
+            table["code"].tolist(),
+            table["check"].tolist(),
+            positions,
+            table["place"].tolist(),
+            table["value"].tolist(),
             strict=True,
         )
     ]

@@ -36,7 +36,7 @@ class ReadLimits:
     child_seconds: float = 120.0
 
     @classmethod
-    def from_env(cls) -> "ReadLimits":
+    def from_env(cls) -> ReadLimits:
         """Defaults overridden by ENTRIES_MAX_FILE_BYTES, ENTRIES_MAX_INFLATED_BYTES,
         ENTRIES_MAX_COMPRESSION_RATIO, ENTRIES_MAX_ROWS, ENTRIES_MAX_COLUMNS,
         ENTRIES_READ_MEMORY_BYTES and ENTRIES_READ_SECONDS."""

@@ -112,5 +112,11 @@ def read_csv_text(data: bytes) -> CsvText:
             if len(record) > width and any(cell.strip() for cell in record[width:]):
                 flags.append((number, width, "FILE_17", {"found": len(record), "expected": width}))
             padded.append((record + [""] * width)[:width])
-        frame = pd.DataFrame(padded, columns=range(width), dtype="str") if padded else pd.DataFrame(columns=range(width), dtype="str")
-    return CsvText(cells=frame, rows=list(range(1, len(frame) + 1)), encoding=encoding, delimiter=delimiter, flags=flags)
+        frame = (
+            pd.DataFrame(padded, columns=range(width), dtype="str")
+            if padded
+            else pd.DataFrame(columns=range(width), dtype="str")
+        )
+    return CsvText(
+        cells=frame, rows=list(range(1, len(frame) + 1)), encoding=encoding, delimiter=delimiter, flags=flags
+    )

@@ -74,8 +74,9 @@ class HeaderMatch:
     repeated: tuple[tuple[int, str], ...]  # (position, template column) seen a second time
 
 
-def match_headers(labels: list[str], known: dict[str, str] | None = None,
-                  required: tuple[str, ...] = REQUIRED_COLUMNS) -> HeaderMatch:
+def match_headers(
+    labels: list[str], known: dict[str, str] | None = None, required: tuple[str, ...] = REQUIRED_COLUMNS
+) -> HeaderMatch:
     """Map header labels (in file order) to columns: the template's by default, or another file's
     through `known` (header key -> column) and its `required` columns."""
     known = aliases() if known is None else known

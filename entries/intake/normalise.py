@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from entries.core.rules import Issue, issue
 from entries.intake.headers import TEMPLATE_COLUMNS, UNIT_COLUMNS, match_headers
 from entries.intake.reader import RawSheet
-from entries.core.rules import Issue, issue
 from entries.intake.xlsx import column_letters
 
 # Fixed-width codes a spreadsheet program strips of their leading zeros.
@@ -113,7 +113,7 @@ def take_in(sheet: RawSheet) -> Intake:
     labels = [str(v).strip() for v in cells.iloc[header_at].tolist()]
     found = match_headers(labels)
     issues: list[Issue] = [issue(code, **params) for code, params in sheet.warnings]
-    for position, label in found.unknown:
+    for _position, label in found.unknown:
         issues.append(issue("HDR_02", row=header_row, column=label, label=label))
     for position, column in found.repeated:
         issues.append(issue("HDR_03", row=header_row, column=column, label=labels[position]))
@@ -123,7 +123,7 @@ def take_in(sheet: RawSheet) -> Intake:
                 "HDR_01",
                 row=header_row,
                 missing=", ".join(found.missing),
-                found=", ".join(l for l in labels if l) or "none",
+                found=", ".join(label for label in labels if label) or "none",
                 expected=", ".join(TEMPLATE_COLUMNS),
             )
         )
@@ -179,7 +179,9 @@ def _normalise(rows: pd.DataFrame, date1904: bool) -> list[Issue]:
         original = rows[column].str.strip()
         fixed, restored = _restore_zeros(original, width)
         for i in restored[restored].index:
-            found.append(issue("CELL_04", row=int(rows.at[i, "row"]), column=column, detail=f"{original[i]} became {fixed[i]}"))
+            found.append(
+                issue("CELL_04", row=int(rows.at[i, "row"]), column=column, detail=f"{original[i]} became {fixed[i]}")
+            )
         rows[column] = rows[column].where(fixed == original, fixed)
     entry = rows["Entry Code"].str.strip()
     odd = ~entry.str.fullmatch(r"\d{5}(?:[TM]\d)?") & entry.str.fullmatch(r"\d+(?:\.0+)?(?:[TMtm]\d)?")
@@ -187,7 +189,9 @@ def _normalise(rows: pd.DataFrame, date1904: bool) -> list[Issue]:
         digits, suffix = re.match(r"^(\d+)(?:\.0+)?([TMtm]\d)?$", entry[i]).groups()
         fixed = digits.zfill(5) + (suffix or "").upper()
         if len(digits) < 5:
-            found.append(issue("CELL_04", row=int(rows.at[i, "row"]), column="Entry Code", detail=f"{entry[i]} became {fixed}"))
+            found.append(
+                issue("CELL_04", row=int(rows.at[i, "row"]), column="Entry Code", detail=f"{entry[i]} became {fixed}")
+            )
         rows.at[i, "Entry Code"] = fixed
     for column in UNIT_COLUMNS:
         unit = rows[column].str.strip()
@@ -198,5 +202,7 @@ def _normalise(rows: pd.DataFrame, date1904: bool) -> list[Issue]:
     rows["Date of Birth"] = dob
     system = "1904" if date1904 else "1900"
     for i in rows.index[was_serial]:
-        found.append(issue("CELL_05", row=int(rows.at[i, "row"]), column="Date of Birth", detail=f"{system} date system"))
+        found.append(
+            issue("CELL_05", row=int(rows.at[i, "row"]), column="Date of Birth", detail=f"{system} date system")
+        )
     return found

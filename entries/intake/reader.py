@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from entries.intake.csvfile import read_csv_text
 from entries.core.limits import ReadLimits
+from entries.intake.csvfile import read_csv_text
 from entries.intake.sniff import Refused, sniff
 
 

@@ -29,8 +29,11 @@ from entries.intake.xlsx import MAIN_NS, PKG_REL_NS, REL_NS, _member, _parse, ch
 
 FOLDER_SUFFIXES = (".xlsx", ".xlsm", ".csv")  # preference order when a folder holds two files for a sheet
 _SHEET_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sheet\s[^>]*?(?:/>|>\s*</(?:[A-Za-z_][\w.\-]*:)?sheet>)", re.S)
-_DEFINED_NAMES = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?definedNames\b.*?</(?:[A-Za-z_][\w.\-]*:)?definedNames>|"
-                            rb"<(?:[A-Za-z_][\w.\-]*:)?definedNames\s*/>", re.S)
+_DEFINED_NAMES = re.compile(
+    rb"<(?:[A-Za-z_][\w.\-]*:)?definedNames\b.*?</(?:[A-Za-z_][\w.\-]*:)?definedNames>|"
+    rb"<(?:[A-Za-z_][\w.\-]*:)?definedNames\s*/>",
+    re.S,
+)
 _STATE = re.compile(rb"""\sstate\s*=\s*(?:"[^"]*"|'[^']*')""")
 _COPY_BLOCK = 1 << 20
 
@@ -72,13 +75,14 @@ def _workbook_sheets(zf: zipfile.ZipFile, limits: ReadLimits) -> tuple[bytes, li
     return xml, sheets
 
 
-def _one_sheet_copy(path: Path, zf: zipfile.ZipFile, xml: bytes, keep: int, drop: set[str], target: Path,
-                    limits: ReadLimits) -> None:
+def _one_sheet_copy(
+    path: Path, zf: zipfile.ZipFile, xml: bytes, keep: int, drop: set[str], target: Path, limits: ReadLimits
+) -> None:
     """Write `target`: the package of `path` with only sheet number `keep` listed (and visible)."""
     elements = list(_SHEET_ELEMENT.finditer(xml))
     pieces, last = [], 0
     for n, m in enumerate(elements):
-        pieces.append(xml[last:m.start()])
+        pieces.append(xml[last : m.start()])
         if n == keep:
             pieces.append(_STATE.sub(b"", m.group(0)))
         last = m.end()
@@ -100,7 +104,9 @@ def _one_sheet_copy(path: Path, zf: zipfile.ZipFile, xml: bytes, keep: int, drop
                     dst.write(block)
 
 
-def read_workbook_sheets(path: Path, wanted: tuple[str, ...], work: Path, limits: ReadLimits) -> tuple[list[SheetSource], list[SheetProblem]]:
+def read_workbook_sheets(
+    path: Path, wanted: tuple[str, ...], work: Path, limits: ReadLimits
+) -> tuple[list[SheetSource], list[SheetProblem]]:
     """Each of the `wanted` sheets of the workbook at `path`, read through a one-sheet copy in `work`."""
     sources = [SheetSource(sheet=s, file=path.name) for s in wanted]
     try:
@@ -117,8 +123,12 @@ def read_workbook_sheets(path: Path, wanted: tuple[str, ...], work: Path, limits
             for source in sources:
                 wanted = source.sheet.casefold()
                 if wanted not in names or sheets[names.index(wanted)][1] not in zf.namelist():
-                    issues.append((source.sheet, issue("ONB_01", file=path.name, sheet=source.sheet,
-                                                                  file_name=source.sheet.lower())))
+                    issues.append(
+                        (
+                            source.sheet,
+                            issue("ONB_01", file=path.name, sheet=source.sheet, file_name=source.sheet.lower()),
+                        )
+                    )
                     continue
                 keep = names.index(wanted)
                 drop = {part for n, (_, part) in enumerate(sheets) if n != keep and part}
@@ -139,15 +149,20 @@ def _folder_files(path: Path, wanted: tuple[str, ...]) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for sheet in wanted:
         for suffix in FOLDER_SUFFIXES:
-            hits = [p for p in sorted(path.iterdir()) if p.is_file() and p.stem.casefold() == sheet.casefold()
-                    and p.suffix.casefold() == suffix]
+            hits = [
+                p
+                for p in sorted(path.iterdir())
+                if p.is_file() and p.stem.casefold() == sheet.casefold() and p.suffix.casefold() == suffix
+            ]
             if hits:
                 found[sheet] = hits[0]
                 break
     return found
 
 
-def read_folder_sheets(path: Path, wanted: tuple[str, ...], limits: ReadLimits) -> tuple[list[SheetSource], list[SheetProblem]]:
+def read_folder_sheets(
+    path: Path, wanted: tuple[str, ...], limits: ReadLimits
+) -> tuple[list[SheetSource], list[SheetProblem]]:
     """Each of the `wanted` sheets as a file `<sheet>.xlsx|.xlsm|.csv` in the folder at `path`."""
     files = _folder_files(path, wanted)
     sources, issues = [], []
@@ -165,7 +180,9 @@ def read_folder_sheets(path: Path, wanted: tuple[str, ...], limits: ReadLimits) 
     return sources, issues
 
 
-def take_table(raw: RawSheet, columns: dict[str, tuple[str, ...]], sheet: str, file: str) -> tuple[pd.DataFrame | None, list[Issue]]:
+def take_table(
+    raw: RawSheet, columns: dict[str, tuple[str, ...]], sheet: str, file: str
+) -> tuple[pd.DataFrame | None, list[Issue]]:
     """Header mapped by `columns`' spellings; (rows as text with `row`, issues). None if unusable.
 
     A sheet with a header row and no data rows is an empty table, not an error: an onboarding may add
@@ -184,11 +201,22 @@ def take_table(raw: RawSheet, columns: dict[str, tuple[str, ...]], sheet: str, f
     spelling = {header_key(alias): column for column, aliases in columns.items() for alias in aliases}
     found = match_headers(labels, spelling, required=tuple(columns))
     issues += [issue("HDR_02", file=file, row=header_row, column=label, label=label) for _, label in found.unknown]
-    issues += [issue("HDR_03", file=file, row=header_row, column=column, label=labels[position])
-               for position, column in found.repeated]
+    issues += [
+        issue("HDR_03", file=file, row=header_row, column=column, label=labels[position])
+        for position, column in found.repeated
+    ]
     if found.missing:
-        issues.append(issue("ONB_02", file=file, row=header_row, sheet=sheet, missing=", ".join(found.missing),
-                            found=", ".join(label for label in labels if label) or "none", expected=", ".join(columns)))
+        issues.append(
+            issue(
+                "ONB_02",
+                file=file,
+                row=header_row,
+                sheet=sheet,
+                missing=", ".join(found.missing),
+                found=", ".join(label for label in labels if label) or "none",
+                expected=", ".join(columns),
+            )
+        )
         return None, issues
     body = filled.copy()
     body.iloc[: header_at + 1] = False
@@ -200,7 +228,8 @@ def take_table(raw: RawSheet, columns: dict[str, tuple[str, ...]], sheet: str, f
     data_rows = set(rows["row"].tolist())
     for row, position, code, params in raw.flags:
         if row in data_rows:
-            column = by_position.get(position) or (labels[position] if position < len(labels) and labels[position]
-                                                   else column_letters(position))
+            column = by_position.get(position) or (
+                labels[position] if position < len(labels) and labels[position] else column_letters(position)
+            )
             issues.append(issue(code, file=file, row=row, column=column, **params))
     return rows, issues

@@ -7,6 +7,11 @@ Everything here is pure; callers trim text and handle blanks themselves.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["CHECK_LETTERS", "centre_of", "check_letter", "complete", "uci_problem"]
 
 CHECK_LETTERS = "ABCDEFGHKLMRTVWXY"
@@ -37,7 +42,7 @@ def check_letter(stem: str) -> str:
     if not _is_stem(stem):
         raise ValueError("not a 12-character UCI stem")
     total = 0
-    for weight, char in zip(_WEIGHTS, stem):
+    for weight, char in zip(_WEIGHTS, stem, strict=False):
         value = int(char) if char in _DIGITS else _LETTERS.index(char) + 1
         total += weight * value
     return CHECK_LETTERS[total % 17]
@@ -71,7 +76,7 @@ def centre_of(uci: str) -> str:
     return uci[:5]
 
 
-def check_letters_valid(values: "pd.Series") -> "pd.Series":
+def check_letters_valid(values: pd.Series) -> pd.Series:
     """Vectorised check-letter test for UCIs already known to be 13 well-formed characters.
 
     Takes a Series of such UCIs; returns a bool Series, True where the 13th character is the check

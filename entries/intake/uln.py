@@ -7,14 +7,42 @@ callers trim text and handle blanks themselves.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["is_placeholder", "uln_problem"]
 
 _DIGITS = "0123456789"
 _LENGTH = 10
 _WEIGHTS = tuple(range(10, 1, -1))  # 10, 9, ..., 2 on digits 1-9
 _PLACEHOLDER_WORDS = frozenset(
-    {"TBC", "TBA", "TBD", "N/A", "NA", "N.A.", "N/K", "NK", "UNKNOWN", "NONE", "NIL", "NULL",
-     "-", "--", "---", "?", "??", "X", "XX", "XXX", "0", "NO ULN", "PENDING"}
+    {
+        "TBC",
+        "TBA",
+        "TBD",
+        "N/A",
+        "NA",
+        "N.A.",
+        "N/K",
+        "NK",
+        "UNKNOWN",
+        "NONE",
+        "NIL",
+        "NULL",
+        "-",
+        "--",
+        "---",
+        "?",
+        "??",
+        "X",
+        "XX",
+        "XXX",
+        "0",
+        "NO ULN",
+        "PENDING",
+    }
 )
 _PLACEHOLDER_SEQUENCES = frozenset({"1234567890", "0123456789", "9876543210"})
 
@@ -48,13 +76,13 @@ def uln_problem(value: str) -> str | None:
         return "placeholder"
     if len(value) != _LENGTH or not _is_digits(value):
         return "length"
-    remainder = sum(w * int(c) for w, c in zip(_WEIGHTS, value)) % 11
+    remainder = sum(w * int(c) for w, c in zip(_WEIGHTS, value, strict=False)) % 11
     if remainder == 0 or int(value[9]) != 10 - remainder:
         return "check"
     return None
 
 
-def check_digits_valid(values: "pd.Series") -> "pd.Series":
+def check_digits_valid(values: pd.Series) -> pd.Series:
     """Vectorised checksum test for ULNs already known to be 10 ASCII digits.
 
     Returns a bool Series, True where the check digit is right (remainder 0 is never right).
@@ -64,7 +92,9 @@ def check_digits_valid(values: "pd.Series") -> "pd.Series":
 
     if values.empty:
         return pd.Series(dtype=bool, index=values.index)
-    digits = np.frombuffer("".join(values.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, 10).astype(np.int64) - 48
+    digits = (
+        np.frombuffer("".join(values.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, 10).astype(np.int64) - 48
+    )
     remainder = (digits[:, :9] * np.arange(10, 1, -1)).sum(axis=1) % 11
     return pd.Series((remainder != 0) & (digits[:, 9] == 10 - remainder), index=values.index)
 
@@ -72,6 +102,10 @@ def check_digits_valid(values: "pd.Series") -> "pd.Series":
 _REPEATED = "|".join(d * _LENGTH for d in _DIGITS)
 
 
-def placeholder_mask(values: "pd.Series") -> "pd.Series":
+def placeholder_mask(values: pd.Series) -> pd.Series:
     """Vectorised `is_placeholder` over trimmed text: a bool Series."""
-    return values.str.upper().isin(_PLACEHOLDER_WORDS) | values.str.fullmatch(_REPEATED) | values.isin(_PLACEHOLDER_SEQUENCES)
+    return (
+        values.str.upper().isin(_PLACEHOLDER_WORDS)
+        | values.str.fullmatch(_REPEATED)
+        | values.isin(_PLACEHOLDER_SEQUENCES)
+    )

@@ -12,20 +12,20 @@ from pathlib import Path
 
 import duckdb
 
-from entries.store import database
-from entries.reports.annotate import write_annotated
-from entries.store.commit import commit
-from entries.reports.confirmation import write_confirmation
-from entries.reports.files import report_stem_of
-from entries.intake.normalise import EmptyUpload, take_in
-from entries.core.limits import ReadLimits
-from entries.intake.reader import read_upload
 from entries.checks.reference import Reference
-from entries.core.rules import issue
-from entries.intake.sniff import Refused
-from entries.core.status import Status
 from entries.checks.upload import Outcome, Prepared
 from entries.checks.validate import Context, validate
+from entries.core.limits import ReadLimits
+from entries.core.rules import issue
+from entries.core.status import Status
+from entries.intake.normalise import EmptyUpload, take_in
+from entries.intake.reader import read_upload
+from entries.intake.sniff import Refused
+from entries.reports.annotate import write_annotated
+from entries.reports.confirmation import write_confirmation
+from entries.reports.files import report_stem_of
+from entries.store import database
+from entries.store.commit import commit
 
 
 def file_sha256(path: Path) -> str:
@@ -57,8 +57,18 @@ def prepare(path: Path, context: Context, reference: Reference, limits: ReadLimi
         issues += checked.issues
         entries = checked.rows
     issues.sort(key=lambda i: (i.row if i.row is not None else -1, i.column or "", i.code))
-    return Prepared(path, sha, context, issues, None, header_row=intake.header_row, positions=intake.positions,
-                    rows=intake.rows, entries=entries, **meta)
+    return Prepared(
+        path,
+        sha,
+        context,
+        issues,
+        None,
+        header_row=intake.header_row,
+        positions=intake.positions,
+        rows=intake.rows,
+        entries=entries,
+        **meta,
+    )
 
 
 def report_stem(prepared: Prepared) -> str:
@@ -79,13 +89,25 @@ def report(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[str, str
     folder, stem = out_dir / prepared.context.centre, report_stem(prepared)
     shared = {"header_row": prepared.header_row, "positions": prepared.positions, "rows": prepared.rows, "stem": stem}
     try:
-        annotated, _errors_csv = write_annotated(prepared.path, folder, file_format=prepared.file_format or "csv",
-                                                 sheet_name=prepared.sheet, issues=outcome.issues, **shared)
+        annotated, _errors_csv = write_annotated(
+            prepared.path,
+            folder,
+            file_format=prepared.file_format or "csv",
+            sheet_name=prepared.sheet,
+            issues=outcome.issues,
+            **shared,
+        )
         reports["annotated_as"] = "own"
     except Exception:  # noqa: BLE001 - any reader of real workbooks can fail; the centre still gets its errors
         # The rows were read safely already: a CSV-style workbook is built from them alone.
-        annotated, _errors_csv = write_annotated(prepared.path, folder, file_format="csv", sheet_name=None,
-                                                 issues=[*outcome.issues, issue("RPT_01")], **shared)
+        annotated, _errors_csv = write_annotated(
+            prepared.path,
+            folder,
+            file_format="csv",
+            sheet_name=None,
+            issues=[*outcome.issues, issue("RPT_01")],
+            **shared,
+        )
         reports["annotated_as"] = "rebuilt"
     reports["annotated"] = str(annotated)
     return reports
@@ -126,8 +148,9 @@ def ingest_file(
     return outcome
 
 
-def commit_to_store(db_path: Path, prepared: Prepared, reference: Reference, *, order_ref: str | None,
-                    out_dir: Path) -> Outcome:
+def commit_to_store(
+    db_path: Path, prepared: Prepared, reference: Reference, *, order_ref: str | None, out_dir: Path
+) -> Outcome:
     """Open the store at `db_path`, commit `prepared` and write its confirmation, close the store
     (the flows' writer step)."""
     con = database.connect(db_path)

@@ -15,25 +15,24 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 
-from entries.core import clock, crash
-from entries.core.errors import StoreBusy
-from entries.store import database
-from entries.pipeline.ingest import confirm, file_sha256, note_report, prepare, report
 from entries.checks.reference import Reference
-from entries.core.rules import Issue, issue
-from entries.store import refdata
-from entries.store.runlock import backup, run_lock
-from entries.store.series import series_for
-from entries.store.commit import commit
-from entries.store.spool import load_spooled, private_temp, spool, spool_dir, sweep, unspool
-from entries.core.status import Status
 from entries.checks.upload import Outcome, Prepared
 from entries.checks.validate import Context
+from entries.core import clock, crash
+from entries.core.errors import StoreBusy
+from entries.core.rules import Issue, issue
+from entries.core.status import Status
+from entries.pipeline.ingest import confirm, file_sha256, note_report, prepare, report
+from entries.store import database, refdata
+from entries.store.commit import commit
+from entries.store.runlock import backup, run_lock
+from entries.store.series import series_for
+from entries.store.spool import load_spooled, private_temp, spool, spool_dir, sweep, unspool
 
 FOLDERS = ("processing", "processed", "rejected", "failed")
 SKIP_SUFFIXES = (".order.txt", ".tmp", ".part", ".crdownload")
@@ -126,11 +125,16 @@ def left_in_inbox(layout: Layout) -> list[str]:
     """`centre/file` for every upload still in the inbox after claiming (still being written)."""
     if not layout.inbox.is_dir():
         return []
-    return sorted(f"{p.parent.name}/{p.name}" for p in layout.inbox.glob("*/*")
-                  if p.is_file() and not p.name.startswith(".") and not p.name.endswith(SKIP_SUFFIXES))
+    return sorted(
+        f"{p.parent.name}/{p.name}"
+        for p in layout.inbox.glob("*/*")
+        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(SKIP_SUFFIXES)
+    )
 
 
-def _claim_row(con: duckdb.DuckDBPyConnection, centre: str, path: Path, received_on: dt.date, order_ref: str | None) -> Claim:
+def _claim_row(
+    con: duckdb.DuckDBPyConnection, centre: str, path: Path, received_on: dt.date, order_ref: str | None
+) -> Claim:
     claim_id = con.execute("SELECT nextval('claim_ids')").fetchall()[0][0]
     sha = file_sha256(path)
     with database.transaction(con):
@@ -142,8 +146,9 @@ def _claim_row(con: duckdb.DuckDBPyConnection, centre: str, path: Path, received
     return Claim(claim_id, centre, path.name, path, sha, received_on, order_ref)
 
 
-def claim_files(con: duckdb.DuckDBPyConnection, layout: Layout, received_on: dt.date | None = None,
-                settle_seconds: float = 5.0) -> list[Claim]:
+def claim_files(
+    con: duckdb.DuckDBPyConnection, layout: Layout, received_on: dt.date | None = None, settle_seconds: float = 5.0
+) -> list[Claim]:
     """Unfinished claims of an interrupted run first, then the inbox's settled files, claimed.
 
     A claim is the atomic rename into processing/<centre>/ followed by a journal row; a file found
@@ -185,7 +190,7 @@ def claim_files(con: duckdb.DuckDBPyConnection, layout: Layout, received_on: dt.
 
 
 def _received(path: Path, received_on: dt.date | None) -> dt.date:
-    return received_on or dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).date()
+    return received_on or dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date()
 
 
 def _order_ref(path: Path) -> str | None:
@@ -211,7 +216,9 @@ def prepare_claim(claim: Claim, reference: Reference, folder: Path) -> Path:
 
     A failure nobody foresaw while reading or checking fails this file alone (RUN_01, `Upload
     failed`), with the place in the code logged: the night goes on."""
-    context = Context(centre=claim.centre, series=series_for(reference, claim.received_on), received_on=claim.received_on)
+    context = Context(
+        centre=claim.centre, series=series_for(reference, claim.received_on), received_on=claim.received_on
+    )
     name = f"{claim.claim_id}-{claim.sha256[:16]}"
     try:
         return spool(prepare(claim.path, context, reference), folder, name)
@@ -226,7 +233,9 @@ def _failed(claim: Claim, context: Context, step: str, exc: Exception) -> Prepar
     return Prepared(claim.path, claim.sha256, context, [found], refusal="RUN_01")
 
 
-def commit_claim(con: duckdb.DuckDBPyConnection, claim: Claim, spooled: Path, reference: Reference, out_dir: Path) -> Outcome:
+def commit_claim(
+    con: duckdb.DuckDBPyConnection, claim: Claim, spooled: Path, reference: Reference, out_dir: Path
+) -> Outcome:
     """Commit a claimed file with its journal row in the same transaction, then confirm it.
 
     A claim committed by an interrupted run is not committed again: its outcome is read back."""
@@ -243,8 +252,13 @@ def commit_claim(con: duckdb.DuckDBPyConnection, claim: Claim, spooled: Path, re
         except StoreBusy:
             raise  # the store, not the file: nothing later can be stored either
         except Exception as exc:  # noqa: BLE001 - the transaction rolled back; record this file as failed
-            outcome = commit(con, _failed(claim, prepared.context, "storing", exc), reference,
-                             order_ref=claim.order_ref, on_commit=journal)
+            outcome = commit(
+                con,
+                _failed(claim, prepared.context, "storing", exc),
+                reference,
+                order_ref=claim.order_ref,
+                on_commit=journal,
+            )
     outcome.reports["confirmation"] = confirm(con, outcome, out_dir)
     return outcome
 
@@ -253,22 +267,44 @@ def outcome_from_store(con: duckdb.DuckDBPyConnection, submission_id: int) -> Ou
     """Rebuild a committed submission's outcome from the store (after an interrupted run)."""
     row = con.execute(
         """SELECT file_name, sha256, centre, series, order_ref, status, reason, rows, accepted, rejected, held
-           FROM submissions WHERE submission_id = ?""", [submission_id]).fetchall()[0]
+           FROM submissions WHERE submission_id = ?""",
+        [submission_id],
+    ).fetchall()[0]
     # The issues exactly as stored (message and fix as the centre was told): nothing is re-rendered,
     # so no template value that only the first run had is needed.
     issues = [
         Issue(code=code, severity=severity, message=message, fix=fix or "", row=r, column=col)
         for r, col, code, severity, message, fix in con.execute(
             "SELECT row_number, column_name, code, severity, message, fix FROM submission_issues "
-            "WHERE submission_id = ? ORDER BY rowid", [submission_id]).fetchall()
+            "WHERE submission_id = ? ORDER BY rowid",
+            [submission_id],
+        ).fetchall()
     ]
-    kinds = dict(con.execute(
-        "SELECT kind, count(*) FROM entries WHERE submission_id = ? GROUP BY kind", [submission_id]).fetchall())
-    fees = con.execute("SELECT coalesce(sum(fee_pence), 0) FROM entries WHERE submission_id = ?", [submission_id]).fetchall()[0][0]
-    return Outcome(file=row[0], sha256=row[1], centre=row[2], series=row[3], order_ref=row[4], status=Status(row[5]),
-                   reason=row[6], rows=row[7], accepted=row[8], rejected=row[9], held=row[10], submission_id=submission_id,
-                   issues=issues, entries={k: int(kinds.get(k, 0)) for k in ("full_award", "unit", "top_up", "move_down")},
-                   fees_pence=int(fees))
+    kinds = dict(
+        con.execute(
+            "SELECT kind, count(*) FROM entries WHERE submission_id = ? GROUP BY kind", [submission_id]
+        ).fetchall()
+    )
+    fees = con.execute(
+        "SELECT coalesce(sum(fee_pence), 0) FROM entries WHERE submission_id = ?", [submission_id]
+    ).fetchall()[0][0]
+    return Outcome(
+        file=row[0],
+        sha256=row[1],
+        centre=row[2],
+        series=row[3],
+        order_ref=row[4],
+        status=Status(row[5]),
+        reason=row[6],
+        rows=row[7],
+        accepted=row[8],
+        rejected=row[9],
+        held=row[10],
+        submission_id=submission_id,
+        issues=issues,
+        entries={k: int(kinds.get(k, 0)) for k in ("full_award", "unit", "top_up", "move_down")},
+        fees_pence=int(fees),
+    )
 
 
 def report_claim(spooled: Path, outcome: Outcome, out_dir: Path) -> dict:
@@ -276,7 +312,9 @@ def report_claim(spooled: Path, outcome: Outcome, out_dir: Path) -> dict:
     return report(load_spooled(spooled), outcome, out_dir)
 
 
-def finish_claim(con: duckdb.DuckDBPyConnection, layout: Layout, claim: Claim, status: Status | str, spooled: Path | None) -> Path:
+def finish_claim(
+    con: duckdb.DuckDBPyConnection, layout: Layout, claim: Claim, status: Status | str, spooled: Path | None
+) -> Path:
     """Move the claimed file (and its order sidecar) to its final folder, close the claim, drop the spool."""
     folder = layout.folder(folder_for(status)) / claim.centre
     folder.mkdir(parents=True, exist_ok=True)
@@ -286,8 +324,10 @@ def finish_claim(con: duckdb.DuckDBPyConnection, layout: Layout, claim: Claim, s
         os.replace(sidecar, target.with_name(target.name + ORDER_SIDECAR))
     os.replace(claim.path, target)
     with database.transaction(con):
-        con.execute("UPDATE nightly_claims SET final_path = ?, done_at = ? WHERE claim_id = ?",
-                    [str(target), clock.now(), claim.claim_id])
+        con.execute(
+            "UPDATE nightly_claims SET final_path = ?, done_at = ? WHERE claim_id = ?",
+            [str(target), clock.now(), claim.claim_id],
+        )
     if spooled is not None:
         unspool(spooled)
     return target
@@ -298,7 +338,9 @@ def progress(done: int, total: int, claim: Claim, status: str) -> None:
     if sys.stderr.isatty():
         width = 30
         filled = int(width * done / max(total, 1))
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {claim.centre}/{claim.file_name[:30]:30s}")
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {claim.centre}/{claim.file_name[:30]:30s}"
+        )
         if done == total:
             sys.stderr.write("\n")
     else:
@@ -396,8 +438,15 @@ class InProcess:
             self.con = None
 
 
-def run_nightly(inbox: Path, db: Path, out_dir: Path, *, received_on: dt.date | None = None, settle_seconds: float = 5.0,
-                lock_wait_seconds: float = 600.0) -> RunResult:
+def run_nightly(
+    inbox: Path,
+    db: Path,
+    out_dir: Path,
+    *,
+    received_on: dt.date | None = None,
+    settle_seconds: float = 5.0,
+    lock_wait_seconds: float = 600.0,
+) -> RunResult:
     """The whole nightly job in this process (`entries nightly --in-process`)."""
     layout = Layout(inbox)
     steps = InProcess(db, layout, out_dir, received_on, settle_seconds)

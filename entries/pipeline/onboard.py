@@ -45,8 +45,9 @@ from schemas.onboarding import APPROVAL_COLUMNS, CENTRE_COLUMNS
 SHEETS = ("Centres", "Approvals", "Candidates")
 
 
-def onboard(con: duckdb.DuckDBPyConnection, path: Path, out_dir: Path, received_on: dt.date,
-            limits: ReadLimits | None = None) -> OnboardResult:
+def onboard(
+    con: duckdb.DuckDBPyConnection, path: Path, out_dir: Path, received_on: dt.date, limits: ReadLimits | None = None
+) -> OnboardResult:
     """Check the onboarding at `path` (workbook or folder) and, when it has no error, store it in one
     transaction; always write the report. Returns what was done."""
     path = Path(path)
@@ -61,7 +62,12 @@ def onboard(con: duckdb.DuckDBPyConnection, path: Path, out_dir: Path, received_
         else:
             sources, read_issues = read_workbook_sheets(path, SHEETS, Path(work), limits)
             sha = sha_of([path])
-    result = OnboardResult(file=path.name, sha256=sha, received_on=received_on, issues=[SheetIssue(sheet, found) for sheet, found in read_issues])
+    result = OnboardResult(
+        file=path.name,
+        sha256=sha,
+        received_on=received_on,
+        issues=[SheetIssue(sheet, found) for sheet, found in read_issues],
+    )
     by_sheet = {s.sheet: s for s in sources}
 
     def add(sheet: str, found: list[Issue]) -> None:
@@ -108,8 +114,14 @@ def onboard(con: duckdb.DuckDBPyConnection, path: Path, out_dir: Path, received_
     if not result.has_errors:
         store_onboarding(con, result, centres, approvals, plan)
     order = {s: n for n, s in enumerate(("", *SHEETS))}
-    result.issues.sort(key=lambda i: (order.get(i.sheet, 9), i.issue.row if i.issue.row is not None else -1,
-                                      i.issue.column or "", i.issue.code))
+    result.issues.sort(
+        key=lambda i: (
+            order.get(i.sheet, 9),
+            i.issue.row if i.issue.row is not None else -1,
+            i.issue.column or "",
+            i.issue.code,
+        )
+    )
     result.reports = write_report(result, Path(out_dir))
     return result
 

@@ -19,11 +19,8 @@ in this process, without the reader's size limits.
 
 from __future__ import annotations
 
-import csv
 import math
-import os
 import re
-import uuid
 import warnings
 import zipfile
 from collections import defaultdict
@@ -32,17 +29,17 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from entries.intake.headers import TEMPLATE_COLUMNS
 from entries.core.rules import Issue
-from entries.reports.files import legal_text, put, write_csv_atomically, write_xlsx_atomically
+from entries.intake.headers import TEMPLATE_COLUMNS
 from entries.intake.xlsx import column_index
+from entries.reports.files import legal_text, put, write_csv_atomically, write_xlsx_atomically
 
 STATUS_HEADER = "Entry status"
 ERRORS_SHEET = "Errors"
@@ -195,7 +192,7 @@ def _csv_workbook(header_row: int, rows: pd.DataFrame) -> tuple[Workbook, Worksh
         row = _row_number(record[0])
         if row is None:
             continue
-        for column, value in zip(columns, record[1:]):
+        for column, value in zip(columns, record[1:], strict=False):
             text = _text(value)
             if text:
                 # Text format, so a centre that edits this copy keeps its leading zeros.
@@ -243,7 +240,9 @@ def _annotate(
         header = put(ws, header_at, status_col, STATUS_HEADER)
         header.font = Font(bold=True)
     # An error on the file itself (missing columns, say) stops every row: none of them is "OK".
-    whole_file = any(i.severity == "error" and (_row_number(i.row) is None or _row_number(i.row) == header_at) for i in issues)
+    whole_file = any(
+        i.severity == "error" and (_row_number(i.row) is None or _row_number(i.row) == header_at) for i in issues
+    )
     for row in sorted(data_rows | set(by_row)):
         found = by_row.get(row, [])
         worst = _worst(found)
@@ -371,7 +370,7 @@ def _add_errors_sheet(wb: Workbook, issues: list[Issue]) -> None:
                 put(ws, row, col, str(value))
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:F{len(issues) + 1}"
-    for letter, width in zip("ABCDEF", (8, 20, 10, 10, 60, 60)):
+    for letter, width in zip("ABCDEF", (8, 20, 10, 10, 60, 60), strict=False):
         ws.column_dimensions[letter].width = width
 
 

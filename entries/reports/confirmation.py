@@ -27,10 +27,10 @@ from openpyxl.utils import get_column_letter
 
 from entries.core.errors import EntriesError
 from entries.reports.files import (
-    report_stem_of,
     MONEY_FORMAT,
     pounds,
     put,
+    report_stem_of,
     safe_file_part,
     write_csv_atomically,
     write_xlsx_atomically,

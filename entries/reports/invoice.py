@@ -69,7 +69,9 @@ def _check_arguments(centre: str, series: str | None) -> str:
     return centre
 
 
-def _entry_filter(series: str | None, received: tuple[dt.date, dt.date] | None, alias: str = "") -> tuple[list[str], list[object]]:
+def _entry_filter(
+    series: str | None, received: tuple[dt.date, dt.date] | None, alias: str = ""
+) -> tuple[list[str], list[object]]:
     """SQL conditions on `entries` for a series and/or a received-on date range (inclusive)."""
     where: list[str] = ["TRUE"]
     params: list[object] = []
@@ -77,13 +79,18 @@ def _entry_filter(series: str | None, received: tuple[dt.date, dt.date] | None, 
         where.append(f"{alias}series = ?")
         params.append(series)
     if received is not None:
-        where.append(f"{alias}submission_id IN (SELECT submission_id FROM submissions WHERE received_on BETWEEN ? AND ?)")
+        where.append(
+            f"{alias}submission_id IN (SELECT submission_id FROM submissions WHERE received_on BETWEEN ? AND ?)"
+        )
         params += list(received)
     return where, params
 
 
 def invoice_orders(
-    con: duckdb.DuckDBPyConnection, centre: str, series: str | None = None, order_ref: str | None = None,
+    con: duckdb.DuckDBPyConnection,
+    centre: str,
+    series: str | None = None,
+    order_ref: str | None = None,
     received: tuple[dt.date, dt.date] | None = None,
 ) -> dict:
     """The centre's invoice as docs/architecture.md §8's JSON object (see the module docstring)."""
@@ -91,7 +98,10 @@ def invoice_orders(
 
 
 def build_invoice(
-    con: duckdb.DuckDBPyConnection, centre: str, series: str | None = None, order_ref: str | None = None,
+    con: duckdb.DuckDBPyConnection,
+    centre: str,
+    series: str | None = None,
+    order_ref: str | None = None,
     received: tuple[dt.date, dt.date] | None = None,
 ) -> Invoice:
     """The centre's invoice, read from the store in one grouped query (and the centre's name).
@@ -111,7 +121,7 @@ def build_invoice(
         f"""SELECT e.series, e.order_ref, e.entry_code, e.kind, e.late, e.fee_pence,
                    count(*) AS quantity, sum(e.fee_pence) AS amount, any_value(ec.title) AS title
             FROM entries e LEFT JOIN ref_entry_codes ec ON ec.entry_code = e.entry_code
-            WHERE {' AND '.join(where)}
+            WHERE {" AND ".join(where)}
             GROUP BY e.series, e.order_ref, e.entry_code, e.kind, e.late, e.fee_pence""",
         params,
     ).fetchall()
@@ -123,17 +133,29 @@ def build_invoice(
         if amount != quantity * fee:  # cannot happen: every entry of the line has this fee
             raise AssertionError("an invoice line's amount is not quantity x fee")
         orders.setdefault((row_series, ref), []).append(
-            InvoiceLine(entry_code=code, title=_line_title(title, code, kind), kind=kind, quantity=quantity,
-                        fee_pence=fee, amount_pence=amount, late=bool(late))
+            InvoiceLine(
+                entry_code=code,
+                title=_line_title(title, code, kind),
+                kind=kind,
+                quantity=quantity,
+                fee_pence=fee,
+                amount_pence=amount,
+                late=bool(late),
+            )
         )
     ordered = tuple(
-        InvoiceOrder(order_ref=ref, series=row_series,
-                     lines=tuple(sorted(lines, key=lambda x: (x.entry_code, x.late, x.fee_pence,
-                                                              _KIND_ORDER.get(x.kind, 9), x.kind))))
+        InvoiceOrder(
+            order_ref=ref,
+            series=row_series,
+            lines=tuple(
+                sorted(lines, key=lambda x: (x.entry_code, x.late, x.fee_pence, _KIND_ORDER.get(x.kind, 9), x.kind))
+            ),
+        )
         for (row_series, ref), lines in sorted(orders.items(), key=lambda item: _order_key(*item[0]))
     )
-    return Invoice(centre=centre, centre_name=name[0][0] if name else None, series=series, order_ref=order_ref,
-                   orders=ordered)
+    return Invoice(
+        centre=centre, centre_name=name[0][0] if name else None, series=series, order_ref=order_ref, orders=ordered
+    )
 
 
 def _order_key(series: str, order_ref: str | None) -> tuple:
@@ -201,7 +223,9 @@ def write_invoice(
     return write_invoice_files(build_invoice(con, centre, series, order_ref, received), out_dir, received)
 
 
-def write_invoice_files(invoice: Invoice, out_dir: Path, received: tuple[dt.date, dt.date] | None = None) -> dict[str, Path]:
+def write_invoice_files(
+    invoice: Invoice, out_dir: Path, received: tuple[dt.date, dt.date] | None = None
+) -> dict[str, Path]:
     """Render `invoice` once per format under `out_dir/<centre>/` (lines validated first)."""
     invoice_lines(invoice)  # raises pandera's SchemaError before any file is written
     folder = Path(out_dir) / invoice.centre
@@ -218,8 +242,9 @@ def write_invoice_files(invoice: Invoice, out_dir: Path, received: tuple[dt.date
 FINANCE_HEADER = ("Centre", "Centre name", "Orders", "Entries", "Late entries", "Total (£)")
 
 
-def write_series_invoices(con: duckdb.DuckDBPyConnection, series: str | None, out_dir: Path,
-                          received: tuple[dt.date, dt.date] | None = None) -> dict:
+def write_series_invoices(
+    con: duckdb.DuckDBPyConnection, series: str | None, out_dir: Path, received: tuple[dt.date, dt.date] | None = None
+) -> dict:
     """Invoice orders for every centre with entries in `series` and/or received in a date range,
     by centre, plus one summary for finance.
 
@@ -232,30 +257,40 @@ def write_series_invoices(con: duckdb.DuckDBPyConnection, series: str | None, ou
     if series is not None:
         _check_arguments("00000", series)
     where, params = _entry_filter(series, received)
-    centres = [r[0] for r in con.execute(
-        f"SELECT DISTINCT centre_number FROM entries WHERE {' AND '.join(where)} ORDER BY centre_number", params).fetchall()]
+    centres = [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT centre_number FROM entries WHERE {' AND '.join(where)} ORDER BY centre_number", params
+        ).fetchall()
+    ]
     rows = []
     for centre in centres:
         invoice = build_invoice(con, centre, series, None, received)  # one query per centre
         files = write_invoice_files(invoice, out_dir, received)
-        rows.append({
-            "centre": centre,
-            "centre_name": invoice.centre_name,
-            "orders": len(invoice.orders),
-            "entries": invoice.quantity,
-            "late": sum(line.quantity for line in invoice.lines if line.late),
-            "total_pence": invoice.total_pence,
-            "files": {kind: str(path) for kind, path in files.items()},
-        })
+        rows.append(
+            {
+                "centre": centre,
+                "centre_name": invoice.centre_name,
+                "orders": len(invoice.orders),
+                "entries": invoice.quantity,
+                "late": sum(line.quantity for line in invoice.lines if line.late),
+                "total_pence": invoice.total_pence,
+                "files": {kind: str(path) for kind, path in files.items()},
+            }
+        )
     folder = Path(out_dir) / "finance"
-    stem = f"invoices_{series or 'all'}" + (f"_received_{received[0].isoformat()}_to_{received[1].isoformat()}" if received else "")
+    stem = f"invoices_{series or 'all'}" + (
+        f"_received_{received[0].isoformat()}_to_{received[1].isoformat()}" if received else ""
+    )
     wb = Workbook()
     ws = wb.active
     ws.title = "Invoices"
     for col, title in enumerate(FINANCE_HEADER, start=1):
         put(ws, 1, col, title).font = Font(bold=True)
     for r, row in enumerate(rows, start=2):
-        for col, value in enumerate((row["centre"], row["centre_name"] or "", row["orders"], row["entries"], row["late"]), start=1):
+        for col, value in enumerate(
+            (row["centre"], row["centre_name"] or "", row["orders"], row["entries"], row["late"]), start=1
+        ):
             put(ws, r, col, value)
         put(ws, r, 6, pounds(row["total_pence"])).number_format = MONEY_FORMAT
     total = sum(row["total_pence"] for row in rows)
@@ -265,10 +300,27 @@ def write_series_invoices(con: duckdb.DuckDBPyConnection, series: str | None, ou
     ws.freeze_panes = "A2"
     summary = write_xlsx_atomically(wb, folder / f"{stem}.xlsx")
     write_csv_atomically(
-        [[row["centre"], row["centre_name"] or "", row["orders"], row["entries"], row["late"], row["total_pence"]] for row in rows]
-        + [["Total", "", sum(r["orders"] for r in rows), sum(r["entries"] for r in rows), sum(r["late"] for r in rows), total]],
+        [
+            [row["centre"], row["centre_name"] or "", row["orders"], row["entries"], row["late"], row["total_pence"]]
+            for row in rows
+        ]
+        + [
+            [
+                "Total",
+                "",
+                sum(r["orders"] for r in rows),
+                sum(r["entries"] for r in rows),
+                sum(r["late"] for r in rows),
+                total,
+            ]
+        ],
         ("centre", "centre_name", "orders", "entries", "late_entries", "total_pence"),
         folder / f"{stem}.csv",
     )
-    return {"series": series, "received": None if received is None else [d.isoformat() for d in received],
-            "centres": rows, "total_pence": total, "summary": str(summary)}
+    return {
+        "series": series,
+        "received": None if received is None else [d.isoformat() for d in received],
+        "centres": rows,
+        "total_pence": total,
+        "summary": str(summary),
+    }

@@ -24,8 +24,15 @@ class InvoiceLine:
     late: bool
 
     def as_json(self) -> dict:
-        return {"entry_code": self.entry_code, "title": self.title, "kind": self.kind, "quantity": self.quantity,
-                "fee_pence": self.fee_pence, "amount_pence": self.amount_pence, "late": self.late}
+        return {
+            "entry_code": self.entry_code,
+            "title": self.title,
+            "kind": self.kind,
+            "quantity": self.quantity,
+            "fee_pence": self.fee_pence,
+            "amount_pence": self.amount_pence,
+            "late": self.late,
+        }
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,12 @@ class InvoiceOrder:
         return self.order_ref if self.order_ref is not None else NO_ORDER
 
     def as_json(self) -> dict:
-        return {"order_ref": self.order_ref, "series": self.series, "lines": [line.as_json() for line in self.lines],
-                "total_pence": self.total_pence}
+        return {
+            "order_ref": self.order_ref,
+            "series": self.series,
+            "lines": [line.as_json() for line in self.lines],
+            "total_pence": self.total_pence,
+        }
 
 
 @dataclass(frozen=True)
@@ -86,5 +97,10 @@ class Invoice:
 
     def as_json(self) -> dict:
         """The `entries invoice --json` object (docs/architecture.md §8)."""
-        return {"centre": self.centre, "centre_name": self.centre_name, "series": self.series,
-                "orders": [order.as_json() for order in self.orders], "total_pence": self.total_pence}
+        return {
+            "centre": self.centre,
+            "centre_name": self.centre_name,
+            "series": self.series,
+            "orders": [order.as_json() for order in self.orders],
+            "total_pence": self.total_pence,
+        }

@@ -13,8 +13,21 @@ from openpyxl.styles import Font
 from entries.checks.onboarding import OnboardResult
 from entries.reports.files import put, safe_file_part, write_csv_atomically, write_xlsx_atomically
 
-REPORT_COLUMNS = ("Record", "Sheet", "Row", "Column", "Centre Number", "Candidate Number", "Suite", "Candidate Group",
-                  "Action", "Code", "Severity", "Message", "Fix")
+REPORT_COLUMNS = (
+    "Record",
+    "Sheet",
+    "Row",
+    "Column",
+    "Centre Number",
+    "Candidate Number",
+    "Suite",
+    "Candidate Group",
+    "Action",
+    "Code",
+    "Severity",
+    "Message",
+    "Fix",
+)
 CHANGE_COLUMNS = ("Sheet", "Row", "Centre Number", "Candidate Number", "Suite", "Candidate Group", "Action")
 ISSUE_COLUMNS = ("File", "Sheet", "Row", "Column", "Code", "Severity", "Message", "Fix")
 
@@ -28,10 +41,28 @@ def report_stem(result: OnboardResult) -> str:
 def _report_rows(result: OnboardResult) -> list[list[object]]:
     rows: list[list[object]] = []
     for c in result.changes:
-        rows.append(["change", c.sheet, c.row, None, c.centre, c.candidate, c.suite, c.group, c.action, None, None, None, None])
+        rows.append(
+            ["change", c.sheet, c.row, None, c.centre, c.candidate, c.suite, c.group, c.action, None, None, None, None]
+        )
     for s in result.issues:
         i = s.issue
-        rows.append(["issue", s.sheet or None, i.row, i.column, None, None, None, None, None, i.code, i.severity, i.message, i.fix])
+        rows.append(
+            [
+                "issue",
+                s.sheet or None,
+                i.row,
+                i.column,
+                None,
+                None,
+                None,
+                None,
+                None,
+                i.code,
+                i.severity,
+                i.message,
+                i.fix,
+            ]
+        )
     return rows
 
 
@@ -68,8 +99,19 @@ def write_report(result: OnboardResult, out_dir: Path) -> dict[str, str | None]:
         for cell in summary[r]:
             cell.font = Font(bold=True)
     changes = [[c.sheet, c.row, c.centre, c.candidate, c.suite, c.group, c.action] for c in result.changes]
-    issues = [[s.issue.file, s.sheet, s.issue.row, s.issue.column, s.issue.code, s.issue.severity, s.issue.message, s.issue.fix]
-              for s in result.issues]
+    issues = [
+        [
+            s.issue.file,
+            s.sheet,
+            s.issue.row,
+            s.issue.column,
+            s.issue.code,
+            s.issue.severity,
+            s.issue.message,
+            s.issue.fix,
+        ]
+        for s in result.issues
+    ]
     for title, header, records in (("Changes", CHANGE_COLUMNS, changes), ("Issues", ISSUE_COLUMNS, issues)):
         ws = wb.create_sheet(title)
         for c, label in enumerate(header, start=1):

@@ -15,13 +15,9 @@ With a centre, the drop-downs and the code table cover only the suites that cent
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import re
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from zipfile import ZIP_DEFLATED, ZipFile
 
 import duckdb
 from openpyxl import Workbook
@@ -29,7 +25,6 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
-from openpyxl.writer.excel import ExcelWriter
 
 from entries.core.errors import EntriesError, UsageError
 from entries.intake.headers import REQUIRED_COLUMNS, TEMPLATE_COLUMNS, UNIT_COLUMNS
@@ -257,9 +252,7 @@ def _fill_lists(ws: Worksheet, offer: _Offer) -> dict[str, str]:
         ws.column_dimensions[letter].number_format = TEXT
         for row, value in enumerate(values, start=2):
             put(ws, row, col, value).number_format = TEXT
-        ranges[name] = (
-            f"{quote_sheetname(ws.title)}!${letter}$2:${letter}${len(values) + 1}" if values else ""
-        )
+        ranges[name] = f"{quote_sheetname(ws.title)}!${letter}$2:${letter}${len(values) + 1}" if values else ""
     return ranges
 
 
@@ -288,9 +281,7 @@ def _add_validations(ws: Worksheet, ranges: dict[str, str]) -> None:
         add(ranges["Unit"], column_range(*UNIT_COLUMNS), "Choose an examined unit number from the list.")
 
 
-def _fill_help(
-    ws: Worksheet, help_by_column: dict[str, _ColumnHelp], offer: _Offer, centre: str | None
-) -> None:
+def _fill_help(ws: Worksheet, help_by_column: dict[str, _ColumnHelp], offer: _Offer, centre: str | None) -> None:
     bold = Font(bold=True)
     wrap = Alignment(wrap_text=True, vertical="top")
     for col, name in enumerate(("Column", "Required", "What to enter", "Example", "Rules"), start=1):
@@ -313,6 +304,6 @@ def _fill_help(
         put(ws, row, 1, code).number_format = TEXT
         put(ws, row, 2, KIND_LABELS.get(kind, kind))
         put(ws, row, 3, code_title)
-    for letter, width in zip("ABCDE", (18, 11, 45, 16, 70)):
+    for letter, width in zip("ABCDE", (18, 11, 45, 16, 70), strict=False):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A2"

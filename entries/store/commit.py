@@ -7,26 +7,24 @@ ONE explicit transaction keyed by the file's SHA-256, so a file is stored wholly
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 
 import duckdb
 import pandas as pd
 
-from entries.core import clock
-from entries.store import database
 from entries.checks.candidates import Matches, match_candidates
 from entries.checks.classify import Classified, History, classify
-from entries.intake.headers import TEMPLATE_COLUMNS
 from entries.checks.reference import Reference
+from entries.checks.upload import Outcome, Prepared
+from entries.core import clock
 from entries.core.rules import Issue, issue
 from entries.core.status import Status, status_for_refusal
+from entries.intake.headers import TEMPLATE_COLUMNS
+from entries.store import database
 from entries.store.submissions import NewSubmission, accepted_submission, change_status, record
-from entries.checks.upload import Outcome, Prepared
 
 KINDS = ("full_award", "unit", "top_up", "move_down")
-
 
 
 def load_history(con: duckdb.DuckDBPyConnection, candidate_ids: list[int]) -> History:
@@ -53,8 +51,16 @@ def load_history(con: duckdb.DuckDBPyConnection, candidate_ids: list[int]) -> Hi
     return History(entries=entries, achieved=achieved)
 
 
-def _outcome(prepared: Prepared, status: Status, reason: str | None, issues: list[Issue], counts: dict, submission_id: int,
-             order_ref: str | None, entries: pd.DataFrame | None = None) -> Outcome:
+def _outcome(
+    prepared: Prepared,
+    status: Status,
+    reason: str | None,
+    issues: list[Issue],
+    counts: dict,
+    submission_id: int,
+    order_ref: str | None,
+    entries: pd.DataFrame | None = None,
+) -> Outcome:
     ctx = prepared.context
     by_kind = {k: 0 for k in KINDS}
     fees = 0
@@ -62,9 +68,23 @@ def _outcome(prepared: Prepared, status: Status, reason: str | None, issues: lis
         for kind, n in entries["kind"].value_counts().items():
             by_kind[str(kind)] = int(n)
         fees = int(entries["fee_pence"].sum())
-    return Outcome(file=prepared.path.name, sha256=prepared.sha256, centre=ctx.centre, series=ctx.series, order_ref=order_ref,
-                   status=status, reason=reason, rows=counts["rows"], accepted=counts["accepted"], rejected=counts["rejected"],
-                   held=counts["held"], submission_id=submission_id, issues=issues, entries=by_kind, fees_pence=fees)
+    return Outcome(
+        file=prepared.path.name,
+        sha256=prepared.sha256,
+        centre=ctx.centre,
+        series=ctx.series,
+        order_ref=order_ref,
+        status=status,
+        reason=reason,
+        rows=counts["rows"],
+        accepted=counts["accepted"],
+        rejected=counts["rejected"],
+        held=counts["held"],
+        submission_id=submission_id,
+        issues=issues,
+        entries=by_kind,
+        fees_pence=fees,
+    )
 
 
 def _reason(status: Status, code: str | None, issues: list[Issue]) -> str | None:
@@ -78,16 +98,30 @@ def _reason(status: Status, code: str | None, issues: list[Issue]) -> str | None
 
 def _new_submission(prepared: Prepared, order_ref: str | None) -> NewSubmission:
     ctx = prepared.context
-    return NewSubmission(sha256=prepared.sha256, file_name=prepared.path.name, centre=ctx.centre, received_on=ctx.received_on,
-                         series=ctx.series, order_ref=order_ref, file_format=prepared.file_format, encoding=prepared.encoding)
+    return NewSubmission(
+        sha256=prepared.sha256,
+        file_name=prepared.path.name,
+        centre=ctx.centre,
+        received_on=ctx.received_on,
+        series=ctx.series,
+        order_ref=order_ref,
+        file_format=prepared.file_format,
+        encoding=prepared.encoding,
+    )
 
 
 def _sorted(issues: list[Issue]) -> list[Issue]:
     return sorted(issues, key=lambda i: (i.row if i.row is not None else -1, i.column or "", i.code))
 
 
-def commit(con: duckdb.DuckDBPyConnection, prepared: Prepared, reference: Reference, *, order_ref: str | None,
-           on_commit: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None) -> Outcome:
+def commit(
+    con: duckdb.DuckDBPyConnection,
+    prepared: Prepared,
+    reference: Reference,
+    *,
+    order_ref: str | None,
+    on_commit: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
+) -> Outcome:
     """Decide the upload's status and store it; everything for the file in one transaction.
 
     `on_commit(con, submission_id)` runs inside that transaction (the nightly run journals its
@@ -96,13 +130,27 @@ def commit(con: duckdb.DuckDBPyConnection, prepared: Prepared, reference: Refere
     n_rows = 0 if rows is None else len(rows)
     distinct = None if rows is None else rows.drop_duplicates(subset=list(TEMPLATE_COLUMNS))
     error_rows = {i.row for i in prepared.issues if i.severity == "error" and i.row is not None}
-    counts = {"rows": n_rows, "accepted": 0, "rejected": 0 if distinct is None else int(distinct["row"].isin(error_rows).sum()), "held": 0}
+    counts = {
+        "rows": n_rows,
+        "accepted": 0,
+        "rejected": 0 if distinct is None else int(distinct["row"].isin(error_rows).sum()),
+        "held": 0,
+    }
     new = _new_submission(prepared, order_ref)
 
     def refuse(status: Status, code: str | None, issues: list[Issue], duplicate_of: int | None = None) -> Outcome:
         reason = _reason(status, code, issues)
         with database.transaction(con):
-            sid = record(con, new, status, reason_code=code, reason=reason, counts=counts, issues=issues, duplicate_of=duplicate_of)
+            sid = record(
+                con,
+                new,
+                status,
+                reason_code=code,
+                reason=reason,
+                counts=counts,
+                issues=issues,
+                duplicate_of=duplicate_of,
+            )
             if on_commit is not None:
                 on_commit(con, sid)
         return _outcome(prepared, status, reason, issues, counts, sid, order_ref)
@@ -110,10 +158,16 @@ def commit(con: duckdb.DuckDBPyConnection, prepared: Prepared, reference: Refere
     if prepared.refusal is not None:
         return refuse(status_for_refusal(prepared.refusal), prepared.refusal, list(prepared.issues))
     if prepared.has_errors or prepared.entries is None:
-        return refuse(Status.READ_AND_REJECTED, next(i.code for i in prepared.issues if i.severity == "error"), list(prepared.issues))
+        return refuse(
+            Status.READ_AND_REJECTED,
+            next(i.code for i in prepared.issues if i.severity == "error"),
+            list(prepared.issues),
+        )
     earlier = accepted_submission(con, prepared.sha256)
     if earlier is not None:
-        return refuse(Status.DUPLICATE_FILE, "FILE_22", [issue("FILE_22", submission=earlier), *prepared.issues], earlier)
+        return refuse(
+            Status.DUPLICATE_FILE, "FILE_22", [issue("FILE_22", submission=earlier), *prepared.issues], earlier
+        )
 
     norm = prepared.entries
     matches = match_candidates(con, prepared.context.centre, norm)
@@ -149,14 +203,20 @@ def commit(con: duckdb.DuckDBPyConnection, prepared: Prepared, reference: Refere
 def _hold_issues(norm: pd.DataFrame, matches: Matches) -> list[Issue]:
     held = matches.table[matches.table["hold"].notna()]
     found = []
-    for number, code, params in zip(held["candidate_number"], held["hold"], held["params"]):
+    for number, code, params in zip(held["candidate_number"], held["hold"], held["params"], strict=False):
         for row in norm.loc[norm["candidate_number"] == number, "row"]:
             found.append(issue(code, row=int(row), **params))
     return found
 
 
-def store_entries(con: duckdb.DuckDBPyConnection, submission_id: int, prepared: Prepared, norm: pd.DataFrame,
-                  classified: Classified, order_ref: str | None) -> dict[int, int]:
+def store_entries(
+    con: duckdb.DuckDBPyConnection,
+    submission_id: int,
+    prepared: Prepared,
+    norm: pd.DataFrame,
+    classified: Classified,
+    order_ref: str | None,
+) -> dict[int, int]:
     """Insert new candidates and the classified entries; mark replaced entries. Returns cand_key -> id.
 
     Call inside the file's transaction.
@@ -164,16 +224,31 @@ def store_entries(con: duckdb.DuckDBPyConnection, submission_id: int, prepared: 
     entries = classified.entries
     keys = {int(k): int(k) for k in entries["cand_key"].unique() if k > 0}
     for key in sorted({int(k) for k in entries["cand_key"].unique() if k < 0}, reverse=True):
-        person = norm[norm["candidate_number"] == entries.loc[entries["cand_key"] == key, "candidate_number"].iloc[0]].iloc[0]
+        person = norm[
+            norm["candidate_number"] == entries.loc[entries["cand_key"] == key, "candidate_number"].iloc[0]
+        ].iloc[0]
         new_id = con.execute("SELECT nextval('candidate_ids')").fetchall()[0][0]
         con.execute(
             "INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [new_id, person["centre_number"], person["candidate_number"], _text(person["uci"]), _text(person["uln"]),
-             person["surname"], person["forenames"], person["sex"], person["date_of_birth"].date(), person["candidate_group"], submission_id],
+            [
+                new_id,
+                person["centre_number"],
+                person["candidate_number"],
+                _text(person["uci"]),
+                _text(person["uln"]),
+                person["surname"],
+                person["forenames"],
+                person["sex"],
+                person["date_of_birth"].date(),
+                person["candidate_group"],
+                submission_id,
+            ],
         )
         keys[key] = new_id
     for key in sorted(k for k in keys if k > 0):
-        person = norm[norm["candidate_number"] == entries.loc[entries["cand_key"] == key, "candidate_number"].iloc[0]].iloc[0]
+        person = norm[
+            norm["candidate_number"] == entries.loc[entries["cand_key"] == key, "candidate_number"].iloc[0]
+        ].iloc[0]
         # A later file may carry what an earlier one lacked (a UCI, a ULN) or a new candidate group.
         con.execute(
             """UPDATE candidates SET uci = coalesce(uci, ?), uln = coalesce(uln, ?),
@@ -203,7 +278,7 @@ def store_entries(con: duckdb.DuckDBPyConnection, submission_id: int, prepared: 
         )
     finally:
         con.unregister("new_entries")
-    for new_id, old_id in zip(table["entry_id"], table["replaces"]):
+    for new_id, old_id in zip(table["entry_id"], table["replaces"], strict=False):
         if not pd.isna(old_id):
             con.execute("UPDATE entries SET replaced_by = ? WHERE entry_id = ?", [int(new_id), int(old_id)])
     return keys
@@ -219,17 +294,32 @@ def rows_to_json(rows: pd.DataFrame) -> str:
     out["date_of_birth"] = out["date_of_birth"].dt.strftime("%Y-%m-%d")
     records = []
     for rec in out.to_dict("records"):
-        records.append({k: (None if (v is None or (not isinstance(v, str) and pd.isna(v))) else (int(v) if k.startswith("unit_") or k == "row" else v)) for k, v in rec.items()})
+        records.append(
+            {
+                k: (
+                    None
+                    if (v is None or (not isinstance(v, str) and pd.isna(v)))
+                    else (int(v) if k.startswith("unit_") or k == "row" else v)
+                )
+                for k, v in rec.items()
+            }
+        )
     return json.dumps(records, ensure_ascii=False, sort_keys=True)
 
 
 def _store_holds(con: duckdb.DuckDBPyConnection, submission_id: int, norm: pd.DataFrame, matches: Matches) -> None:
     held = matches.table[matches.table["hold"].notna()]
-    for number, code, match_id in zip(held["candidate_number"], held["hold"], held["match_id"]):
+    for number, code, match_id in zip(held["candidate_number"], held["hold"], held["match_id"], strict=False):
         rows = norm[norm["candidate_number"] == number]
         review_id = con.execute("SELECT nextval('review_ids')").fetchall()[0][0]
         con.execute(
             "INSERT INTO review_items (review_id, submission_id, reason_code, rows_json, source_rows, match_candidate_id) VALUES (?, ?, ?, ?, ?, ?)",
-            [review_id, submission_id, code, rows_to_json(rows), ", ".join(str(r) for r in rows["row"]),
-             None if pd.isna(match_id) else int(match_id)],
+            [
+                review_id,
+                submission_id,
+                code,
+                rows_to_json(rows),
+                ", ".join(str(r) for r in rows["row"]),
+                None if pd.isna(match_id) else int(match_id),
+            ],
         )

@@ -23,8 +23,12 @@ ONBOARDED_SUBMISSION = 0  # candidates.submission_id of an onboarded candidate: 
 
 def plan_candidates(con: duckdb.DuckDBPyConnection, norm: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Issue]]:
     """One row per candidate with `action` (added/updated/unchanged) and `candidate_id`; ONB_10/ONB_12 issues."""
-    usable = norm[norm["centre_number"].str.fullmatch(r"[0-9]{5}") & norm["candidate_number"].str.fullmatch(r"[0-9]{4}")
-                  & norm["date_of_birth"].notna() & (norm["surname"] != "")]
+    usable = norm[
+        norm["centre_number"].str.fullmatch(r"[0-9]{5}")
+        & norm["candidate_number"].str.fullmatch(r"[0-9]{4}")
+        & norm["date_of_birth"].notna()
+        & (norm["surname"] != "")
+    ]
     people = usable.drop_duplicates(["centre_number", "candidate_number"]).reset_index(drop=True)
     name = "lower({0}.surname || ' ' || {0}.forenames)"
     con.register("onboard_people", people)
@@ -32,7 +36,7 @@ def plan_candidates(con: duckdb.DuckDBPyConnection, norm: pd.DataFrame, file: st
         on_record = con.execute(
             f"""SELECT f.centre_number, f.candidate_number, c.candidate_id, c.uci, c.uln, c.candidate_group,
                        (c.date_of_birth = CAST(f.date_of_birth AS DATE)
-                        AND jaro_winkler_similarity({name.format('c')}, {name.format('f')}) >= {SAME_PERSON}
+                        AND jaro_winkler_similarity({name.format("c")}, {name.format("f")}) >= {SAME_PERSON}
                         AND (c.uci IS NULL OR f.uci IS NULL OR c.uci = f.uci)) AS same_person
                 FROM onboard_people f JOIN candidates c
                   ON c.centre_number = f.centre_number AND c.candidate_number = f.candidate_number"""
@@ -61,26 +65,37 @@ def plan_candidates(con: duckdb.DuckDBPyConnection, norm: pd.DataFrame, file: st
                 issues += [issue("ONB_10", file=file, row=int(r), candidate=key[1], centre=key[0]) for r in rows]
                 action = "clash"
             else:
-                changes = ((uci is None and not pd.isna(rec.uci)) or (uln is None and not pd.isna(rec.uln))
-                           or (rec.candidate_group != "" and rec.candidate_group != group))
+                changes = (
+                    (uci is None and not pd.isna(rec.uci))
+                    or (uln is None and not pd.isna(rec.uln))
+                    or (rec.candidate_group != "" and rec.candidate_group != group)
+                )
                 action = "updated" if changes else "unchanged"
         if key in elsewhere and action != "clash":
             their_centre, their_number = elsewhere[key]
-            issues += [issue("ONB_12", file=file, row=int(r), candidate=their_number, centre=their_centre) for r in rows]
+            issues += [
+                issue("ONB_12", file=file, row=int(r), candidate=their_number, centre=their_centre) for r in rows
+            ]
             action = "clash"
         actions.append(action)
         ids.append(cid)
     return people.assign(action=actions, candidate_id=pd.Series(ids, dtype="Int64")), issues
 
 
-def _plan_rows(con: duckdb.DuckDBPyConnection, sql_onboarded: str, sql_published: str, frame: pd.DataFrame,
-               keys: list[str], values: list[str]) -> list[str]:
+def _plan_rows(
+    con: duckdb.DuckDBPyConnection,
+    sql_onboarded: str,
+    sql_published: str,
+    frame: pd.DataFrame,
+    keys: list[str],
+    values: list[str],
+) -> list[str]:
     """Per row of `frame`: published | added | updated | unchanged, against the store."""
-    onboarded = {tuple(r[: len(keys)]): tuple(r[len(keys):]) for r in con.execute(sql_onboarded).fetchall()}
+    onboarded = {tuple(r[: len(keys)]): tuple(r[len(keys) :]) for r in con.execute(sql_onboarded).fetchall()}
     published = {tuple(r) for r in con.execute(sql_published).fetchall()}
     out = []
     for rec in frame[keys + values].itertuples(index=False):
-        key, value = tuple(rec[: len(keys)]), tuple(rec[len(keys):])
+        key, value = tuple(rec[: len(keys)]), tuple(rec[len(keys) :])
         if key in published:
             out.append("published")
         elif key not in onboarded:
@@ -90,27 +105,52 @@ def _plan_rows(con: duckdb.DuckDBPyConnection, sql_onboarded: str, sql_published
     return out
 
 
-def store_onboarding(con: duckdb.DuckDBPyConnection, result: OnboardResult, centres: pd.DataFrame | None,
-           approvals: pd.DataFrame | None, plan: pd.DataFrame | None) -> None:
+def store_onboarding(
+    con: duckdb.DuckDBPyConnection,
+    result: OnboardResult,
+    centres: pd.DataFrame | None,
+    approvals: pd.DataFrame | None,
+    plan: pd.DataFrame | None,
+) -> None:
     """Work out every change against the store, then write them all in ONE transaction."""
     if centres is not None:
         CENTRE_ROW.validate(centres)
-        centres = centres.assign(action=_plan_rows(
-            con, "SELECT centre_number, name, centre_type FROM onboarded_centres", "SELECT centre_number FROM ref_centres",
-            centres, ["centre_number"], ["name", "centre_type"]))
+        centres = centres.assign(
+            action=_plan_rows(
+                con,
+                "SELECT centre_number, name, centre_type FROM onboarded_centres",
+                "SELECT centre_number FROM ref_centres",
+                centres,
+                ["centre_number"],
+                ["name", "centre_type"],
+            )
+        )
     if approvals is not None:
         APPROVAL_ROW.validate(approvals)
         approvals = approvals.assign(day=approvals["approved_from"].dt.date)
-        approvals = approvals.assign(action=_plan_rows(
-            con, "SELECT centre_number, suite_id, approved_from FROM onboarded_approvals",
-            "SELECT centre_number, suite_id FROM ref_centre_approvals", approvals, ["centre_number", "suite_id"], ["day"]))
+        approvals = approvals.assign(
+            action=_plan_rows(
+                con,
+                "SELECT centre_number, suite_id, approved_from FROM onboarded_approvals",
+                "SELECT centre_number, suite_id FROM ref_centre_approvals",
+                approvals,
+                ["centre_number", "suite_id"],
+                ["day"],
+            )
+        )
     now = clock.now()
     with database.transaction(con):
         if centres is not None:
             _write_changes(con, centres, "onboarded_centres", ["centre_number"], ["name", "centre_type"], now)
         if approvals is not None:
-            _write_changes(con, approvals.assign(approved_from=approvals["day"]), "onboarded_approvals",
-                           ["centre_number", "suite_id"], ["approved_from"], now)
+            _write_changes(
+                con,
+                approvals.assign(approved_from=approvals["day"]),
+                "onboarded_approvals",
+                ["centre_number", "suite_id"],
+                ["approved_from"],
+                now,
+            )
         if plan is not None:
             _store_candidates(con, plan)
     for sheet, frame, prefix in (("Centres", centres, "centres"), ("Approvals", approvals, "approvals")):
@@ -121,19 +161,41 @@ def store_onboarding(con: duckdb.DuckDBPyConnection, result: OnboardResult, cent
             setattr(result, f"{prefix}_{action}", int(counts.get(action, 0)))
         for rec in frame.itertuples(index=False):
             if rec.action == "published":
-                key = f"Centre {rec.centre_number}" if sheet == "Centres" else f"The approval of centre {rec.centre_number} for {rec.suite_id}"
-                result.issues.append(SheetIssue(sheet, issue("ONB_06", file=None, row=int(rec.row), column="Centre Number", key=key)))
+                key = (
+                    f"Centre {rec.centre_number}"
+                    if sheet == "Centres"
+                    else f"The approval of centre {rec.centre_number} for {rec.suite_id}"
+                )
+                result.issues.append(
+                    SheetIssue(sheet, issue("ONB_06", file=None, row=int(rec.row), column="Centre Number", key=key))
+                )
             if rec.action in ("added", "updated", "unchanged", "published"):
-                result.changes.append(Change(sheet, int(rec.row), "not stored (published)" if rec.action == "published" else rec.action,
-                                             rec.centre_number, suite=getattr(rec, "suite_id", "")))
+                result.changes.append(
+                    Change(
+                        sheet,
+                        int(rec.row),
+                        "not stored (published)" if rec.action == "published" else rec.action,
+                        rec.centre_number,
+                        suite=getattr(rec, "suite_id", ""),
+                    )
+                )
     if plan is not None:
         counts = plan["action"].value_counts()
         result.candidates_added, result.candidates_updated, result.candidates_unchanged = (
-            int(counts.get(a, 0)) for a in ("added", "updated", "unchanged"))
+            int(counts.get(a, 0)) for a in ("added", "updated", "unchanged")
+        )
         for rec in plan.itertuples(index=False):
             if rec.action in ("added", "updated", "unchanged"):
-                result.changes.append(Change("Candidates", int(rec.row), rec.action, rec.centre_number, candidate=rec.candidate_number,
-                                             group=rec.candidate_group))
+                result.changes.append(
+                    Change(
+                        "Candidates",
+                        int(rec.row),
+                        rec.action,
+                        rec.centre_number,
+                        candidate=rec.candidate_number,
+                        group=rec.candidate_group,
+                    )
+                )
         grouped = plan[plan["candidate_group"] != ""].groupby(["centre_number", "candidate_group"]).size()
         groups: dict[str, list[tuple[str, int]]] = {}
         for (centre, group), n in sorted(grouped.items()):
@@ -141,8 +203,9 @@ def store_onboarding(con: duckdb.DuckDBPyConnection, result: OnboardResult, cent
         result.groups = groups
 
 
-def _write_changes(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, table: str, keys: list[str], values: list[str],
-                   now: object) -> None:
+def _write_changes(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, table: str, keys: list[str], values: list[str], now: object
+) -> None:
     """Insert the rows planned `added` and update those planned `updated`: two statements, whatever
     the number of rows. Call inside the transaction."""
     columns = [*keys, *values]
@@ -152,12 +215,18 @@ def _write_changes(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, table: s
     con.register("onboard_changes", changed)
     try:
         listed = ", ".join(columns)
-        con.execute(f"INSERT INTO {table} ({listed}, onboarded_at) SELECT {listed}, ? FROM onboard_changes "
-                    "WHERE action = 'added'", [now])
+        con.execute(
+            f"INSERT INTO {table} ({listed}, onboarded_at) SELECT {listed}, ? FROM onboard_changes "
+            "WHERE action = 'added'",
+            [now],
+        )
         assignments = ", ".join(f"{c} = u.{c}" for c in values)
         matched = " AND ".join(f"{table}.{k} = u.{k}" for k in keys)
-        con.execute(f"UPDATE {table} SET {assignments}, onboarded_at = ? FROM onboard_changes u "
-                    f"WHERE u.action = 'updated' AND {matched}", [now])
+        con.execute(
+            f"UPDATE {table} SET {assignments}, onboarded_at = ? FROM onboard_changes u "
+            f"WHERE u.action = 'updated' AND {matched}",
+            [now],
+        )
     finally:
         con.unregister("onboard_changes")
 
@@ -167,10 +236,23 @@ def _store_candidates(con: duckdb.DuckDBPyConnection, plan: pd.DataFrame) -> Non
     new = plan[plan["action"] == "added"]
     if len(new):
         ids = [r[0] for r in con.execute("SELECT nextval('candidate_ids') FROM range(?)", [len(new)]).fetchall()]
-        table = new.assign(candidate_id=ids, submission_id=ONBOARDED_SUBMISSION,
-                           date_of_birth=new["date_of_birth"].dt.date)[
-            ["candidate_id", "centre_number", "candidate_number", "uci", "uln", "surname", "forenames", "sex", "date_of_birth",
-             "candidate_group", "submission_id"]]
+        table = new.assign(
+            candidate_id=ids, submission_id=ONBOARDED_SUBMISSION, date_of_birth=new["date_of_birth"].dt.date
+        )[
+            [
+                "candidate_id",
+                "centre_number",
+                "candidate_number",
+                "uci",
+                "uln",
+                "surname",
+                "forenames",
+                "sex",
+                "date_of_birth",
+                "candidate_group",
+                "submission_id",
+            ]
+        ]
         con.register("onboard_new", table)
         try:
             con.execute(

@@ -18,9 +18,7 @@ def search(con: duckdb.DuckDBPyConnection, text: str = "", centre: str | None = 
         where.append("(strpos(lower(q.title), ?) > 0 OR strpos(q.qualification_code, ?) > 0)")
         params += [word, word]
     if centre is not None:
-        where.append(
-            "q.suite_id IN (SELECT suite_id FROM ref_centre_approvals WHERE centre_number = ?)"
-        )
+        where.append("q.suite_id IN (SELECT suite_id FROM ref_centre_approvals WHERE centre_number = ?)")
         params.append(centre)
     rows = con.execute(
         f"""
@@ -29,7 +27,7 @@ def search(con: duckdb.DuckDBPyConnection, text: str = "", centre: str | None = 
         FROM ref_qualifications q
         JOIN ref_suites s USING (suite_id)
         LEFT JOIN ref_entry_codes e ON e.qualification_code = q.qualification_code
-        WHERE {' AND '.join(where)}
+        WHERE {" AND ".join(where)}
         GROUP BY ALL
         ORDER BY q.suite_id, q.size_rank, q.qualification_code
         """,

@@ -8,7 +8,6 @@ broken delivery untouched.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import json
@@ -17,15 +16,13 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pandera.pandas as pa
 
-from entries.core import clock
-from entries.core import config
-from entries.store import database
+from entries.checks.reference import Reference
+from entries.core import clock, config
 from entries.core.errors import ReferenceDataError
 from entries.core.failures import Failure, schema_issues
 from entries.core.rules import Issue, issue
-from entries.checks.reference import Reference
+from entries.store import database
 from schemas.reference import TABLES
 
 
@@ -61,7 +58,7 @@ def _row(index: object) -> int | None:
     return int(index) + 2 if isinstance(index, (int,)) or str(index).isdigit() else None
 
 
-def _read_table(name: str, directory: Path, digest: "hashlib._Hash") -> tuple[pd.DataFrame | None, list[Issue]]:
+def _read_table(name: str, directory: Path, digest: hashlib._Hash) -> tuple[pd.DataFrame | None, list[Issue]]:
     schema, keys = TABLES[name]
     file = f"{name}.csv"
     path = directory / file
@@ -92,8 +89,9 @@ def _read_table(name: str, directory: Path, digest: "hashlib._Hash") -> tuple[pd
             )
         ]
     frame = frame.map(str.strip)
-    validated, problems = schema_issues(schema, frame, file=file, row_of=lambda position: position + 2,
-                                        params=_broken_rule, fallback="REF_03")
+    validated, problems = schema_issues(
+        schema, frame, file=file, row_of=lambda position: position + 2, params=_broken_rule, fallback="REF_03"
+    )
     if validated is None:
         return None, problems
     dupes = validated[validated.duplicated(list(keys), keep="first")]
@@ -112,7 +110,10 @@ def _read_table(name: str, directory: Path, digest: "hashlib._Hash") -> tuple[pd
 
 def _missing(frame: pd.DataFrame, column: str, allowed: pd.Series, file: str, target: str) -> list[Issue]:
     bad = frame[~frame[column].isin(set(allowed))]
-    return [issue("REF_05", file=file, row=_row(i), column=column, value=bad.at[i, column], target=target) for i in bad.index]
+    return [
+        issue("REF_05", file=file, row=_row(i), column=column, value=bad.at[i, column], target=target)
+        for i in bad.index
+    ]
 
 
 def check_relationships(t: dict[str, pd.DataFrame]) -> list[Issue]:
@@ -124,43 +125,88 @@ def check_relationships(t: dict[str, pd.DataFrame]) -> list[Issue]:
 
     problems += _missing(quals, "suite_id", suites["suite_id"], "qualifications.csv", "suite")
     problems += _missing(units, "suite_id", suites["suite_id"], "units.csv", "suite")
-    problems += _missing(rules, "qualification_code", quals["qualification_code"], "rules_of_combination.csv", "qualification")
-    suite_of = dict(zip(quals["qualification_code"], quals["suite_id"]))
-    rank_of = dict(zip(quals["qualification_code"], quals["size_rank"]))
-    glh_of = dict(zip(quals["qualification_code"], quals["glh"]))
-    unit_keys = set(zip(units["suite_id"], units["unit_number"]))
-    unit_glh = dict(zip(zip(units["suite_id"], units["unit_number"]), units["glh"]))
+    problems += _missing(
+        rules, "qualification_code", quals["qualification_code"], "rules_of_combination.csv", "qualification"
+    )
+    suite_of = dict(zip(quals["qualification_code"], quals["suite_id"], strict=False))
+    rank_of = dict(zip(quals["qualification_code"], quals["size_rank"], strict=False))
+    glh_of = dict(zip(quals["qualification_code"], quals["glh"], strict=False))
+    unit_keys = set(zip(units["suite_id"], units["unit_number"], strict=False))
+    unit_glh = dict(zip(zip(units["suite_id"], units["unit_number"], strict=False), units["glh"], strict=False))
     for i, rec in rules.iterrows():
         suite = suite_of.get(rec["qualification_code"])
         if suite is not None and (suite, rec["unit_number"]) not in unit_keys:
             problems.append(
-                issue("REF_05", file="rules_of_combination.csv", row=_row(i), column="unit_number",
-                      value=f"unit {rec['unit_number']} of {suite}", target="unit")
+                issue(
+                    "REF_05",
+                    file="rules_of_combination.csv",
+                    row=_row(i),
+                    column="unit_number",
+                    value=f"unit {rec['unit_number']} of {suite}",
+                    target="unit",
+                )
             )
 
     problems += _missing(codes, "qualification_code", quals["qualification_code"], "entry_codes.csv", "qualification")
     for i, rec in codes.iterrows():
-        code, kind, target, source = rec["entry_code"], rec["kind"], rec["qualification_code"], rec["from_qualification_code"]
+        code, kind, target, source = (
+            rec["entry_code"],
+            rec["kind"],
+            rec["qualification_code"],
+            rec["from_qualification_code"],
+        )
         file = "entry_codes.csv"
         if kind == "full_award":
             if code != target or source:
-                problems.append(issue("REF_14", file=file, row=_row(i), column="entry_code", value=code,
-                                      expected="a full award code is its qualification code, with no from_qualification_code"))
+                problems.append(
+                    issue(
+                        "REF_14",
+                        file=file,
+                        row=_row(i),
+                        column="entry_code",
+                        value=code,
+                        expected="a full award code is its qualification code, with no from_qualification_code",
+                    )
+                )
             continue
         if source not in rank_of:
-            problems.append(issue("REF_05", file=file, row=_row(i), column="from_qualification_code",
-                                  value=source or "(blank)", target="qualification"))
+            problems.append(
+                issue(
+                    "REF_05",
+                    file=file,
+                    row=_row(i),
+                    column="from_qualification_code",
+                    value=source or "(blank)",
+                    target="qualification",
+                )
+            )
             continue
         if target not in rank_of:
             continue
         letter, direction = ("T", "larger") if kind == "top_up" else ("M", "smaller")
         if code != f"{target}{letter}{rank_of[source]}":
-            problems.append(issue("REF_14", file=file, row=_row(i), column="entry_code", value=code,
-                                  expected=f"{target}{letter}{rank_of[source]}"))
+            problems.append(
+                issue(
+                    "REF_14",
+                    file=file,
+                    row=_row(i),
+                    column="entry_code",
+                    value=code,
+                    expected=f"{target}{letter}{rank_of[source]}",
+                )
+            )
         grows = rank_of[target] > rank_of[source]
         if suite_of[target] != suite_of[source] or grows != (kind == "top_up") or rank_of[target] == rank_of[source]:
-            problems.append(issue("REF_08", file=file, row=_row(i), column="qualification_code",
-                                  kind="Top-up" if kind == "top_up" else "Moving-down", direction=direction))
+            problems.append(
+                issue(
+                    "REF_08",
+                    file=file,
+                    row=_row(i),
+                    column="qualification_code",
+                    kind="Top-up" if kind == "top_up" else "Moving-down",
+                    direction=direction,
+                )
+            )
 
     problems += _missing(fees, "series", series["series"], "fees.csv", "series")
     problems += _missing(fees, "entry_code", codes["entry_code"], "fees.csv", "entry code")
@@ -169,12 +215,12 @@ def check_relationships(t: dict[str, pd.DataFrame]) -> list[Issue]:
     for frame, file in ((fees, "fees.csv"), (unit_fees, "unit_fees.csv")):
         for i in frame.index[frame["late_fee_pence"] < frame["fee_pence"]]:
             problems.append(issue("REF_06", file=file, row=_row(i)))
-    priced = set(zip(fees["series"], fees["entry_code"]))
+    priced = set(zip(fees["series"], fees["entry_code"], strict=False))
     for s in sorted(series["series"]):
         for code in sorted(codes["entry_code"]):
             if (s, code) not in priced:
                 problems.append(issue("REF_11", file="fees.csv", entry_code=code, series=s))
-    unit_priced = set(zip(unit_fees["series"], unit_fees["suite_id"]))
+    unit_priced = set(zip(unit_fees["series"], unit_fees["suite_id"], strict=False))
     examined_suites = set(units.loc[units["assessment"] == "exam", "suite_id"])
     for s in sorted(series["series"]):
         for suite in sorted(examined_suites):
@@ -192,13 +238,20 @@ def check_relationships(t: dict[str, pd.DataFrame]) -> list[Issue]:
     for i, rec in quals.iterrows():
         code, suite = rec["qualification_code"], rec["suite_id"]
         mine = rules[rules["qualification_code"] == code]
-        hours = [(status, unit_glh.get((suite, n), 0)) for status, n in zip(mine["status"], mine["unit_number"])]
+        hours = [
+            (status, unit_glh.get((suite, n), 0))
+            for status, n in zip(mine["status"], mine["unit_number"], strict=False)
+        ]
         mandatory = sum(h for status, h in hours if status == "mandatory")
         reachable = sum(h for _, h in hours)
         if mandatory > glh_of[code]:
-            problems.append(issue("REF_09", file="qualifications.csv", row=_row(i), mandatory=mandatory, glh=glh_of[code]))
+            problems.append(
+                issue("REF_09", file="qualifications.csv", row=_row(i), mandatory=mandatory, glh=glh_of[code])
+            )
         if reachable < glh_of[code]:
-            problems.append(issue("REF_10", file="qualifications.csv", row=_row(i), reachable=reachable, glh=glh_of[code]))
+            problems.append(
+                issue("REF_10", file="qualifications.csv", row=_row(i), reachable=reachable, glh=glh_of[code])
+            )
     return problems
 
 
@@ -245,8 +298,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, directory: Path | None = None
                 con.unregister("incoming")
         con.execute(
             "INSERT INTO reference_versions VALUES (?, ?, ?, ?, ?)",
-            [version_id, ref.sha256, clock.now(), ref.source,
-             json.dumps(counts, sort_keys=True)],
+            [version_id, ref.sha256, clock.now(), ref.source, json.dumps(counts, sort_keys=True)],
         )
     return LoadResult(version_id=version_id, sha256=ref.sha256, changed=True, row_counts=counts)
 

@@ -10,24 +10,21 @@ for the moving-down rule. Nothing here prints or logs row contents; issues carry
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pandera.pandas as pa
 
 from entries.core import clock
-from entries.store import refdata
-from entries.store import database
-from entries.intake.csvfile import read_csv_text
 from entries.core.errors import EntriesError
-from entries.intake.headers import header_key, match_headers
 from entries.core.failures import Failure, rows_for_message, schema_issues
-from entries.core.rules import Issue, catalogue, issue
+from entries.core.rules import Issue, issue
+from entries.intake.csvfile import read_csv_text
+from entries.intake.headers import header_key, match_headers
 from entries.intake.sniff import Refused
+from entries.store import database, refdata
 from schemas.results import (
     COLUMNS,
     RESULT_RANK,
@@ -137,7 +134,10 @@ def _repeats(frame: pd.DataFrame, file: str) -> tuple[list[Issue], pd.Series]:
     compared = frame.assign(_key=result_key(frame), _result=result_as_compared(frame["Result"]))
     repeated = compared.duplicated(subset=["_key", "_result"], keep="first")
     first = compared.groupby(["_key", "_result"], sort=False, dropna=False)["row"].transform("first")
-    found = [issue("ROW_01", row=int(r), file=file, first=int(f)) for r, f in zip(frame.loc[repeated, "row"], first[repeated])]
+    found = [
+        issue("ROW_01", row=int(r), file=file, first=int(f))
+        for r, f in zip(frame.loc[repeated, "row"], first[repeated], strict=False)
+    ]
     return found, ~repeated
 
 

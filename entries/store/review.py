@@ -3,22 +3,21 @@ candidate, or a rejection. When a submission has no open item left, it is Proces
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import duckdb
 import pandas as pd
 
-from entries.core import clock
-from entries.store import database
 from entries.checks.classify import classify
-from entries.store.commit import load_history, store_entries
-from entries.core.errors import EntriesError, UsageError
 from entries.checks.reference import Reference
-from entries.core.status import Status
-from entries.store.submissions import change_status
 from entries.checks.upload import Prepared
 from entries.checks.validate import Context
+from entries.core import clock
+from entries.core.errors import EntriesError, UsageError
+from entries.core.status import Status
+from entries.store import database
+from entries.store.commit import load_history, store_entries
+from entries.store.submissions import change_status
 
 RESOLUTIONS = ("existing", "new", "reject")
 
@@ -35,14 +34,30 @@ def open_items(con: duckdb.DuckDBPyConnection) -> list[dict]:
     items = []
     for rid, sid, centre, file, code, source_rows, rows_json, m_number, m_surname, m_forenames, m_dob, m_uci in rows:
         first = json.loads(rows_json)[0]
-        items.append({
-            "review_id": rid, "submission_id": sid, "centre": centre, "file": file, "reason_code": code, "rows": source_rows,
-            "candidate_number": first["candidate_number"], "surname": first["surname"], "forenames": first["forenames"],
-            "date_of_birth": first["date_of_birth"], "uci": first["uci"],
-            "on_record": None if m_number is None else {
-                "candidate_number": m_number, "surname": m_surname, "forenames": m_forenames,
-                "date_of_birth": m_dob.isoformat() if m_dob else None, "uci": m_uci},
-        })
+        items.append(
+            {
+                "review_id": rid,
+                "submission_id": sid,
+                "centre": centre,
+                "file": file,
+                "reason_code": code,
+                "rows": source_rows,
+                "candidate_number": first["candidate_number"],
+                "surname": first["surname"],
+                "forenames": first["forenames"],
+                "date_of_birth": first["date_of_birth"],
+                "uci": first["uci"],
+                "on_record": None
+                if m_number is None
+                else {
+                    "candidate_number": m_number,
+                    "surname": m_surname,
+                    "forenames": m_forenames,
+                    "date_of_birth": m_dob.isoformat() if m_dob else None,
+                    "uci": m_uci,
+                },
+            }
+        )
     return items
 
 
@@ -66,7 +81,9 @@ def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference:
     if status != "open":
         raise EntriesError(f"review item {review_id} is already resolved ({status})")
     if how == "new" and code != "CAND_01":
-        raise EntriesError(f"review item {review_id} ({code}) clashes with a candidate on record: resolve it as existing or reject")
+        raise EntriesError(
+            f"review item {review_id} ({code}) clashes with a candidate on record: resolve it as existing or reject"
+        )
     if how == "existing" and match_id is None:
         raise EntriesError(f"review item {review_id} has no candidate on record to attach to")
     rows = pd.DataFrame(json.loads(rows_json))
@@ -80,7 +97,9 @@ def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference:
             rows["cand_key"] = int(match_id) if how == "existing" else -1
             if how == "existing":
                 # One number per candidate at a centre: the entries take the number on record.
-                number = con.execute("SELECT candidate_number FROM candidates WHERE candidate_id = ?", [int(match_id)]).fetchall()[0][0]
+                number = con.execute(
+                    "SELECT candidate_number FROM candidates WHERE candidate_id = ?", [int(match_id)]
+                ).fetchall()[0][0]
                 rows["candidate_number"] = number
                 history = load_history(con, [int(match_id)])
             else:
@@ -98,9 +117,17 @@ def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference:
             "UPDATE review_items SET status = 'resolved', resolution = ?, resolved_at = ? WHERE review_id = ?",
             [how, clock.now(), review_id],
         )
-        remaining = con.execute("SELECT count(*) FROM review_items WHERE submission_id = ? AND status = 'open'", [sid]).fetchall()[0][0]
+        remaining = con.execute(
+            "SELECT count(*) FROM review_items WHERE submission_id = ? AND status = 'open'", [sid]
+        ).fetchall()[0][0]
         now = con.execute("SELECT status FROM submissions WHERE submission_id = ?", [sid]).fetchall()[0][0]
         if remaining == 0 and now == str(Status.OCR_HANDLING_THIS):
             change_status(con, sid, Status.PROCESSING_COMPLETE, reason="every held row resolved")
             now = str(Status.PROCESSING_COMPLETE)
-    return {"review_id": review_id, "resolution": how, "entries": stored, "submission_status": now, "submission_id": sid}
+    return {
+        "review_id": review_id,
+        "resolution": how,
+        "entries": stored,
+        "submission_status": now,
+        "submission_id": sid,
+    }

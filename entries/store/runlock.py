@@ -121,7 +121,9 @@ def backup(db: Path, night: dt.date | None = None) -> Path | None:
     target = backup_path(db)
     taken_at = clock.now()
     _copy_verified(db, target)
-    copy_marker(db).write_text(json.dumps({"taken_at": taken_at.isoformat(), "night": night.isoformat()}), encoding="utf-8")
+    copy_marker(db).write_text(
+        json.dumps({"taken_at": taken_at.isoformat(), "night": night.isoformat()}), encoding="utf-8"
+    )
     return target
 
 
@@ -156,12 +158,22 @@ def since_copy(db: Path) -> SinceCopy:
         return SinceCopy(info.taken_at if info else None, [], [])
     con = duckdb.connect(str(db), read_only=True)
     try:
-        subs = [dict(zip(("submission_id", "centre", "file_name", "received_on", "sha256", "status"), r, strict=True))
-                for r in con.execute("SELECT submission_id, centre, file_name, received_on, sha256, status FROM submissions "
-                                     "ORDER BY submission_id").fetchall() if r[0] not in known_ids]
-        decisions = [dict(zip(("review_id", "submission_id", "resolution"), r, strict=True))
-                     for r in con.execute("SELECT review_id, submission_id, resolution FROM review_items "
-                                          "WHERE status <> 'open' ORDER BY review_id").fetchall() if r[0] not in resolved]
+        subs = [
+            dict(zip(("submission_id", "centre", "file_name", "received_on", "sha256", "status"), r, strict=True))
+            for r in con.execute(
+                "SELECT submission_id, centre, file_name, received_on, sha256, status FROM submissions "
+                "ORDER BY submission_id"
+            ).fetchall()
+            if r[0] not in known_ids
+        ]
+        decisions = [
+            dict(zip(("review_id", "submission_id", "resolution"), r, strict=True))
+            for r in con.execute(
+                "SELECT review_id, submission_id, resolution FROM review_items "
+                "WHERE status <> 'open' ORDER BY review_id"
+            ).fetchall()
+            if r[0] not in resolved
+        ]
     finally:
         con.close()
     return SinceCopy(info.taken_at if info else None, subs, decisions)

@@ -66,14 +66,27 @@ def spool(prepared: Prepared, folder: Path, name: str) -> Path:
 def load_spooled(path: Path) -> Prepared:
     """Read back what `spool` wrote: typed data only, nothing that runs code."""
     meta = json.loads((path / _META).read_text(encoding="utf-8"))
-    frames = {name: pd.read_parquet(path / f"{name}.parquet") if (path / f"{name}.parquet").exists() else None
-              for name in _FRAMES}
-    context = Context(centre=meta["centre"], series=meta["series"], received_on=dt.date.fromisoformat(meta["received_on"]))
+    frames = {
+        name: pd.read_parquet(path / f"{name}.parquet") if (path / f"{name}.parquet").exists() else None
+        for name in _FRAMES
+    }
+    context = Context(
+        centre=meta["centre"], series=meta["series"], received_on=dt.date.fromisoformat(meta["received_on"])
+    )
     issues = [Issue(**i) for i in meta["issues"]]
     return Prepared(
-        path=Path(meta["path"]), sha256=meta["sha256"], context=context, issues=issues, refusal=meta["refusal"],
-        file_format=meta["file_format"], encoding=meta["encoding"], sheet=meta["sheet"], header_row=meta["header_row"],
-        positions=meta["positions"], rows=frames["rows"], entries=frames["entries"],
+        path=Path(meta["path"]),
+        sha256=meta["sha256"],
+        context=context,
+        issues=issues,
+        refusal=meta["refusal"],
+        file_format=meta["file_format"],
+        encoding=meta["encoding"],
+        sheet=meta["sheet"],
+        header_row=meta["header_row"],
+        positions=meta["positions"],
+        rows=frames["rows"],
+        entries=frames["entries"],
     )
 
 
@@ -125,8 +138,16 @@ def _meta(prepared: Prepared) -> dict:
         "series": prepared.context.series,
         "received_on": prepared.context.received_on.isoformat(),
         "issues": [
-            {"code": i.code, "severity": i.severity, "message": i.message, "fix": i.fix, "row": i.row,
-             "column": i.column, "file": i.file, "params": i.params}
+            {
+                "code": i.code,
+                "severity": i.severity,
+                "message": i.message,
+                "fix": i.fix,
+                "row": i.row,
+                "column": i.column,
+                "file": i.file,
+                "params": i.params,
+            }
             for i in prepared.issues
         ],
         "refusal": prepared.refusal,

@@ -30,7 +30,6 @@ class NewSubmission:
     encoding: str | None = None
 
 
-
 def accepted_submission(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
     """The submission that already accepted these bytes, if any."""
     found = con.execute("SELECT submission_id FROM accepted_files WHERE sha256 = ?", [sha256]).fetchall()
@@ -61,9 +60,24 @@ def record(
                duplicate_of, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
-            submission_id, new.sha256, new.file_name, new.file_format, new.encoding, new.centre, new.series,
-            new.order_ref, new.received_on, str(status), reason_code, reason, counts.get("rows", 0),
-            counts.get("accepted", 0), counts.get("rejected", 0), counts.get("held", 0), duplicate_of, now,
+            submission_id,
+            new.sha256,
+            new.file_name,
+            new.file_format,
+            new.encoding,
+            new.centre,
+            new.series,
+            new.order_ref,
+            new.received_on,
+            str(status),
+            reason_code,
+            reason,
+            counts.get("rows", 0),
+            counts.get("accepted", 0),
+            counts.get("rejected", 0),
+            counts.get("held", 0),
+            duplicate_of,
+            now,
         ],
     )
     con.execute("INSERT INTO submission_status VALUES (?, 1, ?, ?, ?)", [submission_id, str(status), reason_code, now])
@@ -79,19 +93,29 @@ def record(
 
 
 def change_status(
-    con: duckdb.DuckDBPyConnection, submission_id: int, status: Status, reason_code: str | None = None,
-    *, reason: str | None = None,
+    con: duckdb.DuckDBPyConnection,
+    submission_id: int,
+    status: Status,
+    reason_code: str | None = None,
+    *,
+    reason: str | None = None,
 ) -> None:
     """Move a submission to `status`, keeping the history of changes; `reason` (non-personal text)
     replaces the stored reason when given."""
     seq = con.execute(
         "SELECT coalesce(max(seq), 0) + 1 FROM submission_status WHERE submission_id = ?", [submission_id]
     ).fetchall()[0][0]
-    con.execute("INSERT INTO submission_status VALUES (?, ?, ?, ?, ?)", [submission_id, seq, str(status), reason_code, clock.now()])
+    con.execute(
+        "INSERT INTO submission_status VALUES (?, ?, ?, ?, ?)",
+        [submission_id, seq, str(status), reason_code, clock.now()],
+    )
     if reason is None:
         con.execute("UPDATE submissions SET status = ? WHERE submission_id = ?", [str(status), submission_id])
     else:
-        con.execute("UPDATE submissions SET status = ?, reason = ? WHERE submission_id = ?", [str(status), reason, submission_id])
+        con.execute(
+            "UPDATE submissions SET status = ?, reason = ? WHERE submission_id = ?",
+            [str(status), reason, submission_id],
+        )
 
 
 def status_history(con: duckdb.DuckDBPyConnection, submission_id: int) -> list[tuple[str, str | None]]:
