@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from entries.checks.validate import Context
 from entries.core import clock, config, crash
@@ -33,7 +34,7 @@ CENTRE_HELP = "five-digit centre number, e.g. 12345"
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line and exit 2, as argparse does, but no usage dump
+    def error(self, message: str) -> NoReturn:  # one line and exit 2, as argparse does, but no usage dump
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
 
@@ -428,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="entries", description="Cambridge Technicals entries: check, price and record centres' entry spreadsheets."
     )
     _global_options(parser, None)
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     _global_options(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True

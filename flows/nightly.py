@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -26,8 +27,8 @@ from entries.store.runlock import backup
 from flows.ingest import reference_task  # the same snapshot step as a single upload's
 from flows.retry import busy_store
 
-DB_RETRY = {"retries": 2, "retry_delay_seconds": [2, 10]}
-QUIET = {"persist_result": False, "cache_policy": NO_CACHE}
+DB_RETRY: dict[str, Any] = {"retries": 2, "retry_delay_seconds": [2, 10]}
+QUIET: dict[str, Any] = {"persist_result": False, "cache_policy": NO_CACHE}
 
 
 @task(name="backup", retry_condition_fn=busy_store, **DB_RETRY, **QUIET)
@@ -116,7 +117,8 @@ class FlowSteps:
         nightly.progress(done, total, claim, str(status))
 
 
-@flow(name="nightly-import", persist_result=False, task_runner=ThreadPoolTaskRunner(max_workers=2))
+# Prefect's stubs type a runner by the futures it makes; these are the runners Prefect documents.
+@flow(name="nightly-import", persist_result=False, task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
 def nightly_flow(
     inbox: str,
     db: str | None = None,
@@ -137,6 +139,5 @@ def runner_for(dask_address: str | None):
         return nightly_flow
     from prefect_dask import DaskTaskRunner
 
-    return nightly_flow.with_options(
-        task_runner=DaskTaskRunner(address=None if dask_address == "local" else dask_address)
-    )
+    runner = DaskTaskRunner(address=None if dask_address == "local" else dask_address)
+    return nightly_flow.with_options(task_runner=runner)  # type: ignore[arg-type]

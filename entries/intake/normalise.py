@@ -133,8 +133,8 @@ def take_in(sheet: RawSheet) -> Intake:
     data_index = body[body].index
     rows = pd.DataFrame({"row": pd.Series([sheet.rows[i] for i in data_index], dtype="int64")})
     for column in TEMPLATE_COLUMNS:
-        position = found.columns.get(column)
-        values = cells.iloc[data_index, position] if position is not None else pd.Series([""] * len(data_index))
+        at = found.columns.get(column)
+        values = cells.iloc[data_index, at] if at is not None else pd.Series([""] * len(data_index))
         rows[column] = values.reset_index(drop=True).astype("str")
 
     if len(rows) and rows.iloc[0, 1:].str.casefold().str.contains(HELP_MARKER, regex=False).any():
@@ -186,7 +186,10 @@ def _normalise(rows: pd.DataFrame, date1904: bool) -> list[Issue]:
     entry = rows["Entry Code"].str.strip()
     odd = ~entry.str.fullmatch(r"\d{5}(?:[TM]\d)?") & entry.str.fullmatch(r"\d+(?:\.0+)?(?:[TMtm]\d)?")
     for i in entry.index[odd]:
-        digits, suffix = re.match(r"^(\d+)(?:\.0+)?([TMtm]\d)?$", entry[i]).groups()
+        matched = re.match(r"^(\d+)(?:\.0+)?([TMtm]\d)?$", entry[i])
+        if matched is None:  # `odd` holds only codes of this form
+            continue
+        digits, suffix = matched.groups()
         fixed = digits.zfill(5) + (suffix or "").upper()
         if len(digits) < 5:
             found.append(

@@ -13,6 +13,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -35,8 +36,8 @@ class RawSheet:
     sheet: str | None = None
     date1904: bool = False
     delimiter: str | None = None
-    flags: list[tuple[int, int, str, dict]] = field(default_factory=list)
-    warnings: list[tuple[str, dict]] = field(default_factory=list)
+    flags: list[tuple[int, int, str, dict[str, Any]]] = field(default_factory=list)
+    warnings: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def read_upload(path: Path, limits: ReadLimits | None = None) -> RawSheet:
@@ -45,7 +46,7 @@ def read_upload(path: Path, limits: ReadLimits | None = None) -> RawSheet:
     sniffed = sniff(path, limits)
     if sniffed.kind == "csv":
         text = read_csv_text(path.read_bytes())
-        warnings: list[tuple[str, dict]] = [("FILE_07", {})] if sniffed.misnamed else []
+        warnings: list[tuple[str, dict[str, Any]]] = [("FILE_07", {})] if sniffed.misnamed else []
         if text.encoding == "cp1252":
             warnings.append(("FILE_21", {"encoding": "Windows-1252"}))
         return RawSheet(

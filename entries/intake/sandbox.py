@@ -34,14 +34,14 @@ def run(input_path: str, out_dir: str, limits_json: str) -> int:
     try:
         table, scan, offset = read_xlsx(input_path, limits)
     except Refused as refused:
-        meta = {"refused": refused.code, "params": {k: str(v) for k, v in refused.params.items()}}
-        (out / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        refusal: dict[str, object] = {"refused": refused.code, "params": {k: str(v) for k, v in refused.params.items()}}
+        (out / "meta.json").write_text(json.dumps(refusal), encoding="utf-8")
         return 0
     import pyarrow as pa
 
     with pa.OSFile(str(out / "cells.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write(table)
-    meta = {
+    meta: dict[str, object] = {
         "sheet": scan.sheet,
         "date1904": scan.date1904,
         "offset": offset,

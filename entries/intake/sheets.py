@@ -121,8 +121,8 @@ def read_workbook_sheets(
             names = [name.strip().casefold() for name, _ in sheets]
             issues: list[SheetProblem] = []
             for source in sources:
-                wanted = source.sheet.casefold()
-                if wanted not in names or sheets[names.index(wanted)][1] not in zf.namelist():
+                key = source.sheet.casefold()
+                if key not in names or sheets[names.index(key)][1] not in zf.namelist():
                     issues.append(
                         (
                             source.sheet,
@@ -130,7 +130,7 @@ def read_workbook_sheets(
                         )
                     )
                     continue
-                keep = names.index(wanted)
+                keep = names.index(key)
                 drop = {part for n, (_, part) in enumerate(sheets) if n != keep and part}
                 copy = work / f"{source.sheet}.xlsx"
                 _one_sheet_copy(path, zf, xml, keep, drop, copy, limits)

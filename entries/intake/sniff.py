@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from entries.core.limits import ReadLimits
 
@@ -19,7 +20,7 @@ TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 class Refused(Exception):
     """The file cannot be read: `code` is a rule from the catalogue, `params` fill its message."""
 
-    def __init__(self, code: str, **params: object) -> None:
+    def __init__(self, code: str, **params: Any) -> None:
         self.code = code
         self.params = params
         super().__init__(code)

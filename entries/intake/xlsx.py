@@ -8,6 +8,11 @@ formulas without a saved value, merged ranges) and for sizes that would make par
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow
+
 import re
 import threading
 import zipfile
@@ -171,21 +176,21 @@ def scan_sheet(xml: bytes, limits: ReadLimits) -> list[tuple[int, int, str, str]
         if re.search(rb"<v>[^<]+</v>", body) is None:
             flags.append((int(cell.group(2)), column_index(cell.group(1).decode()), "CELL_02", ""))
     merged_cells = 0
-    for m in _MERGE.finditer(xml) if b"<mergeCell " in xml else ():
+    for merge in _MERGE.finditer(xml) if b"<mergeCell " in xml else ():
         c1, r1, c2, r2 = (
-            column_index(m.group(1).decode()),
-            int(m.group(2)),
-            column_index(m.group(3).decode()),
-            int(m.group(4)),
+            column_index(merge.group(1).decode()),
+            int(merge.group(2)),
+            column_index(merge.group(3).decode()),
+            int(merge.group(4)),
         )
         merged_cells += (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
         if merged_cells > limits.max_rows:
             # Flagging (and later annotating) every covered cell of a sheet-sized merge would blow up.
             raise Refused("FILE_10", detail="merged ranges cover too many cells")
-        ref = f"{m.group(1).decode()}{r1}:{m.group(3).decode()}{r2}"
-        for row in range(r1, min(r2, r1 + limits.max_rows) + 1):
+        ref = f"{merge.group(1).decode()}{r1}:{merge.group(3).decode()}{r2}"
+        for covered in range(r1, min(r2, r1 + limits.max_rows) + 1):
             for col in range(c1, min(c2, limits.max_columns) + 1):
-                flags.append((row, col, "CELL_03", ref))
+                flags.append((covered, col, "CELL_03", ref))
     return flags
 
 
@@ -207,7 +212,7 @@ def check_dimension(head: bytes, limits: ReadLimits) -> None:
         raise Refused("FILE_12", rows=int(m.group(2)) - 1, limit=limits.max_rows)
 
 
-def read_xlsx(path: str, limits: ReadLimits) -> tuple[object, SheetScan, int]:
+def read_xlsx(path: str, limits: ReadLimits) -> tuple[pyarrow.Table, SheetScan, int]:
     """Read the entries sheet: (pyarrow data of text columns, scan, absolute index of column 0).
 
     The sheet XML is scanned on a second thread while calamine parses (it releases the GIL), so

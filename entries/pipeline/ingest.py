@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -44,7 +45,7 @@ def prepare(path: Path, context: Context, reference: Reference, limits: ReadLimi
         sheet = read_upload(path, limits)
     except Refused as refused:
         return Prepared(path, sha, context, [issue(refused.code, file=path.name, **refused.params)], refused.code)
-    meta = {"file_format": sheet.file_format, "encoding": sheet.encoding, "sheet": sheet.sheet}
+    meta: dict[str, Any] = {"file_format": sheet.file_format, "encoding": sheet.encoding, "sheet": sheet.sheet}
     try:
         intake = take_in(sheet)
     except EmptyUpload as empty:
@@ -87,7 +88,12 @@ def report(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[str, str
     if prepared.rows is None or outcome.status == Status.DUPLICATE_FILE:
         return reports
     folder, stem = out_dir / prepared.context.centre, report_stem(prepared)
-    shared = {"header_row": prepared.header_row, "positions": prepared.positions, "rows": prepared.rows, "stem": stem}
+    shared: dict[str, Any] = {
+        "header_row": prepared.header_row,
+        "positions": prepared.positions,
+        "rows": prepared.rows,
+        "stem": stem,
+    }
     try:
         annotated, _errors_csv = write_annotated(
             prepared.path,

@@ -39,7 +39,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from entries.core.rules import Issue
 from entries.intake.headers import TEMPLATE_COLUMNS
 from entries.intake.xlsx import column_index
-from entries.reports.files import legal_text, put, write_csv_atomically, write_xlsx_atomically
+from entries.reports.files import active_sheet, legal_text, put, write_csv_atomically, write_xlsx_atomically
 
 STATUS_HEADER = "Entry status"
 ERRORS_SHEET = "Errors"
@@ -99,7 +99,7 @@ def write_annotated(
         _check_merged_area(Path(source))
         wb = _load_workbook(Path(source))
         if sheet_name is None:
-            ws = wb.active
+            ws = active_sheet(wb)
         elif sheet_name in wb.sheetnames:
             ws = wb[sheet_name]
         else:
@@ -168,7 +168,7 @@ def _open_on(wb: Workbook, ws: Worksheet) -> None:
     """Make `ws` the sheet Excel opens on (unless the centre hid it), and the only one selected."""
     if ws.sheet_state != "visible":
         return
-    wb.active = wb.worksheets.index(ws)
+    wb.active = ws
     # More than one selected tab opens Excel in [Group] mode, where typing edits every sheet.
     for sheet in wb.worksheets:
         for view in sheet.views.sheetView:
@@ -178,7 +178,7 @@ def _open_on(wb: Workbook, ws: Worksheet) -> None:
 def _csv_workbook(header_row: int, rows: pd.DataFrame) -> tuple[Workbook, Worksheet]:
     """A new workbook holding a CSV upload's rows: template header, each entry at its own row."""
     wb = Workbook()
-    ws = wb.active
+    ws = active_sheet(wb)
     ws.title = CSV_SHEET
     # The header goes on the CSV's own header row (1 unless blank lines came first), so every row
     # number in a message points at the same row here as in the centre's file.
@@ -298,8 +298,8 @@ def _style(cell: Cell | MergedCell, severity: str) -> None:
     }[severity]
     cell.fill = copy(fill)
     font = copy(cell.font)
-    font.color = colour
-    cell.font = font
+    font.color = colour  # openpyxl turns an aRGB string into a Color
+    cell.font = font  # type: ignore[assignment]  # a copied StyleProxy is the Font openpyxl stores
 
 
 def _set_comment(cell: Cell | MergedCell, found: list[Issue]) -> None:
@@ -398,7 +398,7 @@ def _text(value: object) -> str:
 def _row_number(value: object) -> int | None:
     """A usable spreadsheet row number (1 to Excel's last row), or None."""
     try:
-        row = int(value)  # type: ignore[arg-type]
+        row = int(str(value))
     except (TypeError, ValueError):
         return None
     return row if 1 <= row <= MAX_ROW else None

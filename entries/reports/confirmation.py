@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from entries.core.errors import EntriesError
 from entries.reports.files import (
     MONEY_FORMAT,
+    active_sheet,
     pounds,
     put,
     report_stem_of,
@@ -183,7 +184,7 @@ def _csv_value(value: object, style: str) -> object:
 
 def _workbook(rows: list[_Row]) -> Workbook:
     wb = Workbook()
-    ws = wb.active
+    ws = active_sheet(wb)
     ws.title = SHEET
     bold = Font(bold=True)
     for r, row in enumerate(rows, start=1):

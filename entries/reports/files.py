@@ -69,7 +69,7 @@ def make_text_safe(wb: Workbook) -> None:
             value = cell.value
             if isinstance(value, str):
                 # Set _value directly: the value setter would turn a leading '=' into a formula.
-                cell._value = excel_text(value)
+                cell._value = excel_text(value)  # type: ignore[union-attr]  # private, not in the stubs
                 cell.data_type = "s"
             elif cell.data_type == "f":
                 # A formula object (array or data table) that data_only loading left behind.
@@ -117,15 +117,25 @@ def set_aside_reports(out_dir: Path, uploads: Iterable[dict], folder: str) -> li
     return moved
 
 
+def active_sheet(wb: Workbook) -> Worksheet:
+    """The workbook's active worksheet (a new workbook's only sheet); a chart sheet is refused."""
+    ws = wb.active
+    if not isinstance(ws, Worksheet):
+        raise TypeError("the active sheet is not a worksheet")
+    return ws
+
+
 def put(ws: Worksheet, row: int, column: int, value: object) -> Cell:
     """Write `value` into the cell: text as a string cell (never a formula), anything else as is."""
     cell = ws.cell(row=row, column=column)
+    if not isinstance(cell, Cell):
+        raise ValueError(f"cell {row},{column} is part of a merged range")
     if isinstance(value, str):
         # Set _value directly: openpyxl's value setter turns a leading '=' into a formula.
-        cell._value = value
+        cell._value = value  # type: ignore[attr-defined]  # private, not in the stubs
         cell.data_type = "s"
     else:
-        cell.value = value
+        cell.value = value  # type: ignore[assignment]  # numbers, dates, None: what a report holds
     return cell
 
 

@@ -31,6 +31,7 @@ from entries.core.errors import UsageError
 from entries.core.series import is_series
 from entries.reports.files import (
     MONEY_FORMAT,
+    active_sheet,
     pounds,
     put,
     safe_file_part,
@@ -283,7 +284,7 @@ def write_series_invoices(
         f"_received_{received[0].isoformat()}_to_{received[1].isoformat()}" if received else ""
     )
     wb = Workbook()
-    ws = wb.active
+    ws = active_sheet(wb)
     ws.title = "Invoices"
     for col, title in enumerate(FINANCE_HEADER, start=1):
         put(ws, 1, col, title).font = Font(bold=True)

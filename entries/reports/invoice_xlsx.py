@@ -6,7 +6,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from entries.reports.files import MONEY_FORMAT, pounds, put
+from entries.reports.files import MONEY_FORMAT, active_sheet, pounds, put
 from entries.reports.invoice_model import Invoice
 
 SHEET = "Invoice"
@@ -19,7 +19,7 @@ _WIDTHS = (14, 62, 10, 10, 12, 14)
 def invoice_workbook(invoice: Invoice) -> Workbook:
     """The invoice as one sheet: details, each order's lines and total, the grand total."""
     wb = Workbook()
-    ws = wb.active
+    ws = active_sheet(wb)
     ws.title = SHEET
     bold = Font(bold=True)
     row = 1

@@ -159,7 +159,7 @@ def write_history(
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from entries.reports.files import put, safe_file_part, write_csv_atomically, write_xlsx_atomically
+    from entries.reports.files import active_sheet, put, safe_file_part, write_csv_atomically, write_xlsx_atomically
 
     parts = [f"centre_{centre}" if centre else "all"]
     parts += [f"qualification_{safe_file_part(qualification)}"] if qualification else []
@@ -189,7 +189,7 @@ def write_history(
         for s in history
     ]
     wb = Workbook()
-    ws = wb.active
+    ws = active_sheet(wb)
     ws.title = "History"
     for col, title in enumerate(HISTORY_HEADER, start=1):
         put(ws, 1, col, title).font = Font(bold=True)

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from entries.checks.onboarding import OnboardResult
-from entries.reports.files import put, safe_file_part, write_csv_atomically, write_xlsx_atomically
+from entries.reports.files import active_sheet, put, safe_file_part, write_csv_atomically, write_xlsx_atomically
 
 REPORT_COLUMNS = (
     "Record",
@@ -73,7 +73,7 @@ def write_report(result: OnboardResult, out_dir: Path) -> dict[str, str | None]:
     rows = _report_rows(result)
     csv_path = write_csv_atomically(rows, REPORT_COLUMNS, folder / f"{stem}.csv")
     wb = Workbook()
-    summary = wb.active
+    summary = active_sheet(wb)
     summary.title = "Summary"
     lines: list[tuple[object, ...]] = [
         ("Onboarding", result.file),
@@ -98,8 +98,10 @@ def write_report(result: OnboardResult, out_dir: Path) -> dict[str, str | None]:
     for r in (6, 14):
         for cell in summary[r]:
             cell.font = Font(bold=True)
-    changes = [[c.sheet, c.row, c.centre, c.candidate, c.suite, c.group, c.action] for c in result.changes]
-    issues = [
+    changes: list[list[object]] = [
+        [c.sheet, c.row, c.centre, c.candidate, c.suite, c.group, c.action] for c in result.changes
+    ]
+    issues: list[list[object]] = [
         [
             s.issue.file,
             s.sheet,

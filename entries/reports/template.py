@@ -28,7 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from entries.core.errors import EntriesError, UsageError
 from entries.intake.headers import REQUIRED_COLUMNS, TEMPLATE_COLUMNS, UNIT_COLUMNS
-from entries.reports.files import put, write_xlsx_atomically
+from entries.reports.files import active_sheet, put, write_xlsx_atomically
 
 HELP_PREFIX = "Help: delete this line before you submit."
 HEADER_ROW = 1
@@ -80,7 +80,7 @@ def write_template(path: Path, con: duckdb.DuckDBPyConnection, centre: str | Non
     help_by_column = _column_help(offer, centre)
 
     wb = Workbook()
-    entries = wb.active
+    entries = active_sheet(wb)
     entries.title = "Entries"
     help_ws = wb.create_sheet("Help")
     lists = wb.create_sheet("Lists")

@@ -55,7 +55,7 @@ def _broken_rule(failure: Failure) -> dict:
 
 def _row(index: object) -> int | None:
     # Data frame index 0 is spreadsheet row 2 (the header is row 1).
-    return int(index) + 2 if isinstance(index, (int,)) or str(index).isdigit() else None
+    return int(str(index)) + 2 if isinstance(index, int) or str(index).isdigit() else None
 
 
 def _read_table(name: str, directory: Path, digest: hashlib._Hash) -> tuple[pd.DataFrame | None, list[Issue]]:
