@@ -231,9 +231,9 @@ def print_run(summary: dict) -> None:
 def cmd_nightly(args: argparse.Namespace) -> int:
     if not args.inbox.is_dir():
         raise UsageError(f"no inbox folder at {args.inbox}")
+    # The store is opened only under the run's lock (a second run waits there, with a message);
+    # the run loads the reference data itself when the store has none.
     db, out = config.db_path(args.db), config.out_dir(args.out)
-    con = _open(args)  # load reference data now if the store has none, then let the run own the file
-    con.close()
     if args.in_process:
         summary = nightly.run_nightly(
             args.inbox,
@@ -244,8 +244,10 @@ def cmd_nightly(args: argparse.Namespace) -> int:
             lock_wait_seconds=args.lock_wait,
         ).as_json()
     else:
+        from flows.api import ensure_api
         from flows.nightly import runner_for
 
+        ensure_api()  # one clear line, before anything is claimed, when no Prefect API can be had
         summary = runner_for(args.dask)(
             str(args.inbox),
             db=str(db),

@@ -41,7 +41,7 @@ def reference_task(db: str) -> Reference:
         con.close()
 
 
-@task(name="prepare", persist_result=False, cache_policy=NO_CACHE)
+@task(name="prepare", task_run_name="prepare {context.centre}", persist_result=False, cache_policy=NO_CACHE)
 def prepare_task(path: str, context: Context, reference: Reference, folder: str) -> str:
     """Read and check one file (no database writes); returns where its rows were spooled."""
     prepared = prepare(Path(path), context, reference)
@@ -79,7 +79,7 @@ def artifact_rows(outcome: dict) -> list[dict]:
     return rows
 
 
-@task(name="publish", persist_result=False, cache_policy=NO_CACHE)
+@task(name="publish", task_run_name="publish {outcome[centre]}/{outcome[file]}", persist_result=False, cache_policy=NO_CACHE)
 def publish_task(outcome: dict) -> None:
     """Publish the submission's counts as a Prefect table artifact (visible in the UI)."""
     create_table_artifact(

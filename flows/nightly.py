@@ -24,7 +24,7 @@ from entries.core.status import Status
 from entries.pipeline import nightly
 from entries.store import database
 from entries.store.runlock import backup
-from flows.ingest import reference_task  # the same snapshot step as a single upload's
+from flows.ingest import publish_task, reference_task  # the same steps as a single upload's
 from flows.retry import busy_store
 
 DB_RETRY: dict[str, Any] = {"retries": 2, "retry_delay_seconds": [2, 10]}
@@ -49,13 +49,19 @@ def claim_task(db: str, inbox: str, received_on: str | None, settle_seconds: flo
         con.close()
 
 
-@task(name="prepare", **QUIET)
+@task(name="prepare", task_run_name="prepare {claim.centre}/{claim.file_name}", **QUIET)
 def prepare_task(claim: nightly.Claim, reference: Reference, spool: str) -> str:
     """Read and check one claimed file; returns its spool path."""
     return str(nightly.prepare_claim(claim, reference, Path(spool)))
 
 
-@task(name="commit", retry_condition_fn=busy_store, **DB_RETRY, **QUIET)
+@task(
+    name="commit",
+    task_run_name="commit {claim.centre}/{claim.file_name}",
+    retry_condition_fn=busy_store,
+    **DB_RETRY,
+    **QUIET,
+)
 def commit_task(db: str, claim: nightly.Claim, spooled: str, reference: Reference, out: str) -> Outcome:
     con = database.connect(Path(db))
     try:
@@ -64,12 +70,12 @@ def commit_task(db: str, claim: nightly.Claim, spooled: str, reference: Referenc
         con.close()
 
 
-@task(name="report", retries=2, retry_delay_seconds=2, **QUIET)
+@task(name="report", task_run_name="report {outcome.centre}/{outcome.file}", retries=2, retry_delay_seconds=2, **QUIET)
 def report_task(spooled: str, outcome: Outcome, out: str) -> dict[str, str | None]:
     return nightly.report_claim(Path(spooled), outcome, Path(out))
 
 
-@task(name="move", retries=2, retry_delay_seconds=[1, 5], **QUIET)
+@task(name="move", task_run_name="move {claim.centre}/{claim.file_name}", retries=2, retry_delay_seconds=[1, 5], **QUIET)
 def move_task(db: str, inbox: str, claim: nightly.Claim, status: str, spooled: str) -> str:
     con = database.connect(Path(db))
     try:
@@ -111,10 +117,11 @@ class FlowSteps:
     def finish(self, claim: nightly.Claim, status: Status, spooled: Path) -> None:
         move_task(self.db, self.inbox, claim, str(status), str(spooled))
 
-    def tell(self, done: int, total: int, claim: nightly.Claim, status: Status) -> None:
+    def tell(self, done: int, total: int, claim: nightly.Claim, outcome: Outcome) -> None:
         # File names and centre numbers only: never cell contents.
-        self.logger.info("nightly: %d/%d centre %s %s: %s", done, total, claim.centre, claim.file_name, status)
-        nightly.progress(done, total, claim, str(status))
+        self.logger.info("nightly: %d/%d centre %s %s: %s", done, total, claim.centre, claim.file_name, outcome.status)
+        publish_task(outcome.as_json())
+        nightly.progress(done, total, claim, str(outcome.status))
 
 
 # Prefect's stubs type a runner by the futures it makes; these are the runners Prefect documents.

@@ -49,8 +49,24 @@ def test_nightly_flow_over_an_inbox_of_several_centres(prefect_harness, tmp_path
     for name, (folder, status) in EXPECTED.items():
         assert seen[name]["status"] == status and (tmp_path / folder / name).is_file(), name
     assert summary["totals"]["files"] == len(EXPECTED)
-    assert all(Path(p).is_file() for f in summary["files"] for p in f["reports"].values() if p)
+    assert all(Path(p).is_file() for f in summary["files"] if f["reports"] for p in _paths(f["reports"]))
     assert not list((tmp_path / "db" / "spool").iterdir())  # prepared rows do not outlive the run
+
+    # What the Prefect UI shows: a counts artifact per submission, tasks named by centre and file.
+    from prefect.artifacts import Artifact
+    from prefect.client.orchestration import get_client
+
+    for f in summary["files"]:
+        artifact = Artifact.get(f"submission-{f['centre']}-{f['sha256'][:12]}")
+        assert artifact is not None and f["status"] in str(artifact.data), f["file"]
+    with get_client(sync_client=True) as client:
+        names = {run.name for run in client.read_task_runs()}
+    for name in EXPECTED:
+        assert {f"prepare {name}", f"commit {name}", f"move {name}"} <= names, name
+
+
+def _paths(reports: dict) -> list[str]:
+    return [p for key, p in reports.items() if key in ("annotated", "confirmation") and p]
 
 
 def test_nightly_flow_on_a_local_dask_cluster(prefect_harness, tmp_path):

@@ -107,12 +107,13 @@ def test_file_still_being_written_is_left_for_the_next_run(tmp_path):
     assert result.left == ["12345/entries_june_2027.xlsx"] and result.totals()["left_for_next_run"] == 1
 
 
-def test_second_run_waits_for_the_lock_then_gives_up(tmp_path):
+def test_second_run_waits_for_the_lock_then_gives_up(tmp_path, capsys):
     db = tmp_path / "e.duckdb"
     with runlock.run_lock(db):
         with pytest.raises(EntriesError, match="another run"):
             run_nightly(make_inbox(tmp_path), db, tmp_path / "out", settle_seconds=0, lock_wait_seconds=0.5)
     assert len(list((tmp_path / "inbox").rglob("*.*"))) == len(EXPECTED)  # nothing was claimed
+    assert capsys.readouterr().err.count("waiting up to 0 s") == 1  # said once, while it waited
 
 
 @pytest.mark.slow

@@ -91,3 +91,60 @@ def test_a_file_whose_commit_fails_unexpectedly_fails_alone(tmp_path, monkeypatc
     assert (tmp_path / "failed" / "23456" / "mis_export.csv").is_file()
     assert seen["56789/entries.xlsx"]["status"] == "Processing complete"  # later files were imported
     assert final_state(tmp_path, db)["claims_open"] == [(0,)]
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+import duckdb
+from entries.store.runlock import run_lock
+db = Path(sys.argv[1])
+with run_lock(db):
+    con = duckdb.connect(str(db))  # a nightly holds the store open for writing
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+    con.close()
+"""
+
+
+def test_a_second_nightly_waits_for_the_first_and_says_so(tmp_path, capfd):
+    import subprocess
+    import sys
+
+    from entries.cli import main
+    from tests.conftest import PROJECT
+
+    db = tmp_path / "db" / "e.duckdb"
+    db.parent.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db), "30"], cwd=PROJECT, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        code = main(["--db", str(db), "--out", str(tmp_path / "out"), "nightly", str(make_inbox(tmp_path)),
+                     "--in-process", "--settle-seconds", "0", "--lock-wait", "1"])
+    finally:
+        holder.kill()
+        holder.wait()
+    err = capfd.readouterr().err
+    assert code == 1
+    assert "waiting up to 1 s" in err and "another run is using" in err
+    assert "Traceback" not in err and "IO Error" not in err and "Conflicting lock" not in err
+    assert len(list((tmp_path / "inbox").rglob("*.*"))) == len(EXPECTED)  # nothing was claimed
+
+
+def test_no_prefect_api_is_one_line_and_nothing_is_claimed(tmp_path, monkeypatch, capfd):
+    from prefect.server.api import server
+
+    from entries.cli import main
+
+    def cannot_start(self, timeout=None):
+        raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server. stderr: ...")
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setattr(server.SubprocessASGIServer, "start", cannot_start)
+    inbox = make_inbox(tmp_path)
+    code = main(["--db", str(tmp_path / "db" / "e.duckdb"), "nightly", str(inbox), "--settle-seconds", "0"])
+    lines = capfd.readouterr().err.strip().splitlines()
+    assert code == 1 and len(lines) == 1
+    assert "Prefect API did not start" in lines[0] and "--in-process" in lines[0] and "PREFECT_API_URL" in lines[0]
+    assert len(list(inbox.rglob("*.*"))) == len(EXPECTED) and not (tmp_path / "processing").exists()

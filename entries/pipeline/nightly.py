@@ -333,6 +333,12 @@ def finish_claim(
     return target
 
 
+def say(line: str) -> None:
+    """One line for the operator on stderr (logs and terminals alike)."""
+    sys.stderr.write(f"nightly: {line}\n")
+    sys.stderr.flush()
+
+
 def progress(done: int, total: int, claim: Claim, status: str) -> None:
     """One plain line per file on stderr (logs and CI); a bar when stderr is a terminal."""
     if sys.stderr.isatty():
@@ -361,14 +367,14 @@ class NightSteps(Protocol):
     def commit(self, claim: Claim, spooled: Path, reference: Reference) -> Outcome: ...
     def report(self, spooled: Path, outcome: Outcome) -> dict[str, str | None]: ...
     def finish(self, claim: Claim, status: Status, spooled: Path) -> None: ...
-    def tell(self, done: int, total: int, claim: Claim, status: Status) -> None: ...
+    def tell(self, done: int, total: int, claim: Claim, outcome: Outcome) -> None: ...
 
 
 def run_night(db: Path, layout: Layout, steps: NightSteps, lock_wait_seconds: float = 600.0) -> RunResult:
     """The nightly import, written once: lock, back up, claim, then per file in the order received
     commit, report and move (prepare may run ahead). Returns every file's outcome."""
     result = RunResult()
-    with run_lock(db, lock_wait_seconds):
+    with run_lock(db, lock_wait_seconds, notify=say):
         steps.backup()
         reference = steps.reference()
         claims = steps.claim()
@@ -388,7 +394,7 @@ def run_night(db: Path, layout: Layout, steps: NightSteps, lock_wait_seconds: fl
                     outcome.issues.append(issue("RPT_02", file=claim.file_name, detail=type(exc).__name__))
                 steps.finish(claim, outcome.status, spooled)
                 result.files.append(outcome.as_json())
-                steps.tell(n, len(claims), claim, outcome.status)
+                steps.tell(n, len(claims), claim, outcome)
     return result
 
 
@@ -429,8 +435,8 @@ class InProcess:
     def finish(self, claim: Claim, status: Status, spooled: Path) -> None:
         finish_claim(self._store(), self.layout, claim, status, spooled)
 
-    def tell(self, done: int, total: int, claim: Claim, status: Status) -> None:
-        progress(done, total, claim, str(status))
+    def tell(self, done: int, total: int, claim: Claim, outcome: Outcome) -> None:
+        progress(done, total, claim, str(outcome.status))
 
     def close(self) -> None:
         if self.con is not None:

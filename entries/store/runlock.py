@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,16 +35,26 @@ def backup_path(db: Path) -> Path:
 
 
 @contextmanager
-def run_lock(db: Path, wait_seconds: float = 600.0, poll: float = 0.5) -> Iterator[None]:
-    """Hold the run lock for `db`; raise EntriesError if another run keeps it past `wait_seconds`."""
+def run_lock(
+    db: Path, wait_seconds: float = 600.0, poll: float = 0.5, notify: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the run lock for `db`; raise EntriesError if another run keeps it past `wait_seconds`.
+
+    `notify` hears one line when this run has to wait (which process holds the lock, how long)."""
     db.parent.mkdir(parents=True, exist_ok=True)
     handle = lock_path(db).open("a+")
     deadline = time.monotonic() + wait_seconds
+    told = False
     while True:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             break
         except BlockingIOError:
+            if notify is not None and not told:
+                handle.seek(0)
+                holder = handle.read().strip() or "?"
+                notify(f"another run (process {holder}) is using {db}; waiting up to {wait_seconds:.0f} s for it to finish")
+                told = True
             if time.monotonic() >= deadline:
                 handle.close()
                 raise EntriesError(
