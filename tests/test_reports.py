@@ -466,6 +466,7 @@ ENTRY = st.tuples(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ENTRY, max_size=40))
 def test_invoice_totals_are_the_sum_of_stored_fees(generated):

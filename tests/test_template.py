@@ -205,6 +205,7 @@ def test_help_sheet_lists_centre_codes(centre_template):
     assert {r[1] for r in table} == {"Full award", "Top-up", "Moving down"}
 
 
+@pytest.mark.slow
 def test_writing_twice_gives_identical_values(con, tmp_path):
     for centre in (None, "34567"):
         first = _load(write_template(tmp_path / "a.xlsx", con, centre))
