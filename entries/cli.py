@@ -50,8 +50,13 @@ def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument("--out", default=default, help="reports folder (env ENTRIES_OUT, default data/out)")
 
 
+def _say(line: str) -> None:
+    print(f"entries: {line}", file=sys.stderr, flush=True)
+
+
 def _open(args: argparse.Namespace, *, needs_reference: bool = True):
-    con = database.connect(config.db_path(args.db))
+    # While a nightly run holds the store, wait for its next pause between files (with a message).
+    con = database.connect(config.db_path(args.db), wait_seconds=config.store_wait_seconds(), notify=_say)
     if needs_reference:
         refdata.ensure_reference(con)
     return con

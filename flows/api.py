@@ -32,9 +32,7 @@ def ensure_api(timeout_seconds: int | None = None) -> str:
     if configured:
         return str(configured)
     if not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
-        raise EntriesError(
-            "no Prefect API: set PREFECT_API_URL to a running Prefect server, or run with --in-process"
-        )
+        raise EntriesError("no Prefect API: set PREFECT_API_URL to a running Prefect server, or run with --in-process")
     from prefect.server.api.server import SubprocessASGIServer
 
     timeout = timeout_seconds or start_seconds()

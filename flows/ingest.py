@@ -79,7 +79,12 @@ def artifact_rows(outcome: dict) -> list[dict]:
     return rows
 
 
-@task(name="publish", task_run_name="publish {outcome[centre]}/{outcome[file]}", persist_result=False, cache_policy=NO_CACHE)
+@task(
+    name="publish",
+    task_run_name="publish {outcome[centre]}/{outcome[file]}",
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 def publish_task(outcome: dict) -> None:
     """Publish the submission's counts as a Prefect table artifact (visible in the UI)."""
     create_table_artifact(

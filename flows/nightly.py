@@ -41,7 +41,7 @@ def backup_task(db: str) -> str | None:
 @task(name="claim", **DB_RETRY, **QUIET)
 def claim_task(db: str, inbox: str, received_on: str | None, settle_seconds: float) -> list[nightly.Claim]:
     """Finish-or-claim: unfinished claims of an interrupted run, then the settled inbox files."""
-    con = database.connect(Path(db))
+    con = database.connect(Path(db), wait_seconds=nightly.STORE_WAIT_SECONDS)
     try:
         day = dt.date.fromisoformat(received_on) if received_on else None
         return nightly.claim_files(con, nightly.Layout(Path(inbox)), day, settle_seconds)
@@ -63,7 +63,7 @@ def prepare_task(claim: nightly.Claim, reference: Reference, spool: str) -> str:
     **QUIET,
 )
 def commit_task(db: str, claim: nightly.Claim, spooled: str, reference: Reference, out: str) -> Outcome:
-    con = database.connect(Path(db))
+    con = database.connect(Path(db), wait_seconds=nightly.STORE_WAIT_SECONDS)
     try:
         return nightly.commit_claim(con, claim, Path(spooled), reference, Path(out))
     finally:
@@ -75,9 +75,11 @@ def report_task(spooled: str, outcome: Outcome, out: str) -> dict[str, str | Non
     return nightly.report_claim(Path(spooled), outcome, Path(out))
 
 
-@task(name="move", task_run_name="move {claim.centre}/{claim.file_name}", retries=2, retry_delay_seconds=[1, 5], **QUIET)
+@task(
+    name="move", task_run_name="move {claim.centre}/{claim.file_name}", retries=2, retry_delay_seconds=[1, 5], **QUIET
+)
 def move_task(db: str, inbox: str, claim: nightly.Claim, status: str, spooled: str) -> str:
-    con = database.connect(Path(db))
+    con = database.connect(Path(db), wait_seconds=nightly.STORE_WAIT_SECONDS)
     try:
         return str(nightly.finish_claim(con, nightly.Layout(Path(inbox)), claim, status, Path(spooled)))
     finally:
@@ -116,6 +118,9 @@ class FlowSteps:
 
     def finish(self, claim: nightly.Claim, status: Status, spooled: Path) -> None:
         move_task(self.db, self.inbox, claim, str(status), str(spooled))
+
+    def pause(self) -> None:
+        """Nothing to do: every task opens the store and closes it again."""
 
     def tell(self, done: int, total: int, claim: nightly.Claim, outcome: Outcome) -> None:
         # File names and centre numbers only: never cell contents.

@@ -38,14 +38,26 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "entries.duckdb"
 
 
+@pytest.fixture(scope="session")
+def loaded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the project's reference data loaded, built once per test process."""
+    from entries.store import database, refdata
+
+    path = tmp_path_factory.mktemp("loaded") / "loaded.duckdb"
+    connection = database.connect(path)
+    refdata.load_reference(connection, REFERENCE)
+    connection.execute("CHECKPOINT")
+    connection.close()
+    return path
+
+
 @pytest.fixture
-def con(db_path: Path):
-    """A fresh store with the project's reference data loaded."""
-    from entries.store import refdata
+def con(db_path: Path, loaded_store: Path):
+    """A fresh store with the project's reference data loaded (a copy of the one built once)."""
     from entries.store import database
 
+    shutil.copyfile(loaded_store, db_path)
     connection = database.connect(db_path)
-    refdata.load_reference(connection, REFERENCE)
     yield connection
     connection.close()
 

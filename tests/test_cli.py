@@ -20,12 +20,27 @@ def stored(tmp_path, capsys):
     base = ["--db", str(tmp_path / "e.duckdb"), "--out", str(tmp_path / "out")]
     assert main([*base, "results", "load", str(SAMPLES / "results.csv")]) == 0
     capsys.readouterr()
-    assert main([*base, "nightly", str(tmp_path / "inbox"), "--in-process", "--received-on", "2027-01-15",
-                 "--settle-seconds", "0", "--json"]) == 0
+    assert (
+        main(
+            [
+                *base,
+                "nightly",
+                str(tmp_path / "inbox"),
+                "--in-process",
+                "--received-on",
+                "2027-01-15",
+                "--settle-seconds",
+                "0",
+                "--json",
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out)
     return base, summary
 
 
+@pytest.mark.slow
 def test_nightly_json_has_files_and_totals(stored):
     _, summary = stored
     assert set(summary) >= {"files", "totals"} and summary["left_for_next_run"] == []
@@ -33,16 +48,30 @@ def test_nightly_json_has_files_and_totals(stored):
     assert all(set(f) >= {"file", "sha256", "centre", "status", "issues", "reports"} for f in summary["files"])
 
 
+@pytest.mark.slow
 def test_list_json_fields(stored, capsys):
     base, _ = stored
     assert main([*base, "list", "--centre", "12345", "--json"]) == 0
     entries = json.loads(capsys.readouterr().out)
-    required = {"centre", "candidate_number", "uci", "surname", "forenames", "date_of_birth", "entry_code", "kind", "unit",
-                "series", "fee_pence", "late"}
+    required = {
+        "centre",
+        "candidate_number",
+        "uci",
+        "surname",
+        "forenames",
+        "date_of_birth",
+        "entry_code",
+        "kind",
+        "unit",
+        "series",
+        "fee_pence",
+        "late",
+    }
     assert entries and all(required <= set(e) for e in entries)
     assert {e["kind"] for e in entries} >= {"full_award", "unit", "top_up", "move_down"}
 
 
+@pytest.mark.slow
 def test_invoice_json_totals_match_the_entries(stored, capsys):
     base, _ = stored
     assert main([*base, "list", "--centre", "12345", "--series", "2027-06", "--json"]) == 0
@@ -53,6 +82,7 @@ def test_invoice_json_totals_match_the_entries(stored, capsys):
     assert all(set(o) >= {"order_ref", "lines", "total_pence"} for o in invoice["orders"])
 
 
+@pytest.mark.slow
 def test_history_filters(stored, capsys):
     base, _ = stored
     assert main([*base, "history", "--centre", "12345", "--json"]) == 0
@@ -63,6 +93,7 @@ def test_history_filters(stored, capsys):
     assert json.loads(capsys.readouterr().out) == []
 
 
+@pytest.mark.slow
 def test_invoices_for_a_series_write_a_finance_summary(stored, capsys, tmp_path):
     base, _ = stored
     assert main([*base, "invoices", "--series", "2027-06", "--json"]) == 0
@@ -72,14 +103,32 @@ def test_invoices_for_a_series_write_a_finance_summary(stored, capsys, tmp_path)
     assert (tmp_path / "out" / "finance" / "invoices_2027-06.csv").is_file()
 
 
-@pytest.mark.parametrize("command", ["reference", "qualifications", "template", "ingest", "results", "list", "history",
-                                     "review", "invoice", "invoices", "nightly", "onboard", "serve", "restore"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "reference",
+        "qualifications",
+        "template",
+        "ingest",
+        "results",
+        "list",
+        "history",
+        "review",
+        "invoice",
+        "invoices",
+        "nightly",
+        "onboard",
+        "serve",
+        "restore",
+    ],
+)
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as done:
         main([command, "--help"])
     assert done.value.code == 0 and "usage: entries" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_invoices_for_a_date_range(stored, capsys, tmp_path):
     base, _ = stored
     assert main([*base, "invoices", "--received-from", "2027-01-01", "--received-to", "2027-01-31", "--json"]) == 0
@@ -90,6 +139,7 @@ def test_invoices_for_a_date_range(stored, capsys, tmp_path):
     assert main([*base, "invoices", "--received-from", "2027-01-01"]) == 2
 
 
+@pytest.mark.slow
 def test_history_report_file(stored, capsys, tmp_path):
     import openpyxl
 
@@ -101,6 +151,7 @@ def test_history_report_file(stored, capsys, tmp_path):
     assert {sheet.cell(r, 7).value for r in (2, 3)} == {"Processing complete"}
 
 
+@pytest.mark.slow
 def test_invoice_for_an_unknown_centre_or_order(stored, capsys, tmp_path):
     base, _ = stored
     assert main([*base, "invoice", "--centre", "99999", "--series", "2027-06"]) == 2
@@ -108,3 +159,21 @@ def test_invoice_for_an_unknown_centre_or_order(stored, capsys, tmp_path):
     assert "no invoice written" in capsys.readouterr().err
     assert not list((tmp_path / "out").glob("99999/*")) and not list((tmp_path / "out").glob("12345/*NOPE*"))
     assert main([*base, "invoices", "--received-from", "2027-01-12", "--received-to", "2027-01-10"]) == 2
+
+
+def test_an_unexpected_failure_is_one_line_and_a_log_without_personal_data(tmp_path, monkeypatch, capsys):
+    from entries.reports import listing
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("could not convert 'Zoë O'Neill 123450260042C' to a number")  # a cell in the message
+
+    monkeypatch.setattr(listing, "list_entries", broken)
+    monkeypatch.setenv("ENTRIES_LOG_DIR", str(tmp_path / "logs"))
+    assert main(["--db", str(tmp_path / "e.duckdb"), "list"]) == 1
+    said = capsys.readouterr()
+    lines = said.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in said.err and "ValueError" in lines[0]
+    log = (tmp_path / "logs" / "entries-errors.log").read_text(encoding="utf-8")
+    assert "entries list: ValueError" in log and "in broken" in log
+    for personal in ("Zoë", "O'Neill", "123450260042C"):
+        assert personal not in said.err and personal not in said.out and personal not in log

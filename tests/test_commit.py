@@ -12,11 +12,10 @@ import time
 
 import pytest
 
-from entries.store import refdata
-from entries.store import review
-from entries.pipeline.ingest import ingest_file
-from entries.core.status import Status
 from entries.checks.validate import Context
+from entries.core.status import Status
+from entries.pipeline.ingest import ingest_file
+from entries.store import refdata, review
 from tests.conftest import FIXTURES, PROJECT
 
 COMMIT = FIXTURES / "commit"
@@ -27,9 +26,13 @@ def run(con, tmp_path):
     """Ingest a commit fixture for centre 12345 (June 2027 series unless told otherwise)."""
     reference = refdata.snapshot(con)
 
-    def _run(name: str, series: str = "2027-06", received: dt.date = dt.date(2027, 1, 15), order_ref: str | None = "PO-1"):
+    def _run(
+        name: str, series: str = "2027-06", received: dt.date = dt.date(2027, 1, 15), order_ref: str | None = "PO-1"
+    ):
         ctx = Context(centre="12345", series=series, received_on=received)
-        return ingest_file(con, COMMIT / name, context=ctx, reference=reference, order_ref=order_ref, out_dir=tmp_path / "out")
+        return ingest_file(
+            con, COMMIT / name, context=ctx, reference=reference, order_ref=order_ref, out_dir=tmp_path / "out"
+        )
 
     return _run
 
@@ -47,7 +50,9 @@ def test_full_award_is_stored_and_priced(con, run):
     assert outcome.status == Status.PROCESSING_COMPLETE
     assert outcome.entries == {"full_award": 1, "unit": 0, "top_up": 0, "move_down": 0}
     assert outcome.fees_pence == 9840  # 05838 standard fee, received before the entry deadline
-    assert con.execute("SELECT kind, unit_number, fee_pence, late, order_ref FROM entries").fetchall() == [("full_award", None, 9840, False, "PO-1")]
+    assert con.execute("SELECT kind, unit_number, fee_pence, late, order_ref FROM entries").fetchall() == [
+        ("full_award", None, 9840, False, "PO-1")
+    ]
 
 
 def test_late_entry_takes_the_late_fee(con, run):
@@ -59,7 +64,11 @@ def test_late_entry_takes_the_late_fee(con, run):
 def test_unit_entries_one_per_unit(con, run):
     outcome = run("unit_entries_two_candidates.csv")
     assert outcome.entries["unit"] == 3 and outcome.fees_pence == 3 * 3450
-    assert con.execute("SELECT candidate_number, unit_number FROM entries ORDER BY 1, 2").fetchall() == [("0042", 1), ("0042", 2), ("0043", 3)]
+    assert con.execute("SELECT candidate_number, unit_number FROM entries ORDER BY 1, 2").fetchall() == [
+        ("0042", 1),
+        ("0042", 2),
+        ("0043", 3),
+    ]
 
 
 def test_top_up_without_its_full_award_is_rejected(con, run):
@@ -83,7 +92,9 @@ def test_unit_entries_never_count_for_a_top_up(con, run):
 
 def _results(con, *units: tuple[int, str]) -> None:
     for unit, result in units:
-        con.execute("INSERT INTO unit_results VALUES ('123450260042C', '05839', ?, '2027-01', ?, now())", [unit, result])
+        con.execute(
+            "INSERT INTO unit_results VALUES ('123450260042C', '05839', ?, '2027-01', ?, now())", [unit, result]
+        )
 
 
 def test_moving_down_with_the_units_achieved(con, run):
@@ -114,10 +125,18 @@ def test_resit_beyond_the_limit(con, tmp_path):
 
     def upload(series: str, received: dt.date):
         copy = tmp_path / f"unit_1_{series}.csv"
-        copy.write_text((COMMIT / "unit_entry_unit_1.csv").read_text() + "\n" * (int(series[2:4]) * 12 + int(series[-2:])))
-        return ingest_file(con, copy, context=Context("12345", series, received), reference=reference, order_ref=None, out_dir=tmp_path)
+        copy.write_text(
+            (COMMIT / "unit_entry_unit_1.csv").read_text() + "\n" * (int(series[2:4]) * 12 + int(series[-2:]))
+        )
+        return ingest_file(
+            con, copy, context=Context("12345", series, received), reference=reference, order_ref=None, out_dir=tmp_path
+        )
 
-    for series, received in (("2027-01", dt.date(2026, 10, 1)), ("2027-06", dt.date(2027, 1, 15)), ("2028-01", dt.date(2027, 9, 1))):
+    for series, received in (
+        ("2027-01", dt.date(2026, 10, 1)),
+        ("2027-06", dt.date(2027, 1, 15)),
+        ("2028-01", dt.date(2027, 9, 1)),
+    ):
         assert upload(series, received).status == Status.PROCESSING_COMPLETE
     fourth = upload("2028-06", dt.date(2028, 1, 10))
     assert fourth.status == Status.READ_AND_REJECTED
@@ -130,8 +149,14 @@ def test_entry_already_on_record_is_not_stored_again(con, run, tmp_path):
     copy = tmp_path / "again.csv"
     copy.write_text((COMMIT / "full_award_certificate.csv").read_text() + "\n")  # other bytes, same entry
     reference = refdata.snapshot(con)
-    outcome = ingest_file(con, copy, context=Context("12345", "2027-06", dt.date(2027, 1, 15)), reference=reference,
-                          order_ref=None, out_dir=tmp_path)
+    outcome = ingest_file(
+        con,
+        copy,
+        context=Context("12345", "2027-06", dt.date(2027, 1, 15)),
+        reference=reference,
+        order_ref=None,
+        out_dir=tmp_path,
+    )
     assert outcome.status == Status.DUPLICATE_FILE and {"DUP_01", "DUP_02"} <= codes(outcome)
     assert count(con) == 1
 
@@ -160,12 +185,22 @@ def test_probable_duplicate_candidate_is_held_then_resolved(con, run):
     items = review.open_items(con)
     assert [(i["reason_code"], i["on_record"]["candidate_number"]) for i in items] == [("CAND_01", "0042")]
     done = review.resolve(con, items[0]["review_id"], "existing", refdata.snapshot(con))
-    assert done == {"review_id": items[0]["review_id"], "resolution": "existing", "entries": 1,
-                    "submission_status": "Processing complete", "submission_id": held.submission_id}
+    assert done == {
+        "review_id": items[0]["review_id"],
+        "resolution": "existing",
+        "entries": 1,
+        "submission_status": "Processing complete",
+        "submission_id": held.submission_id,
+    }
     assert count(con, "SELECT count(DISTINCT candidate_id) FROM entries") == 1
     # One number per candidate at a centre: the held row's entry takes the number on record.
     assert con.execute("SELECT DISTINCT candidate_number FROM entries").fetchall() == [("0042",)]
-    history = [s for s, _ in con.execute("SELECT status, seq FROM submission_status WHERE submission_id = ? ORDER BY seq", [held.submission_id]).fetchall()]
+    history = [
+        s
+        for s, _ in con.execute(
+            "SELECT status, seq FROM submission_status WHERE submission_id = ? ORDER BY seq", [held.submission_id]
+        ).fetchall()
+    ]
     assert history == ["Read and recognised", "Processing in progress", "OCR handling this", "Processing complete"]
 
 
@@ -224,8 +259,11 @@ def test_kill_mid_transaction_leaves_nothing_then_the_file_commits_whole(db_path
     database.connect(db_path).close()
     marker = tmp_path / "inside"
     source = COMMIT / "unit_entries_two_candidates.csv"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(db_path), str(source), str(marker)], cwd=PROJECT,
-                             env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(db_path), str(source), str(marker)],
+        cwd=PROJECT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+    )
     deadline = time.monotonic() + 120
     while not marker.exists():
         assert child.poll() is None, "the child ended before reaching the transaction"
@@ -237,7 +275,13 @@ def test_kill_mid_transaction_leaves_nothing_then_the_file_commits_whole(db_path
     con = database.connect(db_path)
     for table in ("submissions", "entries", "candidates", "accepted_files", "submission_status"):
         assert con.execute(f"SELECT count(*) FROM {table}").fetchall() == [(0,)], table
-    outcome = ingest_file(con, source, context=Context("12345", "2027-06", dt.date(2027, 1, 15)),
-                          reference=refdata.snapshot(con), order_ref=None, out_dir=tmp_path / "out")
+    outcome = ingest_file(
+        con,
+        source,
+        context=Context("12345", "2027-06", dt.date(2027, 1, 15)),
+        reference=refdata.snapshot(con),
+        order_ref=None,
+        out_dir=tmp_path / "out",
+    )
     assert outcome.status == Status.PROCESSING_COMPLETE
     assert con.execute("SELECT count(*) FROM entries").fetchall() == [(3,)]

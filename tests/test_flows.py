@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import FIXTURES
 
@@ -14,10 +14,22 @@ pytestmark = pytest.mark.slow
 def test_ingest_flow_runs_the_same_stages(prefect_harness, db_path):
     from flows.ingest import ingest_flow
 
-    good = ingest_flow(str(FIXTURES / "intake" / "base.xlsx"), "12345", series="2027-06", order_ref="PO-9",
-                       received_on="2026-11-28", db=str(db_path), out=str(db_path.parent / "out"))
-    bomb = ingest_flow(str(FIXTURES / "intake" / "zip_bomb.xlsx"), "12345", received_on="2026-11-28", db=str(db_path),
-                       out=str(db_path.parent / "out"))
+    good = ingest_flow(
+        str(FIXTURES / "intake" / "base.xlsx"),
+        "12345",
+        series="2027-06",
+        order_ref="PO-9",
+        received_on="2026-11-28",
+        db=str(db_path),
+        out=str(db_path.parent / "out"),
+    )
+    bomb = ingest_flow(
+        str(FIXTURES / "intake" / "zip_bomb.xlsx"),
+        "12345",
+        received_on="2026-11-28",
+        db=str(db_path),
+        out=str(db_path.parent / "out"),
+    )
     assert (good["status"], good["rows"], good["order_ref"]) == ("Processing complete", 3, "PO-9")
     assert (bomb["status"], bomb["series"]) == ("Upload failed", "2027-01")
     assert bomb["issues"][0]["code"] == "FILE_10"
@@ -42,8 +54,13 @@ def test_nightly_flow_over_an_inbox_of_several_centres(prefect_harness, tmp_path
     from tests.test_nightly import EXPECTED, make_inbox
 
     inbox = make_inbox(tmp_path)
-    summary = nightly_flow(str(inbox), db=str(tmp_path / "db" / "e.duckdb"), out=str(tmp_path / "out"),
-                           received_on="2027-01-15", settle_seconds=0)
+    summary = nightly_flow(
+        str(inbox),
+        db=str(tmp_path / "db" / "e.duckdb"),
+        out=str(tmp_path / "out"),
+        received_on="2027-01-15",
+        settle_seconds=0,
+    )
     seen = {f"{f['centre']}/{f['file']}": f for f in summary["files"]}
     assert set(seen) == set(EXPECTED)
     for name, (folder, status) in EXPECTED.items():
@@ -74,9 +91,16 @@ def test_nightly_flow_on_a_local_dask_cluster(prefect_harness, tmp_path):
     from tests.test_nightly import EXPECTED, make_inbox
 
     inbox = make_inbox(tmp_path)
-    summary = runner_for("local")(str(inbox), db=str(tmp_path / "db" / "e.duckdb"), out=str(tmp_path / "out"),
-                                  received_on="2027-01-15", settle_seconds=0)
-    assert {f"{f['centre']}/{f['file']}": f["status"] for f in summary["files"]} == {k: v[1] for k, v in EXPECTED.items()}
+    summary = runner_for("local")(
+        str(inbox),
+        db=str(tmp_path / "db" / "e.duckdb"),
+        out=str(tmp_path / "out"),
+        received_on="2027-01-15",
+        settle_seconds=0,
+    )
+    assert {f"{f['centre']}/{f['file']}": f["status"] for f in summary["files"]} == {
+        k: v[1] for k, v in EXPECTED.items()
+    }
 
 
 def test_nothing_personal_in_prefect_storage(prefect_harness, tmp_path):
@@ -96,8 +120,9 @@ def test_nothing_personal_in_prefect_storage(prefect_harness, tmp_path):
     assert all(p in cells for p in ("Smith", "O'Brien", "Zoë", "123450260042C"))  # the flows saw them
     db = tmp_path / "db" / "e.duckdb"
     ingest_flow(str(upload), "12345", series="2027-06", received_on="2027-01-15", db=str(db), out=str(tmp_path / "out"))
-    nightly_flow(str(make_inbox(tmp_path)), db=str(db), out=str(tmp_path / "out"), received_on="2027-01-15",
-                 settle_seconds=0)
+    nightly_flow(
+        str(make_inbox(tmp_path)), db=str(db), out=str(tmp_path / "out"), received_on="2027-01-15", settle_seconds=0
+    )
 
     url = str(get_current_settings().server.database.connection_url.get_secret_value())
     database = Path(url.split("///", 1)[1]) if "///" in url else None
@@ -123,7 +148,9 @@ def test_invoicing_flow_totals_every_centre(prefect_harness, tmp_path):
     from flows.invoicing import invoicing_flow
     from tests.test_nightly import RECEIVED, make_inbox
 
-    run_nightly(make_inbox(tmp_path), tmp_path / "db" / "e.duckdb", tmp_path / "out", received_on=RECEIVED, settle_seconds=0)
+    run_nightly(
+        make_inbox(tmp_path), tmp_path / "db" / "e.duckdb", tmp_path / "out", received_on=RECEIVED, settle_seconds=0
+    )
     done = invoicing_flow("2027-06", db=str(tmp_path / "db" / "e.duckdb"), out=str(tmp_path / "out"))
     assert [c["centre"] for c in done["centres"]] == ["12345", "23456", "56789"]
     assert Path(done["summary"]).is_file()
@@ -132,6 +159,10 @@ def test_invoicing_flow_totals_every_centre(prefect_harness, tmp_path):
 def test_onboarding_flow_loads_a_workbook(prefect_harness, tmp_path):
     from flows.onboarding import onboarding_flow
 
-    done = onboarding_flow(str(FIXTURES / "onboard" / "good_onboarding.xlsx"), db=str(tmp_path / "e.duckdb"),
-                           out=str(tmp_path / "out"), received_on="2027-01-10")
+    done = onboarding_flow(
+        str(FIXTURES / "onboard" / "good_onboarding.xlsx"),
+        db=str(tmp_path / "e.duckdb"),
+        out=str(tmp_path / "out"),
+        received_on="2027-01-10",
+    )
     assert done["stored"] and done["centres"]["added"] == 2

@@ -63,9 +63,7 @@ def test_check_letter_vectors() -> None:
     assert centre_of("681990012058G") == "68199"
 
 
-@pytest.mark.parametrize(
-    "stem", ["", "68199001205", "681990012058G", "681991012058", "681990012o58", "68199a012058"]
-)
+@pytest.mark.parametrize("stem", ["", "68199001205", "681990012058G", "681991012058", "681990012o58", "68199a012058"])
 def test_check_letter_rejects_bad_stems(stem: str) -> None:
     with pytest.raises(ValueError):
         check_letter(stem)
@@ -140,7 +138,7 @@ def test_uln_reasons(value: str, reason: str) -> None:
 
 
 def _remainder(nine: str) -> int:
-    return sum(w * int(c) for w, c in zip(range(10, 1, -1), nine)) % 11
+    return sum(w * int(c) for w, c in zip(range(10, 1, -1), nine, strict=False)) % 11
 
 
 @given(st.text(alphabet=string.digits, min_size=9, max_size=9))
@@ -174,15 +172,27 @@ def test_vectorised_uln_check_agrees_with_scalar(ulns):
 
     from entries.intake.uln import check_digits_valid, uln_problem
 
-    assert check_digits_valid(pd.Series(ulns)).tolist() == [uln_problem(u) in (None, "placeholder") and _checksum_ok(u) for u in ulns]
+    assert check_digits_valid(pd.Series(ulns)).tolist() == [
+        uln_problem(u) in (None, "placeholder") and _checksum_ok(u) for u in ulns
+    ]
 
 
 def _checksum_ok(uln: str) -> bool:
-    remainder = sum(int(d) * w for d, w in zip(uln[:9], range(10, 1, -1))) % 11
+    remainder = sum(int(d) * w for d, w in zip(uln[:9], range(10, 1, -1), strict=False)) % 11
     return remainder != 0 and int(uln[9]) == 10 - remainder
 
 
-@given(st.lists(st.one_of(st.from_regex(r"\A[0-9]{10}\Z", fullmatch=True), st.sampled_from(["TBC", "n/a", "9999999999", "1234567890", "", "x"]), st.text(max_size=12)), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.one_of(
+            st.from_regex(r"\A[0-9]{10}\Z", fullmatch=True),
+            st.sampled_from(["TBC", "n/a", "9999999999", "1234567890", "", "x"]),
+            st.text(max_size=12),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_vectorised_placeholder_agrees_with_scalar(values):
     import pandas as pd
 

@@ -55,7 +55,9 @@ def imports_of(source: str, module: str) -> list[tuple[int, str]]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             found.append((node.lineno, base))
             # `from entries.store import database` imports entries.store.database
             found += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
@@ -80,9 +82,7 @@ def violations(source: str, module: str) -> list[str]:
 
 
 def project_modules() -> list[tuple[str, Path]]:
-    return sorted(
-        (module_name(p), p) for top in ("entries", "schemas", "flows") for p in (ROOT / top).rglob("*.py")
-    )
+    return sorted((module_name(p), p) for top in ("entries", "schemas", "flows") for p in (ROOT / top).rglob("*.py"))
 
 
 def test_every_module_belongs_to_a_layer():

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from entries.store import runlock
-from entries.store import database
 from entries.core.errors import EntriesError
 from entries.pipeline.nightly import run_nightly
+from entries.store import database, runlock
 from tests.conftest import PROJECT
 
 SAMPLES = PROJECT / "data" / "samples" / "inbox"
@@ -45,23 +44,41 @@ def final_state(root: Path, db: Path) -> dict:
     con = database.connect(db, read_only=True)
     try:
         state = {
-            "submissions": sorted(con.execute(
-                "SELECT file_name, centre, sha256, status, reason_code, rows, accepted, rejected, held FROM submissions").fetchall()),
-            "statuses": sorted(con.execute(
-                """SELECT s.file_name, list(t.status ORDER BY t.seq) FROM submissions s JOIN submission_status t USING (submission_id)
-                   GROUP BY ALL""").fetchall()),
-            "entries": sorted(con.execute(
-                """SELECT centre_number, candidate_number, entry_code, kind, coalesce(unit_number, 0), series, fee_pence, late,
-                          replaced_by IS NOT NULL FROM entries""").fetchall()),
-            "candidates": sorted(con.execute(
-                "SELECT centre_number, candidate_number, coalesce(uci, ''), surname, forenames, date_of_birth FROM candidates").fetchall()),
+            "submissions": sorted(
+                con.execute(
+                    "SELECT file_name, centre, sha256, status, reason_code, rows, accepted, rejected, held FROM submissions"
+                ).fetchall()
+            ),
+            "statuses": sorted(
+                con.execute(
+                    """SELECT s.file_name, list(t.status ORDER BY t.seq) FROM submissions s JOIN submission_status t USING (submission_id)
+                   GROUP BY ALL"""
+                ).fetchall()
+            ),
+            "entries": sorted(
+                con.execute(
+                    """SELECT centre_number, candidate_number, entry_code, kind, coalesce(unit_number, 0), series, fee_pence, late,
+                          replaced_by IS NOT NULL FROM entries"""
+                ).fetchall()
+            ),
+            "candidates": sorted(
+                con.execute(
+                    "SELECT centre_number, candidate_number, coalesce(uci, ''), surname, forenames, date_of_birth FROM candidates"
+                ).fetchall()
+            ),
             "claims_open": con.execute("SELECT count(*) FROM nightly_claims WHERE done_at IS NULL").fetchall(),
         }
     finally:
         con.close()
-    state["folders"] = sorted(str(p.relative_to(root)) for name in ("inbox", "processing", "processed", "rejected", "failed")
-                              for p in (root / name).rglob("*") if p.is_file())
-    state["reports"] = sorted(str(p.relative_to(root)) for p in (root / "out").rglob("*") if p.is_file() and ".tmp" not in p.name)
+    state["folders"] = sorted(
+        str(p.relative_to(root))
+        for name in ("inbox", "processing", "processed", "rejected", "failed")
+        for p in (root / name).rglob("*")
+        if p.is_file()
+    )
+    state["reports"] = sorted(
+        str(p.relative_to(root)) for p in (root / "out").rglob("*") if p.is_file() and ".tmp" not in p.name
+    )
     return state
 
 
@@ -109,9 +126,8 @@ def test_file_still_being_written_is_left_for_the_next_run(tmp_path):
 
 def test_second_run_waits_for_the_lock_then_gives_up(tmp_path, capsys):
     db = tmp_path / "e.duckdb"
-    with runlock.run_lock(db):
-        with pytest.raises(EntriesError, match="another run"):
-            run_nightly(make_inbox(tmp_path), db, tmp_path / "out", settle_seconds=0, lock_wait_seconds=0.5)
+    with runlock.run_lock(db), pytest.raises(EntriesError, match="another run"):
+        run_nightly(make_inbox(tmp_path), db, tmp_path / "out", settle_seconds=0, lock_wait_seconds=0.5)
     assert len(list((tmp_path / "inbox").rglob("*.*"))) == len(EXPECTED)  # nothing was claimed
     assert capsys.readouterr().err.count("waiting up to 0 s") == 1  # said once, while it waited
 
@@ -167,8 +183,13 @@ CHILD = textwrap.dedent(
 
 
 def _child(root: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(root)], cwd=PROJECT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(root)],
+        cwd=PROJECT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+    )
 
 
 @pytest.mark.slow

@@ -6,16 +6,17 @@ import csv
 import datetime as dt
 import importlib.util
 import json
+from pathlib import Path
 
 import openpyxl
 import pytest
 
-from entries.store import onboarding as onboarding_store
-from entries.store import refdata
+from entries.checks.validate import Context
+from entries.core.status import Status
 from entries.pipeline.ingest import ingest_file
 from entries.pipeline.onboard import onboard
-from entries.core.status import Status
-from entries.checks.validate import Context
+from entries.store import onboarding as onboarding_store
+from entries.store import refdata
 from tests.conftest import FIXTURES
 
 ONBOARD = FIXTURES / "onboard"
@@ -26,8 +27,10 @@ _spec.loader.exec_module(make)
 
 
 def counts(con) -> dict[str, int]:
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-            for t in ("onboarded_centres", "onboarded_approvals", "candidates", "submissions")}
+    return {
+        t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+        for t in ("onboarded_centres", "onboarded_approvals", "candidates", "submissions")
+    }
 
 
 def codes(result) -> set[str]:
@@ -48,27 +51,45 @@ def test_good_onboarding_loads_everything_in_one_go(con, tmp_path):
 
     reference = refdata.snapshot(con)
     centres = reference.tables["centres"].set_index("centre_number")
-    assert centres.loc["90001", "centre_type"] == "school" and centres.loc["90002", "centre_type"] == "training_provider"
+    assert (
+        centres.loc["90001", "centre_type"] == "school" and centres.loc["90002", "centre_type"] == "training_provider"
+    )
     approvals = {(c, s, str(d)[:10]) for c, s, d in reference.tables["centre_approvals"].itertuples(index=False)}
-    assert {("90001", "L3-IT", "2026-09-01"), ("90002", "L3-BUS", "2026-09-01"), ("12345", "L3-HSC", "2026-09-01")} <= approvals
+    assert {
+        ("90001", "L3-IT", "2026-09-01"),
+        ("90002", "L3-BUS", "2026-09-01"),
+        ("12345", "L3-HSC", "2026-09-01"),
+    } <= approvals
 
-    stored = con.execute("SELECT centre_number, candidate_number, uci IS NOT NULL, uln, candidate_group, submission_id "
-                         "FROM candidates ORDER BY 1, 2").fetchall()
-    assert stored == [("90001", "0001", True, "1000000043", "12A", 0), ("90001", "0002", True, None, "12A", 0),
-                      ("90001", "0003", False, "1234567899", "12B", 0), ("90002", "0001", True, None, "", 0)]
-    assert con.execute("SELECT CAST(date_of_birth AS VARCHAR) FROM candidates WHERE candidate_number = '0002'").fetchall() == [("2009-11-02",)]
+    stored = con.execute(
+        "SELECT centre_number, candidate_number, uci IS NOT NULL, uln, candidate_group, submission_id "
+        "FROM candidates ORDER BY 1, 2"
+    ).fetchall()
+    assert stored == [
+        ("90001", "0001", True, "1000000043", "12A", 0),
+        ("90001", "0002", True, None, "12A", 0),
+        ("90001", "0003", False, "1234567899", "12B", 0),
+        ("90002", "0001", True, None, "", 0),
+    ]
+    assert con.execute(
+        "SELECT CAST(date_of_birth AS VARCHAR) FROM candidates WHERE candidate_number = '0002'"
+    ).fetchall() == [("2009-11-02",)]
 
 
 def test_report_lists_changes_and_carries_no_personal_data(con, tmp_path):
     result = run(con, tmp_path, "good_onboarding.xlsx")
     xlsx, csv_path = result.reports["xlsx"], result.reports["csv"]
-    assert xlsx.endswith(f"onboarding/2026-09-15_good_onboarding_{result.sha256[:8]}.xlsx") and csv_path.endswith(".csv")
+    assert xlsx.endswith(f"onboarding/2026-09-15_good_onboarding_{result.sha256[:8]}.xlsx") and csv_path.endswith(
+        ".csv"
+    )
     with open(csv_path, encoding="utf-8-sig", newline="") as fh:
         records = list(csv.DictReader(fh))
-    added = {(r["Sheet"], r["Centre Number"], r["Candidate Number"], r["Suite"]) for r in records if r["Action"] == "added"}
+    added = {
+        (r["Sheet"], r["Centre Number"], r["Candidate Number"], r["Suite"]) for r in records if r["Action"] == "added"
+    }
     assert ("Centres", "90001", "", "") in added and ("Approvals", "12345", "", "L3-HSC") in added
     assert ("Candidates", "90001", "0003", "") in added and len(added) == 9
-    text = open(csv_path, encoding="utf-8-sig").read()
+    text = Path(csv_path).read_text(encoding="utf-8-sig")
     wb = openpyxl.load_workbook(xlsx)
     cells = [str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value is not None]
     assert all(c.data_type != "f" for ws in wb for row in ws.iter_rows() for c in row)
@@ -80,13 +101,25 @@ def test_report_lists_changes_and_carries_no_personal_data(con, tmp_path):
 
 def test_loading_the_same_workbook_twice_changes_nothing_the_second_time(con, tmp_path):
     run(con, tmp_path, "good_onboarding.xlsx")
-    before = con.execute("SELECT * FROM onboarded_centres ORDER BY 1").fetchall(), con.execute("SELECT * FROM candidates ORDER BY 1").fetchall()
+    before = (
+        con.execute("SELECT * FROM onboarded_centres ORDER BY 1").fetchall(),
+        con.execute("SELECT * FROM candidates ORDER BY 1").fetchall(),
+    )
     again = run(con, tmp_path, "good_onboarding.xlsx")
     assert again.stored
-    assert (again.centres_added, again.centres_updated, again.approvals_added, again.approvals_updated,
-            again.candidates_added, again.candidates_updated) == (0, 0, 0, 0, 0, 0)
+    assert (
+        again.centres_added,
+        again.centres_updated,
+        again.approvals_added,
+        again.approvals_updated,
+        again.candidates_added,
+        again.candidates_updated,
+    ) == (0, 0, 0, 0, 0, 0)
     assert (again.centres_unchanged, again.approvals_unchanged, again.candidates_unchanged) == (2, 3, 4)
-    after = con.execute("SELECT * FROM onboarded_centres ORDER BY 1").fetchall(), con.execute("SELECT * FROM candidates ORDER BY 1").fetchall()
+    after = (
+        con.execute("SELECT * FROM onboarded_centres ORDER BY 1").fetchall(),
+        con.execute("SELECT * FROM candidates ORDER BY 1").fetchall(),
+    )
     assert after == before  # not even onboarded_at moved
 
 
@@ -131,7 +164,9 @@ def test_candidate_number_on_record_for_another_person_stores_nothing(con, tmp_p
     before = con.execute("SELECT * FROM candidates ORDER BY 1").fetchall()
     result = run(con, tmp_path, "candidate_number_clash.xlsx")
     errors = [i for i in result.issues if i.issue.severity == "error"]
-    assert [(i.sheet, i.issue.row, i.issue.column, i.issue.code) for i in errors] == [("Candidates", 2, "Candidate Number", "ONB_10")]
+    assert [(i.sheet, i.issue.row, i.issue.column, i.issue.code) for i in errors] == [
+        ("Candidates", 2, "Candidate Number", "ONB_10")
+    ]
     assert "Fairweather" not in errors[0].issue.message
     assert con.execute("SELECT * FROM candidates ORDER BY 1").fetchall() == before
 
@@ -142,10 +177,15 @@ def test_a_matched_candidate_gets_its_new_group_and_missing_identifiers(con, tmp
     variant = tmp_path / "regroup.xlsx"
     make.write_workbook(variant, make.sheets(Candidates=rows))
     result = run(con, tmp_path, variant)
-    assert result.stored and (result.candidates_added, result.candidates_updated, result.candidates_unchanged) == (0, 1, 3)
+    assert result.stored and (result.candidates_added, result.candidates_updated, result.candidates_unchanged) == (
+        0,
+        1,
+        3,
+    )
     assert result.groups["90001"] == [("12A", 1), ("12B", 1), ("13A", 1)]
-    assert con.execute("SELECT uln, candidate_group FROM candidates WHERE centre_number = '90001' AND candidate_number = '0002'"
-                       ).fetchall() == [("1234567899", "13A")]
+    assert con.execute(
+        "SELECT uln, candidate_group FROM candidates WHERE centre_number = '90001' AND candidate_number = '0002'"
+    ).fetchall() == [("1234567899", "13A")]
     assert counts(con)["candidates"] == 4
 
 
@@ -167,7 +207,9 @@ def test_a_failure_inside_the_transaction_leaves_nothing_behind(con, tmp_path, m
 
 def test_an_onboarded_centre_ingests_entries_and_its_candidates_are_matched(con, tmp_path):
     run(con, tmp_path, "good_onboarding.xlsx")
-    ids = dict(con.execute("SELECT candidate_number, candidate_id FROM candidates WHERE centre_number = '90001'").fetchall())
+    ids = dict(
+        con.execute("SELECT candidate_number, candidate_id FROM candidates WHERE centre_number = '90001'").fetchall()
+    )
     upload = tmp_path / "fenwick_entries.csv"
     upload.write_text(
         "Centre Number,Candidate Number,UCI,ULN,Surname,Forenames,Sex,Date of Birth,Entry Code,Unit 1,Unit 2,Unit 3,Unit 4,Unit 5,Unit 6,Candidate Group\r\n"
@@ -176,7 +218,9 @@ def test_an_onboarded_centre_ingests_entries_and_its_candidates_are_matched(con,
         encoding="utf-8",
     )
     ctx = Context(centre="90001", series="2027-06", received_on=dt.date(2027, 1, 15))
-    outcome = ingest_file(con, upload, context=ctx, reference=refdata.snapshot(con), order_ref=None, out_dir=tmp_path / "out")
+    outcome = ingest_file(
+        con, upload, context=ctx, reference=refdata.snapshot(con), order_ref=None, out_dir=tmp_path / "out"
+    )
     assert outcome.status == Status.PROCESSING_COMPLETE, [i.code for i in outcome.issues]
     assert outcome.entries["full_award"] == 2
     assert counts(con)["candidates"] == 4  # matched, not created again

@@ -27,8 +27,14 @@ def test_a_workbook_openpyxl_cannot_load_gets_its_errors_in_a_rebuilt_workbook(c
     with pytest.raises(TypeError):
         openpyxl.load_workbook(OPERATIONS / "mac_empty_style.xlsx")  # the quirk is real
     ctx = Context(centre="12345", series="2027-06", received_on=dt.date(2027, 1, 15))
-    outcome = ingest_file(con, OPERATIONS / "mac_empty_style.xlsx", context=ctx, reference=refdata.snapshot(con),
-                          order_ref=None, out_dir=tmp_path)
+    outcome = ingest_file(
+        con,
+        OPERATIONS / "mac_empty_style.xlsx",
+        context=ctx,
+        reference=refdata.snapshot(con),
+        order_ref=None,
+        out_dir=tmp_path,
+    )
     assert str(outcome.status) == "Processing complete"
     assert "RPT_01" in {i.code for i in outcome.issues} and outcome.reports["annotated_as"] == "rebuilt"
     rebuilt = openpyxl.load_workbook(outcome.reports["annotated"])
@@ -116,12 +122,26 @@ def test_a_second_nightly_waits_for_the_first_and_says_so(tmp_path, capfd):
 
     db = tmp_path / "db" / "e.duckdb"
     db.parent.mkdir(parents=True)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db), "30"], cwd=PROJECT, stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db), "30"], cwd=PROJECT, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-        code = main(["--db", str(db), "--out", str(tmp_path / "out"), "nightly", str(make_inbox(tmp_path)),
-                     "--in-process", "--settle-seconds", "0", "--lock-wait", "1"])
+        code = main(
+            [
+                "--db",
+                str(db),
+                "--out",
+                str(tmp_path / "out"),
+                "nightly",
+                str(make_inbox(tmp_path)),
+                "--in-process",
+                "--settle-seconds",
+                "0",
+                "--lock-wait",
+                "1",
+            ]
+        )
     finally:
         holder.kill()
         holder.wait()

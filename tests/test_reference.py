@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from entries.store import refdata
-from entries.store import database
 from entries.cli import main
 from entries.core.errors import ReferenceDataError
+from entries.store import database, refdata
 from tests.conftest import REFERENCE
 
 
@@ -33,32 +32,193 @@ def _delete_line(path: Path, line: str) -> None:
 
 # (id, file, how to break it, expected code, expected row, expected column)
 DEFECTS = [
-    ("suites_bad_attempts", "suites.csv", lambda p: _rewrite(p, "2016,3\nL3-BUS", "2016,three\nL3-BUS"), "REF_03", 2, "max_exam_attempts"),
+    (
+        "suites_bad_attempts",
+        "suites.csv",
+        lambda p: _rewrite(p, "2016,3\nL3-BUS", "2016,three\nL3-BUS"),
+        "REF_03",
+        2,
+        "max_exam_attempts",
+    ),
     ("suites_duplicate_key", "suites.csv", lambda p: _append(p, "L3-IT,Copy,3,IT,2016,3"), "REF_04", 6, "suite_id"),
-    ("qualifications_lost_leading_zero", "qualifications.csv", lambda p: _rewrite(p, "05838,L3-IT", "5838,L3-IT"), "REF_03", 2, "qualification_code"),
-    ("qualifications_unknown_suite", "qualifications.csv", lambda p: _rewrite(p, "05838,L3-IT", "05838,L3-XX"), "REF_05", 2, "suite_id"),
-    ("qualifications_mandatory_over_glh", "qualifications.csv", lambda p: _rewrite(p, "Certificate in IT,180", "Certificate in IT,120"), "REF_09", 2, "glh"),
-    ("qualifications_glh_unreachable", "qualifications.csv", lambda p: _rewrite(p, "Certificate in IT,180", "Certificate in IT,240"), "REF_10", 2, "glh"),
-    ("units_bad_assessment", "units.csv", lambda p: _rewrite(p, "Fundamentals of IT,90,exam", "Fundamentals of IT,90,written"), "REF_03", 2, "assessment"),
-    ("rules_unknown_unit", "rules_of_combination.csv", lambda p: _append(p, "05838,99,optional"), "REF_05", 362, "unit_number"),
-    ("rules_unknown_qualification", "rules_of_combination.csv", lambda p: _append(p, "09999,1,optional"), "REF_05", 362, "qualification_code"),
-    ("entry_codes_unknown_qualification", "entry_codes.csv", lambda p: _append(p, "09999,full_award,09999,,Ghost"), "REF_05", 54, "qualification_code"),
-    ("entry_codes_topup_goes_down", "entry_codes.csv", lambda p: _rewrite(p, "05839T1,top_up,05839,05838", "05839T1,top_up,05838,05839"), "REF_14", 7, "entry_code"),
-    ("entry_codes_movedown_goes_up", "entry_codes.csv", lambda p: _rewrite(p, "05838M2,move_down,05838,05839", "05839M1,move_down,05839,05838"), "REF_08", 9, "qualification_code"),
-    ("fees_not_whole_pence", "fees.csv", lambda p: _rewrite(p, "2027-01,05838,9840,", "2027-01,05838,98.40,"), "REF_03", 2, "fee_pence"),
-    ("fees_negative", "fees.csv", lambda p: _rewrite(p, "2027-01,05838,9840,", "2027-01,05838,-9840,"), "REF_03", 2, "fee_pence"),
-    ("fees_late_below_standard", "fees.csv", lambda p: _rewrite(p, "2027-01,05838,9840,14760", "2027-01,05838,9840,9000"), "REF_06", 2, "late_fee_pence"),
-    ("fees_code_missing_in_series", "fees.csv", lambda p: _delete_line(p, "2027-01,05838,9840,14760"), "REF_11", None, "fee_pence"),
+    (
+        "qualifications_lost_leading_zero",
+        "qualifications.csv",
+        lambda p: _rewrite(p, "05838,L3-IT", "5838,L3-IT"),
+        "REF_03",
+        2,
+        "qualification_code",
+    ),
+    (
+        "qualifications_unknown_suite",
+        "qualifications.csv",
+        lambda p: _rewrite(p, "05838,L3-IT", "05838,L3-XX"),
+        "REF_05",
+        2,
+        "suite_id",
+    ),
+    (
+        "qualifications_mandatory_over_glh",
+        "qualifications.csv",
+        lambda p: _rewrite(p, "Certificate in IT,180", "Certificate in IT,120"),
+        "REF_09",
+        2,
+        "glh",
+    ),
+    (
+        "qualifications_glh_unreachable",
+        "qualifications.csv",
+        lambda p: _rewrite(p, "Certificate in IT,180", "Certificate in IT,240"),
+        "REF_10",
+        2,
+        "glh",
+    ),
+    (
+        "units_bad_assessment",
+        "units.csv",
+        lambda p: _rewrite(p, "Fundamentals of IT,90,exam", "Fundamentals of IT,90,written"),
+        "REF_03",
+        2,
+        "assessment",
+    ),
+    (
+        "rules_unknown_unit",
+        "rules_of_combination.csv",
+        lambda p: _append(p, "05838,99,optional"),
+        "REF_05",
+        362,
+        "unit_number",
+    ),
+    (
+        "rules_unknown_qualification",
+        "rules_of_combination.csv",
+        lambda p: _append(p, "09999,1,optional"),
+        "REF_05",
+        362,
+        "qualification_code",
+    ),
+    (
+        "entry_codes_unknown_qualification",
+        "entry_codes.csv",
+        lambda p: _append(p, "09999,full_award,09999,,Ghost"),
+        "REF_05",
+        54,
+        "qualification_code",
+    ),
+    (
+        "entry_codes_topup_goes_down",
+        "entry_codes.csv",
+        lambda p: _rewrite(p, "05839T1,top_up,05839,05838", "05839T1,top_up,05838,05839"),
+        "REF_14",
+        7,
+        "entry_code",
+    ),
+    (
+        "entry_codes_movedown_goes_up",
+        "entry_codes.csv",
+        lambda p: _rewrite(p, "05838M2,move_down,05838,05839", "05839M1,move_down,05839,05838"),
+        "REF_08",
+        9,
+        "qualification_code",
+    ),
+    (
+        "fees_not_whole_pence",
+        "fees.csv",
+        lambda p: _rewrite(p, "2027-01,05838,9840,", "2027-01,05838,98.40,"),
+        "REF_03",
+        2,
+        "fee_pence",
+    ),
+    (
+        "fees_negative",
+        "fees.csv",
+        lambda p: _rewrite(p, "2027-01,05838,9840,", "2027-01,05838,-9840,"),
+        "REF_03",
+        2,
+        "fee_pence",
+    ),
+    (
+        "fees_late_below_standard",
+        "fees.csv",
+        lambda p: _rewrite(p, "2027-01,05838,9840,14760", "2027-01,05838,9840,9000"),
+        "REF_06",
+        2,
+        "late_fee_pence",
+    ),
+    (
+        "fees_code_missing_in_series",
+        "fees.csv",
+        lambda p: _delete_line(p, "2027-01,05838,9840,14760"),
+        "REF_11",
+        None,
+        "fee_pence",
+    ),
     ("fees_unknown_series", "fees.csv", lambda p: _append(p, "2031-06,05838,9840,14760"), "REF_05", 210, "series"),
-    ("unit_fees_missing_suite", "unit_fees.csv", lambda p: _delete_line(p, "2027-01,L3-IT,3450,5175"), "REF_12", None, "fee_pence"),
-    ("series_deadlines_out_of_order", "series.csv", lambda p: _rewrite(p, "2026-10-21,2026-12-01", "2026-12-21,2026-12-01"), "REF_07", 2, "late_entry_deadline"),
-    ("series_not_a_date", "series.csv", lambda p: _rewrite(p, "2026-10-21", "2026-02-30"), "REF_03", 2, "entry_deadline"),
-    ("centres_lost_leading_zero", "centres.csv", lambda p: _rewrite(p, "01234,Ashby", "1234,Ashby"), "REF_03", 6, "centre_number"),
-    ("centre_approvals_unknown_centre", "centre_approvals.csv", lambda p: _append(p, "99999,L3-IT,2016-09-01"), "REF_05", 17, "centre_number"),
-    ("centre_approvals_unknown_suite", "centre_approvals.csv", lambda p: _append(p, "12345,L3-XX,2016-09-01"), "REF_05", 17, "suite_id"),
-    ("series_missing_column", "series.csv", lambda p: _rewrite(p, "late_entry_deadline", "late_deadline"), "REF_02", 1, None),
+    (
+        "unit_fees_missing_suite",
+        "unit_fees.csv",
+        lambda p: _delete_line(p, "2027-01,L3-IT,3450,5175"),
+        "REF_12",
+        None,
+        "fee_pence",
+    ),
+    (
+        "series_deadlines_out_of_order",
+        "series.csv",
+        lambda p: _rewrite(p, "2026-10-21,2026-12-01", "2026-12-21,2026-12-01"),
+        "REF_07",
+        2,
+        "late_entry_deadline",
+    ),
+    (
+        "series_not_a_date",
+        "series.csv",
+        lambda p: _rewrite(p, "2026-10-21", "2026-02-30"),
+        "REF_03",
+        2,
+        "entry_deadline",
+    ),
+    (
+        "centres_lost_leading_zero",
+        "centres.csv",
+        lambda p: _rewrite(p, "01234,Ashby", "1234,Ashby"),
+        "REF_03",
+        6,
+        "centre_number",
+    ),
+    (
+        "centre_approvals_unknown_centre",
+        "centre_approvals.csv",
+        lambda p: _append(p, "99999,L3-IT,2016-09-01"),
+        "REF_05",
+        17,
+        "centre_number",
+    ),
+    (
+        "centre_approvals_unknown_suite",
+        "centre_approvals.csv",
+        lambda p: _append(p, "12345,L3-XX,2016-09-01"),
+        "REF_05",
+        17,
+        "suite_id",
+    ),
+    (
+        "series_missing_column",
+        "series.csv",
+        lambda p: _rewrite(p, "late_entry_deadline", "late_deadline"),
+        "REF_02",
+        1,
+        None,
+    ),
     ("centres_missing_file", "centres.csv", lambda p: p.unlink(), "REF_01", None, None),
-    ("units_not_utf8", "units.csv", lambda p: p.write_bytes(p.read_bytes().replace(b"Fundamentals", b"Fundam\xe9ntals")), "REF_13", None, None),
+    (
+        "units_not_utf8",
+        "units.csv",
+        lambda p: p.write_bytes(p.read_bytes().replace(b"Fundamentals", b"Fundam\xe9ntals")),
+        "REF_13",
+        None,
+        None,
+    ),
 ]
 
 
@@ -69,7 +229,9 @@ def test_sample_reference_data_is_valid():
     assert ref.tables["fees"]["fee_pence"].dtype.kind == "i"
 
 
-@pytest.mark.parametrize(("file", "breaker", "code", "row", "column"), [d[1:] for d in DEFECTS], ids=[d[0] for d in DEFECTS])
+@pytest.mark.parametrize(
+    ("file", "breaker", "code", "row", "column"), [d[1:] for d in DEFECTS], ids=[d[0] for d in DEFECTS]
+)
 def test_broken_table_is_named_and_old_tables_kept(con, reference_copy, file, breaker, code, row, column):
     before = con.execute("SELECT count(*), sum(fee_pence) FROM ref_fees").fetchall()
     versions = con.execute("SELECT count(*) FROM reference_versions").fetchall()
@@ -97,7 +259,9 @@ def test_changed_data_is_a_new_version_replacing_the_tables(con, reference_copy)
     _rewrite(reference_copy / "centres.csv", "Northfield Academy", "Northfield Academy Trust")
     result = refdata.load_reference(con, reference_copy)
     assert result.changed and result.version_id == 2
-    assert con.execute("SELECT name FROM ref_centres WHERE centre_number = '12345'").fetchall() == [("Northfield Academy Trust",)]
+    assert con.execute("SELECT name FROM ref_centres WHERE centre_number = '12345'").fetchall() == [
+        ("Northfield Academy Trust",)
+    ]
     assert con.execute("SELECT count(*) FROM ref_fees").fetchall() == [(208,)]
 
 

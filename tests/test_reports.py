@@ -19,19 +19,19 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import openpyxl
-from openpyxl.utils.escape import unescape
 import pandas as pd
 import pandera.errors
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl.utils.escape import unescape
 
-from entries.store import database
-from entries.reports.confirmation import submission_stem, write_confirmation
 from entries.core.errors import EntriesError, UsageError
-from entries.reports.invoice import invoice_file_stem, invoice_lines, invoice_orders, write_invoice
-from entries.reports.files import MONEY_FORMAT, csv_safe, pounds_text
 from entries.intake.uci import check_letter
+from entries.reports.confirmation import submission_stem, write_confirmation
+from entries.reports.files import MONEY_FORMAT, csv_safe, pounds_text
+from entries.reports.invoice import invoice_file_stem, invoice_lines, invoice_orders, write_invoice
+from entries.store import database
 from schemas.invoice import INVOICE_LINE
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -44,9 +44,18 @@ def _uci(stem: str) -> str:
     return stem + check_letter(stem)
 
 
-def add_submission(con, submission_id, *, centre="12345", series="2027-06", order_ref=None,
-                   received_on=dt.date(2027, 1, 15), file_name="entries.xlsx", sha=None,
-                   status="Processing complete"):
+def add_submission(
+    con,
+    submission_id,
+    *,
+    centre="12345",
+    series="2027-06",
+    order_ref=None,
+    received_on=dt.date(2027, 1, 15),
+    file_name="entries.xlsx",
+    sha=None,
+    status="Processing complete",
+):
     sha = sha or f"{submission_id:02d}" * 32
     con.execute(
         """INSERT INTO submissions (submission_id, sha256, file_name, file_format, centre, series, order_ref,
@@ -60,21 +69,64 @@ def add_candidate(con, candidate_id, number, surname, forenames, *, centre="1234
     con.execute(
         """INSERT INTO candidates (candidate_id, centre_number, candidate_number, uci, surname, forenames, sex,
                date_of_birth, submission_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [candidate_id, centre, number, _uci(f"{centre}027{number}"), surname, forenames, sex,
-         dt.date(2009, 5, 1), submission_id],
+        [
+            candidate_id,
+            centre,
+            number,
+            _uci(f"{centre}027{number}"),
+            surname,
+            forenames,
+            sex,
+            dt.date(2009, 5, 1),
+            submission_id,
+        ],
     )
 
 
-def add_entry(con, entry_id, submission_id, candidate_id, number, code, kind, qualification, fee, *,
-              unit=None, late=False, order_ref=None, centre="12345", series="2027-06", suite="L3-IT",
-              replaced_by=None):
+def add_entry(
+    con,
+    entry_id,
+    submission_id,
+    candidate_id,
+    number,
+    code,
+    kind,
+    qualification,
+    fee,
+    *,
+    unit=None,
+    late=False,
+    order_ref=None,
+    centre="12345",
+    series="2027-06",
+    suite="L3-IT",
+    replaced_by=None,
+):
     con.execute(
         """INSERT INTO entries (entry_id, submission_id, source_row, candidate_id, centre_number, candidate_number,
                series, entry_code, kind, qualification_code, suite_id, unit_number, unit_key, fee_pence, late,
                order_ref, replaced_by, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [entry_id, submission_id, entry_id + 1, candidate_id, centre, number, series, code, kind, qualification,
-         suite, unit, unit or 0, fee, late, order_ref, replaced_by, CREATED],
+        [
+            entry_id,
+            submission_id,
+            entry_id + 1,
+            candidate_id,
+            centre,
+            number,
+            series,
+            code,
+            kind,
+            qualification,
+            suite,
+            unit,
+            unit or 0,
+            fee,
+            late,
+            order_ref,
+            replaced_by,
+            CREATED,
+        ],
     )
 
 
@@ -156,11 +208,11 @@ def test_confirmation_xlsx_and_csv_carry_the_same_rows(con, tmp_path):
     rows = csv_rows(csv_path)
     assert len(sheet) == len(rows)
     renamed = {"Fee": "fee_pence", "Amount": "amount_pence"}
-    for cells, line in zip(sheet, rows):
+    for cells, line in zip(sheet, rows, strict=True):
         while cells and cells[-1].value is None:
             cells.pop()
         assert len(cells) == len(line)
-        for cell, text in zip(cells, line):
+        for cell, text in zip(cells, line, strict=True):
             value = cell.value
             if cell.number_format == MONEY_FORMAT:  # pounds in the xlsx, pence in the CSV
                 assert round(value * 100) == int(text)
@@ -188,7 +240,11 @@ def test_confirmation_header_and_totals(con, tmp_path):
     header = rows[8]
     assert header[-2:] == ["fee_pence", "Late"]
     entries = rows[9:12]
-    assert [(r[0], r[4], r[6]) for r in entries] == [("0001", "05838", ""), ("0002", "05839", "1"), ("0002", "05839", "2")]
+    assert [(r[0], r[4], r[6]) for r in entries] == [
+        ("0001", "05838", ""),
+        ("0002", "05839", "1"),
+        ("0002", "05839", "2"),
+    ]
     assert entries[1][5] == "Extended Certificate in IT: unit 1 Fundamentals of IT"
     assert rows[-1] == ["Total", "3", str(9840 + 3450 + 3450)]
     ws = openpyxl.load_workbook(xlsx)["Confirmation"]
@@ -233,10 +289,24 @@ def test_invoice_json_is_designs_object(con):
                 "order_ref": "PO-1001",
                 "series": "2027-06",
                 "lines": [
-                    {"entry_code": "05838", "title": "Certificate in IT", "kind": "full_award", "quantity": 1,
-                     "fee_pence": 9840, "amount_pence": 9840, "late": False},
-                    {"entry_code": "05839", "title": "Extended Certificate in IT (unit entries)", "kind": "unit",
-                     "quantity": 2, "fee_pence": 3450, "amount_pence": 6900, "late": False},
+                    {
+                        "entry_code": "05838",
+                        "title": "Certificate in IT",
+                        "kind": "full_award",
+                        "quantity": 1,
+                        "fee_pence": 9840,
+                        "amount_pence": 9840,
+                        "late": False,
+                    },
+                    {
+                        "entry_code": "05839",
+                        "title": "Extended Certificate in IT (unit entries)",
+                        "kind": "unit",
+                        "quantity": 2,
+                        "fee_pence": 3450,
+                        "amount_pence": 6900,
+                        "late": False,
+                    },
                 ],
                 "total_pence": 16740,
             },
@@ -244,8 +314,15 @@ def test_invoice_json_is_designs_object(con):
                 "order_ref": "PO-1002",
                 "series": "2027-06",
                 "lines": [
-                    {"entry_code": "05839T1", "title": "Top-up from Certificate to Extended Certificate in IT",
-                     "kind": "top_up", "quantity": 1, "fee_pence": 7170, "amount_pence": 7170, "late": True},
+                    {
+                        "entry_code": "05839T1",
+                        "title": "Top-up from Certificate to Extended Certificate in IT",
+                        "kind": "top_up",
+                        "quantity": 1,
+                        "fee_pence": 7170,
+                        "amount_pence": 7170,
+                        "late": True,
+                    },
                 ],
                 "total_pence": 7170,
             },
@@ -295,9 +372,20 @@ def test_invoice_csv_amounts_are_pence_and_add_up(con, tmp_path):
     seed(con)
     rows = csv_rows(write_invoice(con, "12345", tmp_path, series="2027-06")["csv"])
     header, body = rows[0], rows[1:]
-    assert header == ["record", "centre", "series", "order_ref", "entry_code", "title", "kind", "late",
-                      "quantity", "fee_pence", "amount_pence"]
-    records = [dict(zip(header, r)) for r in body]
+    assert header == [
+        "record",
+        "centre",
+        "series",
+        "order_ref",
+        "entry_code",
+        "title",
+        "kind",
+        "late",
+        "quantity",
+        "fee_pence",
+        "amount_pence",
+    ]
+    records = [dict(zip(header, r, strict=False)) for r in body]
     lines = [r for r in records if r["record"] == "line"]
     assert sum(int(r["amount_pence"]) for r in lines) == 23910
     assert all(int(r["quantity"]) * int(r["fee_pence"]) == int(r["amount_pence"]) for r in lines)
@@ -315,7 +403,10 @@ def test_orders_without_a_number_come_last_and_series_stay_apart(con):
     everything = invoice_orders(con, "12345")
     assert everything["series"] is None
     assert [(o["series"], o["order_ref"]) for o in everything["orders"]] == [
-        ("2027-06", "PO-1001"), ("2028-01", "PO-1001"), ("2027-06", "PO-1002"), ("2027-06", None)
+        ("2027-06", "PO-1001"),
+        ("2028-01", "PO-1001"),
+        ("2027-06", "PO-1002"),
+        ("2027-06", None),
     ]
     assert everything["total_pence"] == 23910 + 9840 + 9840
     assert invoice_orders(con, "23456")["orders"] == [] and invoice_orders(con, "23456")["total_pence"] == 0
@@ -326,7 +417,10 @@ def test_late_and_standard_fees_are_separate_lines(con):
     add_candidate(con, 3, "0003", "Lee", "Ann", submission_id=2)
     add_entry(con, 5, 2, 3, "0003", "05839T1", "top_up", "05839", 4780, order_ref="PO-1002")
     lines = invoice_orders(con, "12345", "2027-06", "PO-1002")["orders"][0]["lines"]
-    assert [(x["entry_code"], x["late"], x["fee_pence"]) for x in lines] == [("05839T1", False, 4780), ("05839T1", True, 7170)]
+    assert [(x["entry_code"], x["late"], x["fee_pence"]) for x in lines] == [
+        ("05839T1", False, 4780),
+        ("05839T1", True, 7170),
+    ]
 
 
 def test_invoice_file_names_are_safe():
@@ -348,9 +442,18 @@ def test_invoice_refuses_bad_arguments(con):
 def test_invoice_line_schema_describes_columns_and_checks_amounts():
     assert all(column.description for column in INVOICE_LINE.columns.values())
     frame = pd.DataFrame(
-        {"centre": ["12345"], "series": ["2027-06"], "order_ref": [None], "entry_code": ["05838"],
-         "kind": ["full_award"], "title": ["Certificate in IT"], "late": [False], "quantity": [2],
-         "fee_pence": [9840], "amount_pence": [19680]}
+        {
+            "centre": ["12345"],
+            "series": ["2027-06"],
+            "order_ref": [None],
+            "entry_code": ["05838"],
+            "kind": ["full_award"],
+            "title": ["Certificate in IT"],
+            "late": [False],
+            "quantity": [2],
+            "fee_pence": [9840],
+            "amount_pence": [19680],
+        }
     ).astype({"order_ref": "str", "quantity": "int64", "fee_pence": "int64", "amount_pence": "int64"})
     INVOICE_LINE.validate(frame)
     with pytest.raises(pandera.errors.SchemaError):
@@ -409,15 +512,19 @@ def test_writing_twice_gives_identical_cells_and_leaves_no_temp_files(con, tmp_p
     seed(con)
     first = {"c": write_confirmation(con, 1, tmp_path), "i": write_invoice(con, "12345", tmp_path, "2027-06")}
     snapshot = {
-        "conf": xlsx_cells(first["c"][0]), "conf_csv": first["c"][1].read_bytes(),
-        "inv": xlsx_cells(first["i"]["xlsx"]), "inv_csv": first["i"]["csv"].read_bytes(),
+        "conf": xlsx_cells(first["c"][0]),
+        "conf_csv": first["c"][1].read_bytes(),
+        "inv": xlsx_cells(first["i"]["xlsx"]),
+        "inv_csv": first["i"]["csv"].read_bytes(),
         "html": first["i"]["html"].read_bytes(),
     }
     second = {"c": write_confirmation(con, 1, tmp_path), "i": write_invoice(con, "12345", tmp_path, "2027-06")}
     assert second == first
     assert snapshot == {
-        "conf": xlsx_cells(second["c"][0]), "conf_csv": second["c"][1].read_bytes(),
-        "inv": xlsx_cells(second["i"]["xlsx"]), "inv_csv": second["i"]["csv"].read_bytes(),
+        "conf": xlsx_cells(second["c"][0]),
+        "conf_csv": second["c"][1].read_bytes(),
+        "inv": xlsx_cells(second["i"]["xlsx"]),
+        "inv_csv": second["i"]["csv"].read_bytes(),
         "html": second["i"]["html"].read_bytes(),
     }
     for book in (second["c"][0], second["i"]["xlsx"]):
@@ -426,8 +533,13 @@ def test_writing_twice_gives_identical_cells_and_leaves_no_temp_files(con, tmp_p
     leftovers = [p.name for p in tmp_path.rglob("*") if p.name.startswith(".") or p.name.endswith(".tmp")]
     assert leftovers == []
     assert sorted(p.name for p in (tmp_path / "12345").iterdir()) == sorted(
-        [first["c"][0].name, first["c"][1].name, "invoice_12345_2027-06.csv", "invoice_12345_2027-06.html",
-         "invoice_12345_2027-06.xlsx"]
+        [
+            first["c"][0].name,
+            first["c"][1].name,
+            "invoice_12345_2027-06.csv",
+            "invoice_12345_2027-06.html",
+            "invoice_12345_2027-06.xlsx",
+        ]
     )
 
 
@@ -473,13 +585,31 @@ def test_invoice_totals_are_the_sum_of_stored_fees(generated):
     con = database.connect(Path(":memory:"))  # a fresh store per example
     try:
         for i, (centre, series, ref, (code, kind, qualification, suite), fee, late) in enumerate(generated, 1):
-            add_entry(con, i, 1, i, f"{i:04d}", code, kind, qualification, fee, unit=(i if kind == "unit" else None),
-                      late=late, order_ref=ref, centre=centre, series=series, suite=suite)
+            add_entry(
+                con,
+                i,
+                1,
+                i,
+                f"{i:04d}",
+                code,
+                kind,
+                qualification,
+                fee,
+                unit=(i if kind == "unit" else None),
+                late=late,
+                order_ref=ref,
+                centre=centre,
+                series=series,
+                suite=suite,
+            )
         for centre in ("12345", "23456"):
             for series in (None, "2027-01", "2027-06"):
                 for ref in (None, "PO-1", "a/b", "PO-9"):
-                    chosen = [g for g in generated if g[0] == centre and (series is None or g[1] == series)
-                              and (ref is None or g[2] == ref)]
+                    chosen = [
+                        g
+                        for g in generated
+                        if g[0] == centre and (series is None or g[1] == series) and (ref is None or g[2] == ref)
+                    ]
                     invoice = invoice_orders(con, centre, series, ref)
                     assert invoice["total_pence"] == sum(g[4] for g in chosen)
                     expected: dict = {}
@@ -499,8 +629,10 @@ def test_invoice_totals_are_the_sum_of_stored_fees(generated):
                         for g in mine:
                             key = (g[3][0], g[3][1], g[5], g[4])
                             by_line[key] = by_line.get(key, 0) + 1
-                        assert {(x["entry_code"], x["kind"], x["late"], x["fee_pence"]): x["quantity"]
-                                for x in order["lines"]} == by_line
+                        assert {
+                            (x["entry_code"], x["kind"], x["late"], x["fee_pence"]): x["quantity"]
+                            for x in order["lines"]
+                        } == by_line
                     if series is None and ref is None:  # pandera is slow-ish: once per centre
                         frame = invoice_lines(invoice)
                         assert int(frame["amount_pence"].sum()) == invoice["total_pence"]

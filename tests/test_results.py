@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from entries.store import results
-from entries.store.results import achieved_units, load_results
 from entries.core.rules import catalogue
 from entries.intake.uci import CHECK_LETTERS, check_letter
+from entries.store import results
+from entries.store.results import achieved_units, load_results
 from schemas.results import RESULTS, result_text, results_schema, uci_reason
 from tests.conftest import FIXTURES
 
@@ -34,7 +34,14 @@ def test_good_file_is_stored(con):
     load = load_results(con, RESULT_FILES / "good.csv")
 
     assert load.issues == []
-    assert (load.file, load.rows, load.stored, load.inserted, load.updated, load.unchanged) == ("good.csv", 5, 5, 5, 0, 0)
+    assert (load.file, load.rows, load.stored, load.inserted, load.updated, load.unchanged) == (
+        "good.csv",
+        5,
+        5,
+        5,
+        0,
+        0,
+    )
     assert _stored(con) == [
         ("123450260042C", "05850", 1, "2027-06", "Distinction"),  # "distinction" stored in its canonical spelling
         ("681990012058G", "05838", 1, "2027-01", "Distinction*"),
@@ -58,14 +65,22 @@ def test_loading_the_same_file_again_changes_nothing(con):
 
 def test_a_remark_updates_the_result(con):
     load_results(con, RESULT_FILES / "good.csv")
-    stamp = dict(((u, q, n, s), t) for u, q, n, s, t in con.execute(
-        "SELECT uci, qualification_code, unit_number, series, loaded_at FROM unit_results").fetchall())
+    stamp = dict(
+        ((u, q, n, s), t)
+        for u, q, n, s, t in con.execute(
+            "SELECT uci, qualification_code, unit_number, series, loaded_at FROM unit_results"
+        ).fetchall()
+    )
 
     load = load_results(con, RESULT_FILES / "remark.csv")
 
     assert (load.rows, load.stored, load.inserted, load.updated, load.unchanged) == (2, 1, 0, 1, 1)
-    rows = {(u, q, n, s): (r, t) for u, q, n, s, r, t in con.execute(
-        "SELECT uci, qualification_code, unit_number, series, result, loaded_at FROM unit_results").fetchall()}
+    rows = {
+        (u, q, n, s): (r, t)
+        for u, q, n, s, r, t in con.execute(
+            "SELECT uci, qualification_code, unit_number, series, result, loaded_at FROM unit_results"
+        ).fetchall()
+    }
     assert len(rows) == GOOD_ROWS
     remarked = ("681990012058G", "05838", 2, "2027-01")
     assert rows[remarked][0] == "Distinction"
@@ -197,7 +212,16 @@ def test_every_schema_column_is_described(con):
     schema = results_schema(con)
     assert all(column.description for column in schema.columns.values())
     assert {c.name for column in schema.columns.values() for c in column.checks} <= {
-        "UCI_02", "UCI_03", "UCI_04", "RES_02", "RES_03", "RES_04", "RES_06", "RES_07", "RES_08"}
+        "UCI_02",
+        "UCI_03",
+        "UCI_04",
+        "RES_02",
+        "RES_03",
+        "RES_04",
+        "RES_06",
+        "RES_07",
+        "RES_08",
+    }
     assert {c.name for c in schema.checks} == {"RES_05", "RES_09"}
 
 

@@ -14,7 +14,6 @@ tests/fixtures where one exists, else built in the test's temporary directory.
 from __future__ import annotations
 
 import contextlib
-
 import dataclasses
 import datetime as dt
 import functools
@@ -536,11 +535,14 @@ def _one_file_night(kit: Kit, source: Path, broken: str | None = None) -> list[I
 
     target = {"report": (ingest_stage, "write_annotated"), "prepare": (nightly, "prepare")}.get(broken or "")
     with mock.patch.object(*target, boom) if target else contextlib.nullcontext():
-        result = nightly.run_nightly(inbox.parent, db, kit.tmp / "night" / "out", received_on=dt.date(2027, 1, 15),
-                                     settle_seconds=0)
+        result = nightly.run_nightly(
+            inbox.parent, db, kit.tmp / "night" / "out", received_on=dt.date(2027, 1, 15), settle_seconds=0
+        )
     (found,) = result.files
-    return [Issue(code=i["code"], severity=i["severity"], message=i["message"], fix="", row=i["row"], column=i["column"])
-            for i in found["issues"]]
+    return [
+        Issue(code=i["code"], severity=i["severity"], message=i["message"], fix="", row=i["row"], column=i["column"])
+        for i in found["issues"]
+    ]
 
 
 produces("RPT_01", producer=lambda kit: _one_file_night(kit, FIXTURES / "operations" / "mac_empty_style.xlsx"))

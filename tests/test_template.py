@@ -50,9 +50,7 @@ def built(tmp_path_factory) -> dict:
 
     Built from its own store loaded like conftest's `con`, since `con` is per test.
     """
-    from entries.store import refdata
-    from entries.store import database
-
+    from entries.store import database, refdata
     from tests.conftest import REFERENCE
 
     folder = tmp_path_factory.mktemp("template")

@@ -11,17 +11,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from entries.store import refdata
-from entries.store import database
-from entries.intake.headers import TEMPLATE_COLUMNS
-from entries.core.rules import catalogue
 from entries.checks.validate import Context, validate
+from entries.core.rules import catalogue
+from entries.intake.headers import TEMPLATE_COLUMNS
+from entries.store import database, refdata
 
 CTX = Context(centre="12345", series="2027-06", received_on=dt.date(2026, 11, 28))
 VALID = {
-    "Centre Number": "12345", "Candidate Number": "0042", "UCI": "123450260042C", "ULN": "1000000043",
-    "Surname": "Smith", "Forenames": "Amy", "Sex": "F", "Date of Birth": "2009-05-14", "Entry Code": "05838",
-    "Unit 1": "", "Unit 2": "", "Unit 3": "", "Unit 4": "", "Unit 5": "", "Unit 6": "", "Candidate Group": "13A",
+    "Centre Number": "12345",
+    "Candidate Number": "0042",
+    "UCI": "123450260042C",
+    "ULN": "1000000043",
+    "Surname": "Smith",
+    "Forenames": "Amy",
+    "Sex": "F",
+    "Date of Birth": "2009-05-14",
+    "Entry Code": "05838",
+    "Unit 1": "",
+    "Unit 2": "",
+    "Unit 3": "",
+    "Unit 4": "",
+    "Unit 5": "",
+    "Unit 6": "",
+    "Candidate Group": "13A",
 }
 
 
@@ -43,36 +55,75 @@ def codes_at(result, row: int = 2) -> set[tuple[str, str | None]]:
 RULES = [
     ("CEN_01", "Centre Number", [{"Centre Number": "1234x"}, {"Centre Number": "123456"}], [{}]),
     ("CEN_02", "Centre Number", [{"Centre Number": "23456"}], [{"Centre Number": "12345"}]),
-    ("CAN_01", "Candidate Number", [{"Candidate Number": "42"}, {"Candidate Number": "0000"}, {"Candidate Number": "abcd"}],
-     [{"Candidate Number": "0001"}, {"Candidate Number": "9999"}]),
+    (
+        "CAN_01",
+        "Candidate Number",
+        [{"Candidate Number": "42"}, {"Candidate Number": "0000"}, {"Candidate Number": "abcd"}],
+        [{"Candidate Number": "0001"}, {"Candidate Number": "9999"}],
+    ),
     ("UCI_01", "UCI", [{"UCI": ""}], [{}]),
     ("UCI_02", "UCI", [{"UCI": "12345026004"}, {"UCI": "123450260042CC"}], [{"UCI": ""}, {"UCI": "123450260042C"}]),
     ("UCI_03", "UCI", [{"UCI": "1234A0260042C"}, {"UCI": "12345026004AC"}], [{"UCI": "12345A260042K"}]),
-    ("UCI_04", "UCI", [{"UCI": "123450260042D"}, {"UCI": "999990140001X"}, {"UCI": "681990012058H"}],
-     [{"UCI": "681990012058G"}, {"UCI": "689990980001D"}, {"UCI": "999990140001B"}, {"UCI": "123450260042c"}]),
+    (
+        "UCI_04",
+        "UCI",
+        [{"UCI": "123450260042D"}, {"UCI": "999990140001X"}, {"UCI": "681990012058H"}],
+        [{"UCI": "681990012058G"}, {"UCI": "689990980001D"}, {"UCI": "999990140001B"}, {"UCI": "123450260042c"}],
+    ),
     ("UCI_05", "UCI", [{"UCI": "123450260042"}], [{"UCI": "123450260042C"}]),
     ("UCI_06", "UCI", [{"UCI": "681990012058G"}], [{"UCI": "123450260042C"}]),
     ("ULN_01", "ULN", [{"ULN": "12345"}, {"ULN": "12345678901"}], [{"ULN": ""}, {"ULN": "1234567899"}]),
     ("ULN_02", "ULN", [{"ULN": "9999999999"}, {"ULN": "TBC"}, {"ULN": "0000000000"}], [{"ULN": "1000000051"}]),
-    ("ULN_03", "ULN", [{"ULN": "1000000063"}, {"ULN": "1000000042"}], [{"ULN": "1000000043"}, {"ULN": "1234567899"}, {"ULN": "1000000051"}]),
+    (
+        "ULN_03",
+        "ULN",
+        [{"ULN": "1000000063"}, {"ULN": "1000000042"}],
+        [{"ULN": "1000000043"}, {"ULN": "1234567899"}, {"ULN": "1000000051"}],
+    ),
     ("NAM_01", "Surname", [{"Surname": ""}, {"Surname": "   "}], [{"Surname": "Li"}]),
     ("NAM_02", "Forenames", [{"Forenames": ""}], [{"Forenames": "Amy"}]),
-    ("NAM_03", "Surname", [{"Surname": "Sm1th"}, {"Surname": "Smith!"}, {"Surname": "=HYPERLINK(1)"}],
-     [{"Surname": "O'Brien"}, {"Surname": "Smith-Jones"}, {"Surname": "St. John"}, {"Surname": "Nguyễn"}]),
+    (
+        "NAM_03",
+        "Surname",
+        [{"Surname": "Sm1th"}, {"Surname": "Smith!"}, {"Surname": "=HYPERLINK(1)"}],
+        [{"Surname": "O'Brien"}, {"Surname": "Smith-Jones"}, {"Surname": "St. John"}, {"Surname": "Nguyễn"}],
+    ),
     ("NAM_04", "Forenames", [{"Forenames": "Zoë"}, {"Forenames": "Siân"}], [{"Forenames": "Zoe"}]),
     ("NAM_05", "Surname", [{"Surname": "Sm\x00ith"}, {"Surname": "Sm\x0bith"}], [{"Surname": "Smith"}]),
-    ("NAM_06", "Surname", [{"Surname": " Smith"}, {"Surname": "Smith\u00a0"}, {"Surname": "Smi\u200bth"}, {"Surname": "Le  Roux"}],
-     [{"Surname": "Le Roux"}]),
-    ("NAM_07", "Surname", [{"Surname": "Featherstonehaugh-Wolfeschlegel", "Forenames": "Amelia Jane"}],
-     [{"Surname": "Featherstonehaugh", "Forenames": "Amelia Jane"}]),
+    (
+        "NAM_06",
+        "Surname",
+        [{"Surname": " Smith"}, {"Surname": "Smith\u00a0"}, {"Surname": "Smi\u200bth"}, {"Surname": "Le  Roux"}],
+        [{"Surname": "Le Roux"}],
+    ),
+    (
+        "NAM_07",
+        "Surname",
+        [{"Surname": "Featherstonehaugh-Wolfeschlegel", "Forenames": "Amelia Jane"}],
+        [{"Surname": "Featherstonehaugh", "Forenames": "Amelia Jane"}],
+    ),
     ("CELL_06", "Surname", [{"Surname": "a" * 32_768}], [{"Surname": "a" * 100}]),
     ("SEX_01", "Sex", [{"Sex": "X"}, {"Sex": ""}, {"Sex": "Man"}], [{"Sex": "M"}, {"Sex": "F"}]),
     ("SEX_02", "Sex", [{"Sex": "Male"}, {"Sex": "female"}, {"Sex": "m"}], [{"Sex": "M"}]),
-    ("DOB_01", "Date of Birth", [{"Date of Birth": "31/02/2009"}, {"Date of Birth": "not a date"}, {"Date of Birth": ""}],
-     [{"Date of Birth": "2009-05-14"}]),
+    (
+        "DOB_01",
+        "Date of Birth",
+        [{"Date of Birth": "31/02/2009"}, {"Date of Birth": "not a date"}, {"Date of Birth": ""}],
+        [{"Date of Birth": "2009-05-14"}],
+    ),
     ("DOB_02", "Date of Birth", [{"Date of Birth": "2026-12-01"}], [{"Date of Birth": "2010-01-01"}]),
-    ("DOB_03", "Date of Birth", [{"Date of Birth": "2014-06-02"}, {"Date of Birth": "2016-01-01"}], [{"Date of Birth": "2014-06-01"}]),
-    ("DOB_04", "Date of Birth", [{"Date of Birth": "1927-06-01"}, {"Date of Birth": "1900-01-01"}], [{"Date of Birth": "1927-06-02"}]),
+    (
+        "DOB_03",
+        "Date of Birth",
+        [{"Date of Birth": "2014-06-02"}, {"Date of Birth": "2016-01-01"}],
+        [{"Date of Birth": "2014-06-01"}],
+    ),
+    (
+        "DOB_04",
+        "Date of Birth",
+        [{"Date of Birth": "1927-06-01"}, {"Date of Birth": "1900-01-01"}],
+        [{"Date of Birth": "1927-06-02"}],
+    ),
     ("ENT_01", "Entry Code", [{"Entry Code": ""}], [{"Entry Code": "05838"}]),
     ("ENT_02", "Entry Code", [{"Entry Code": "05899"}, {"Entry Code": "05838T9"}], [{"Entry Code": "05839T1"}]),
     ("ENT_03", "Entry Code", [{"Entry Code": "05860"}, {"Entry Code": "05871T1"}], [{"Entry Code": "05850"}]),
@@ -80,8 +131,12 @@ RULES = [
     ("UNI_02", "Unit 1", [{"Unit 1": "3"}], [{"Unit 1": "1"}, {"Entry Code": "05839", "Unit 1": "3"}]),
     ("UNI_03", "Unit 1", [{"Entry Code": "05839", "Unit 1": "4"}], [{"Entry Code": "05839", "Unit 1": "6"}]),
     ("UNI_04", "Unit 2", [{"Unit 1": "1", "Unit 2": "1"}], [{"Unit 1": "1", "Unit 2": "2"}]),
-    ("UNI_05", "Unit 1", [{"Entry Code": "05839T1", "Unit 1": "1"}, {"Entry Code": "05838M2", "Unit 1": "1"}],
-     [{"Entry Code": "05839T1"}]),
+    (
+        "UNI_05",
+        "Unit 1",
+        [{"Entry Code": "05839T1", "Unit 1": "1"}, {"Entry Code": "05838M2", "Unit 1": "1"}],
+        [{"Entry Code": "05839T1"}],
+    ),
 ]
 
 
@@ -118,8 +173,13 @@ WHOLE_FILE_RULES = [
     ("ENT_05", [{}], {"received_on": dt.date(2027, 2, 22)}, None, {(None, "Entry Code")}),
     ("ENT_06", [{}], {"received_on": dt.date(2027, 4, 22)}, None, {(None, "Entry Code")}),
     ("ROW_01", [{}, {}], {}, None, {(3, None)}),
-    ("ROW_02", [{"UCI": ""}, {"UCI": "", "Forenames": "Ben"}], {}, None,
-     {(2, "Candidate Number"), (3, "Candidate Number")}),
+    (
+        "ROW_02",
+        [{"UCI": ""}, {"UCI": "", "Forenames": "Ben"}],
+        {},
+        None,
+        {(2, "Candidate Number"), (3, "Candidate Number")},
+    ),
     ("ROW_03", [{}, {"Candidate Number": "0043"}], {}, None, {(2, "UCI"), (3, "UCI")}),
 ]
 
@@ -154,7 +214,9 @@ def test_message_placeholders_never_shadow_issue_fields():
 
 
 def test_normalised_row_is_typed_and_completed(reference):
-    result = validate(frame({"UCI": "123450260042", "Sex": "female", "Surname": " Smith\u00a0", "Unit 1": "1"}), CTX, reference)
+    result = validate(
+        frame({"UCI": "123450260042", "Sex": "female", "Surname": " Smith\u00a0", "Unit 1": "1"}), CTX, reference
+    )
     row = result.rows.iloc[0]
     assert (row["uci"], row["sex"], row["surname"], row["unit_1"]) == ("123450260042C", "F", "Smith", 1)
     assert row["date_of_birth"] == pd.Timestamp("2009-05-14")
@@ -165,7 +227,12 @@ def test_normalised_row_is_typed_and_completed(reference):
 
 @pytest.mark.parametrize(
     ("received", "expected"),
-    [(dt.date(2027, 2, 21), set()), (dt.date(2027, 2, 22), {"ENT_05"}), (dt.date(2027, 4, 21), {"ENT_05"}), (dt.date(2027, 4, 22), {"ENT_06"})],
+    [
+        (dt.date(2027, 2, 21), set()),
+        (dt.date(2027, 2, 22), {"ENT_05"}),
+        (dt.date(2027, 4, 21), {"ENT_05"}),
+        (dt.date(2027, 4, 22), {"ENT_06"}),
+    ],
 )
 def test_series_deadlines(reference, received, expected):
     result = validate(frame({}), dataclasses.replace(CTX, received_on=received), reference)
@@ -193,11 +260,13 @@ def test_same_candidate_two_entries_is_fine(reference):
     assert not result.has_errors
 
 
-_cells = st.fixed_dictionaries({
-    "Candidate Number": st.sampled_from(["0001", "0002", "0003"]),
-    "Entry Code": st.sampled_from(["05838", "05850"]),
-    "Candidate Group": st.sampled_from(["13A", "13B"]),
-})
+_cells = st.fixed_dictionaries(
+    {
+        "Candidate Number": st.sampled_from(["0001", "0002", "0003"]),
+        "Entry Code": st.sampled_from(["05838", "05850"]),
+        "Candidate Group": st.sampled_from(["13A", "13B"]),
+    }
+)
 
 
 @pytest.mark.slow
@@ -220,10 +289,10 @@ def test_annotated_workbook_marks_exactly_the_error_cells(con, tmp_path):
 
     import openpyxl
 
-    from entries.reports.annotate import ERROR_FILL, WARNING_FILL
+    from entries.core.status import Status
     from entries.intake.headers import TEMPLATE_COLUMNS as COLUMNS
     from entries.pipeline.ingest import ingest_file
-    from entries.core.status import Status
+    from entries.reports.annotate import ERROR_FILL, WARNING_FILL
     from tests.conftest import PROJECT
 
     source = PROJECT / "data" / "samples" / "inbox" / "34567" / "entries_with_mistakes.xlsx"
@@ -231,7 +300,9 @@ def test_annotated_workbook_marks_exactly_the_error_cells(con, tmp_path):
     outcome = ingest_file(con, source, context=ctx, reference=refdata.snapshot(con), order_ref=None, out_dir=tmp_path)
     assert outcome.status == Status.READ_AND_REJECTED
     errors = {(i.row, i.column) for i in outcome.issues if i.severity == "error" and i.row and i.column in COLUMNS}
-    warnings = {(i.row, i.column) for i in outcome.issues if i.severity == "warning" and i.row and i.column in COLUMNS} - errors
+    warnings = {
+        (i.row, i.column) for i in outcome.issues if i.severity == "warning" and i.row and i.column in COLUMNS
+    } - errors
     assert len(errors) >= 10
 
     path = outcome.reports["annotated"]
@@ -243,10 +314,14 @@ def test_annotated_workbook_marks_exactly_the_error_cells(con, tmp_path):
             place = (cell.row, COLUMNS[cell.column - 1])
             if colour and colour.endswith(ERROR_FILL.fgColor.rgb[-6:]):
                 red.add(place)
-                assert cell.comment is not None and any(i.code in cell.comment.text for i in outcome.issues if (i.row, i.column) == place)
+                assert cell.comment is not None and any(
+                    i.code in cell.comment.text for i in outcome.issues if (i.row, i.column) == place
+                )
             elif colour and colour.endswith(WARNING_FILL.fgColor.rgb[-6:]):
                 amber.add(place)
     assert red == errors
     assert amber == warnings
     with zipfile.ZipFile(path) as zf:
-        assert not any(b"<f>" in zf.read(n) or b"<f " in zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/"))
+        assert not any(
+            b"<f>" in zf.read(n) or b"<f " in zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/")
+        )

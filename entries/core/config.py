@@ -23,6 +23,11 @@ def db_path(option: str | None = None) -> Path:
     return Path(option or os.environ.get("ENTRIES_DB") or DEFAULT_DB)
 
 
+def store_wait_seconds() -> float:
+    """How long a command waits for a store another process holds: `ENTRIES_STORE_WAIT` (seconds)."""
+    return float(os.environ.get("ENTRIES_STORE_WAIT") or 120)
+
+
 def out_dir(option: str | None = None) -> Path:
     """The reports folder from `--out`, else `ENTRIES_OUT`, else `data/out`."""
     return Path(option or os.environ.get("ENTRIES_OUT") or DEFAULT_OUT)

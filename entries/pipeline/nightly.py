@@ -37,6 +37,7 @@ from entries.store.spool import load_spooled, private_temp, spool, spool_dir, sw
 FOLDERS = ("processing", "processed", "rejected", "failed")
 SKIP_SUFFIXES = (".order.txt", ".tmp", ".part", ".crdownload")
 ORDER_SIDECAR = ".order.txt"  # INBOX/<centre>/<file>.order.txt: the order number given with the upload
+STORE_WAIT_SECONDS = 600.0  # how long a step waits for an operator's command to let go of the store
 
 
 @dataclass(frozen=True)
@@ -368,6 +369,7 @@ class NightSteps(Protocol):
     def report(self, spooled: Path, outcome: Outcome) -> dict[str, str | None]: ...
     def finish(self, claim: Claim, status: Status, spooled: Path) -> None: ...
     def tell(self, done: int, total: int, claim: Claim, outcome: Outcome) -> None: ...
+    def pause(self) -> None: ...
 
 
 def run_night(db: Path, layout: Layout, steps: NightSteps, lock_wait_seconds: float = 600.0) -> RunResult:
@@ -395,6 +397,7 @@ def run_night(db: Path, layout: Layout, steps: NightSteps, lock_wait_seconds: fl
                 steps.finish(claim, outcome.status, spooled)
                 result.files.append(outcome.as_json())
                 steps.tell(n, len(claims), claim, outcome)
+                steps.pause()  # between files: let an operator's command in if one is waiting
     return result
 
 
@@ -411,8 +414,14 @@ class InProcess:
 
     def _store(self) -> duckdb.DuckDBPyConnection:
         if self.con is None:
-            self.con = database.connect(self.db)
+            # After a pause, an operator's command may still be reading: wait for it to finish.
+            self.con = database.connect(self.db, wait_seconds=STORE_WAIT_SECONDS, notify=say)
         return self.con
+
+    def pause(self) -> None:
+        """Close the store when another process waits for it; the next step reopens it."""
+        if self.con is not None and database.someone_waits(self.db):
+            self.close()
 
     def backup(self) -> None:
         backup(self.db)

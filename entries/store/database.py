@@ -7,7 +7,10 @@ exception.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -126,15 +129,56 @@ REFERENCE_TABLES = (
 )
 
 
-def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the store at `path` and make sure its tables exist."""
+def waiting_dir(path: Path) -> Path:
+    """Where a process waiting for the store leaves its mark, so a long run pauses for it."""
+    return path.with_name(path.name + ".waiting")
+
+
+def someone_waits(path: Path) -> bool:
+    """True when another process is waiting to open the store at `path`."""
+    folder = waiting_dir(path)
+    return folder.is_dir() and any(folder.iterdir())
+
+
+def connect(
+    path: Path,
+    *,
+    read_only: bool = False,
+    wait_seconds: float = 0.0,
+    notify: Callable[[str], None] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the store at `path` and make sure its tables exist.
+
+    DuckDB lets one process open a file at a time. When another holds it, wait up to `wait_seconds`
+    (telling `notify` once) with a mark in `waiting_dir`, which a nightly run checks between files
+    to pause for us; then StoreBusy, one plain line, never DuckDB's own error."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    mark: Path | None = None
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        # Another process holds the file for writing: say so plainly instead of a traceback.
-        raise StoreBusy(f"cannot open the database {path}: {str(exc).splitlines()[0]}") from None
+        while True:
+            try:
+                con = duckdb.connect(str(path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(
+                        f"the store {path} is in use by another process (a nightly run?); try again when it has "
+                        f"finished ({str(exc).splitlines()[0][:80]})"
+                    ) from None
+                if mark is None:
+                    mark = waiting_dir(path) / f"{os.getpid()}-{threading.get_ident()}"
+                    mark.parent.mkdir(exist_ok=True)
+                    mark.touch()
+                    if notify is not None:
+                        notify(
+                            f"the store is in use by another process; waiting up to {wait_seconds:.0f} s for it to pause"
+                        )
+                time.sleep(0.1)
+    finally:
+        if mark is not None:
+            mark.unlink(missing_ok=True)
     if not read_only:
         with transaction(con):
             for statement in DDL:

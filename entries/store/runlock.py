@@ -24,6 +24,7 @@ import duckdb
 
 from entries.core import clock
 from entries.core.errors import EntriesError
+from entries.store import database
 
 
 def lock_path(db: Path) -> Path:
@@ -53,7 +54,9 @@ def run_lock(
             if notify is not None and not told:
                 handle.seek(0)
                 holder = handle.read().strip() or "?"
-                notify(f"another run (process {holder}) is using {db}; waiting up to {wait_seconds:.0f} s for it to finish")
+                notify(
+                    f"another run (process {holder}) is using {db}; waiting up to {wait_seconds:.0f} s for it to finish"
+                )
                 told = True
             if time.monotonic() >= deadline:
                 handle.close()
@@ -119,7 +122,7 @@ def backup(db: Path, night: dt.date | None = None) -> Path | None:
     if not db.exists():
         return None
     night = night or clock.today()
-    con = duckdb.connect(str(db))
+    con = database.connect(db, wait_seconds=600.0)  # an operator's command may be reading: let it finish
     try:
         resuming = _open_claims(con) > 0
         con.execute("CHECKPOINT")
