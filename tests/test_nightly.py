@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import random
 import shutil
-import signal
-import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -169,56 +164,3 @@ def test_the_copy_is_taken_once_a_night_and_restore_says_what_it_undoes(tmp_path
     assert not list((out / "12345").glob("*second*"))
     assert sorted(p.name for p in (out / "undone" / "e.duckdb.replaced-1" / "12345").glob("*second*")) == reports
     assert [p.name for p in runlock.replaced_copies(db)] == ["e.duckdb.replaced-1"]
-
-
-CHILD = textwrap.dedent(
-    """
-    import datetime as dt, sys
-    from pathlib import Path
-    from entries.pipeline.nightly import run_nightly
-    root = Path(sys.argv[1])
-    run_nightly(root / "inbox", root / "db" / "e.duckdb", root / "out", received_on=dt.date(2027, 1, 15), settle_seconds=0)
-    """
-)
-
-
-def _child(root: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(root)],
-        cwd=PROJECT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(PROJECT)},
-    )
-
-
-@pytest.mark.slow
-def test_killed_at_random_moments_the_rerun_ends_as_an_uninterrupted_run(tmp_path):
-    baseline = tmp_path / "baseline"
-    make_inbox(baseline)
-    assert _child(baseline).wait(timeout=300) == 0
-    expected = final_state(baseline, baseline / "db" / "e.duckdb")
-    # How long a whole run takes here, so the kills land across all of it.
-    probe = tmp_path / "probe"
-    make_inbox(probe)
-    start = time.monotonic()
-    _child(probe).wait(timeout=300)
-    whole = time.monotonic() - start
-
-    rnd = random.Random(20270115)
-    kills = attempts = 0
-    while kills < 10:
-        attempts += 1
-        assert attempts <= 25, "runs kept finishing before the kill"
-        root = tmp_path / f"killed-{attempts}"
-        make_inbox(root)
-        child = _child(root)
-        time.sleep(rnd.uniform(0.1, 0.95 * whole))
-        if child.poll() is not None:
-            continue  # finished first: not a kill, try another moment
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-        kills += 1
-        assert _child(root).wait(timeout=300) == 0  # the rerun finishes the job
-        got = final_state(root, root / "db" / "e.duckdb")
-        assert got == expected, f"kill {kills} at attempt {attempts}"

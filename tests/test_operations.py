@@ -168,3 +168,19 @@ def test_no_prefect_api_is_one_line_and_nothing_is_claimed(tmp_path, monkeypatch
     assert code == 1 and len(lines) == 1
     assert "Prefect API did not start" in lines[0] and "--in-process" in lines[0] and "PREFECT_API_URL" in lines[0]
     assert len(list(inbox.rglob("*.*"))) == len(EXPECTED) and not (tmp_path / "processing").exists()
+
+
+def test_a_file_dated_in_the_future_is_imported_with_a_warning(tmp_path):
+    import os
+    import time
+
+    inbox = tmp_path / "inbox" / "12345"
+    inbox.mkdir(parents=True)
+    upload = inbox / "from_a_fast_clock.csv"
+    shutil.copy(FIXTURES / "commit" / "full_award_certificate.csv", upload)
+    ahead = time.time() + 86_400  # the sender's clock is a day fast
+    os.utime(upload, (ahead, ahead))
+    result = run_nightly(tmp_path / "inbox", tmp_path / "db" / "e.duckdb", tmp_path / "out", settle_seconds=5)
+    (found,) = result.files
+    assert found["status"] == "Processing complete" and found["issues"][0]["code"] == "RUN_02"
+    assert result.left == [] and (tmp_path / "processed" / "12345" / "from_a_fast_clock.csv").is_file()

@@ -526,7 +526,7 @@ def _one_file_night(kit: Kit, source: Path, broken: str | None = None) -> list[I
 
     inbox = kit.tmp / "night" / "inbox" / "12345"
     inbox.mkdir(parents=True)
-    shutil.copy(source, inbox / source.name)
+    shutil.copy2(source, inbox / source.name)  # keeps the modification time
     db = kit.tmp / "night" / "e.duckdb"
     shutil.copyfile(kit.shared.loaded_store, db)
 
@@ -548,6 +548,18 @@ def _one_file_night(kit: Kit, source: Path, broken: str | None = None) -> list[I
 produces("RPT_01", producer=lambda kit: _one_file_night(kit, FIXTURES / "operations" / "mac_empty_style.xlsx"))
 produces("RPT_02", producer=lambda kit: _one_file_night(kit, INTAKE / "base.xlsx", broken="report"))
 produces("RUN_01", producer=lambda kit: _one_file_night(kit, INTAKE / "base.xlsx", broken="prepare"))
+
+
+@produces("RUN_02")
+def _future_dated_upload(kit: Kit) -> list[Issue]:
+    import os
+    import time
+
+    ahead = kit.tmp / "ahead" / "from_a_fast_clock.csv"
+    ahead.parent.mkdir()
+    shutil.copy(COMMIT / "full_award_certificate.csv", ahead)
+    os.utime(ahead, (time.time() + 86_400, time.time() + 86_400))
+    return _one_file_night(kit, ahead)
 
 
 # --- the checks --------------------------------------------------------------------------------

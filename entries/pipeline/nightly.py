@@ -37,6 +37,7 @@ from entries.store.spool import load_spooled, private_temp, spool, spool_dir, sw
 FOLDERS = ("processing", "processed", "rejected", "failed")
 SKIP_SUFFIXES = (".order.txt", ".tmp", ".part", ".crdownload")
 ORDER_SIDECAR = ".order.txt"  # INBOX/<centre>/<file>.order.txt: the order number given with the upload
+CLOCK_SKEW_SECONDS = 60  # a modification time further ahead than this is the sender's clock, not a write
 STORE_WAIT_SECONDS = 600.0  # how long a step waits for an operator's command to let go of the store
 
 
@@ -96,8 +97,15 @@ def folder_for(status: Status | str) -> str:
     return "failed" if status == Status.UPLOAD_FAILED else "rejected"
 
 
+def _future_dated(path: Path, now: float | None = None) -> bool:
+    """The file's modification time is ahead of this machine's clock (beyond a little skew)."""
+    return path.stat().st_mtime > (time.time() if now is None else now) + CLOCK_SKEW_SECONDS
+
+
 def _stable(path: Path, settle_seconds: float, now: float) -> bool:
     first = path.stat()
+    if _future_dated(path, now):
+        return True  # it would look "just written" for ever: import it now, with RUN_02 saying why
     if now - first.st_mtime < settle_seconds:
         return False  # written moments ago: may still be arriving
     if settle_seconds > 0:
@@ -169,9 +177,10 @@ def claim_files(
         if path.exists():
             claims.append(Claim(cid, centre, name, path, sha, received, order_ref, sid))
         else:
-            # The move out of processing/ happened but the journal did not hear of it: close the claim.
-            with database.transaction(con):
-                con.execute("UPDATE nightly_claims SET done_at = ? WHERE claim_id = ?", [clock.now(), cid])
+            # The move out of processing/ happened but the journal did not hear of it: close the
+            # claim, saying where the file went.
+            gone = Claim(cid, centre, name, path, sha, received, order_ref, sid)
+            _close_claim(con, gone, _moved_to(layout, centre, name, sha), None)
     processing = layout.folder("processing")
     for centre_dir in sorted(p for p in processing.iterdir() if p.is_dir()):
         for path in sorted(p for p in centre_dir.iterdir() if p.is_file() and not p.name.endswith(ORDER_SIDECAR)):
@@ -191,7 +200,10 @@ def claim_files(
 
 
 def _received(path: Path, received_on: dt.date | None) -> dt.date:
-    return received_on or dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date()
+    """The day the file arrived: as given, else its modification date (never after today)."""
+    if received_on is not None:
+        return received_on
+    return min(dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date(), clock.now().date())
 
 
 def _order_ref(path: Path) -> str | None:
@@ -222,7 +234,10 @@ def prepare_claim(claim: Claim, reference: Reference, folder: Path) -> Path:
     )
     name = f"{claim.claim_id}-{claim.sha256[:16]}"
     try:
-        return spool(prepare(claim.path, context, reference), folder, name)
+        prepared = prepare(claim.path, context, reference)
+        if _future_dated(claim.path):
+            prepared.issues.insert(0, issue("RUN_02", file=claim.file_name))
+        return spool(prepared, folder, name)
     except Exception as exc:  # noqa: BLE001 - one file's failure must not cost the rest of the night
         return spool(_failed(claim, context, "checking", exc), folder, name)
 
@@ -317,21 +332,44 @@ def finish_claim(
     con: duckdb.DuckDBPyConnection, layout: Layout, claim: Claim, status: Status | str, spooled: Path | None
 ) -> Path:
     """Move the claimed file (and its order sidecar) to its final folder, close the claim, drop the spool."""
+    target = _move_claimed(layout, claim, status)
+    _close_claim(con, claim, target, spooled)
+    return target
+
+
+def _move_claimed(layout: Layout, claim: Claim, status: Status | str) -> Path:
     folder = layout.folder(folder_for(status)) / claim.centre
     folder.mkdir(parents=True, exist_ok=True)
     target = _free_name(folder, claim.file_name)
     sidecar = claim.path.with_name(claim.path.name + ORDER_SIDECAR)
     if sidecar.exists():
         os.replace(sidecar, target.with_name(target.name + ORDER_SIDECAR))
-    os.replace(claim.path, target)
+    os.replace(claim.path, target)  # atomic: the file is in exactly one folder at every moment
+    return target
+
+
+def _close_claim(con: duckdb.DuckDBPyConnection, claim: Claim, target: Path | None, spooled: Path | None) -> None:
     with database.transaction(con):
         con.execute(
             "UPDATE nightly_claims SET final_path = ?, done_at = ? WHERE claim_id = ?",
-            [str(target), clock.now(), claim.claim_id],
+            [None if target is None else str(target), clock.now(), claim.claim_id],
         )
     if spooled is not None:
         unspool(spooled)
-    return target
+
+
+def _moved_to(layout: Layout, centre: str, file_name: str, sha256: str) -> Path | None:
+    """Where a claimed file went when a run was killed after moving it and before journalling that:
+    the file of its name (or a numbered twin) with its bytes in processed/, rejected/ or failed/."""
+    stem, dot, suffix = file_name.partition(".")
+    for name in ("processed", "rejected", "failed"):
+        folder = layout.folder(name) / centre
+        if not folder.is_dir():
+            continue
+        for candidate in sorted(folder.glob(f"{stem}*{dot}{suffix}")):
+            if candidate.is_file() and file_sha256(candidate) == sha256:
+                return candidate
+    return None
 
 
 def say(line: str) -> None:
