@@ -201,12 +201,29 @@ def commit(
 
 
 def _hold_issues(norm: pd.DataFrame, matches: Matches) -> list[Issue]:
-    held = matches.table[matches.table["hold"].notna()]
-    found = []
-    for number, code, params in zip(held["candidate_number"], held["hold"], held["params"], strict=False):
-        for row in norm.loc[norm["candidate_number"] == number, "row"]:
-            found.append(issue(code, row=int(row), **params))
-    return found
+    """One issue per row of each held candidate (rows found by one merge, not a filter per candidate)."""
+    held = matches.table.loc[matches.table["hold"].notna(), ["candidate_number", "hold", "params"]]
+    rows = held.merge(norm[["candidate_number", "row"]], on="candidate_number", how="inner", sort=False)
+    return [
+        issue(code, row=int(row), **params)
+        for code, row, params in zip(rows["hold"].tolist(), rows["row"].tolist(), rows["params"].tolist(), strict=True)
+    ]
+
+
+def _draw(con: duckdb.DuckDBPyConnection, sequence: str, n: int) -> list[int]:
+    """`n` values of `sequence`, in order, in one statement."""
+    if n == 0:
+        return []
+    return [r[0] for r in con.execute(f"SELECT nextval('{sequence}') AS id FROM range(?) ORDER BY id", [n]).fetchall()]
+
+
+def _insert_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, sql: str) -> None:
+    """Run `sql` with `frame` registered as `name` (one statement, whatever the frame's size)."""
+    con.register(name, frame)
+    try:
+        con.execute(sql)
+    finally:
+        con.unregister(name)
 
 
 def store_entries(
@@ -219,68 +236,92 @@ def store_entries(
 ) -> dict[int, int]:
     """Insert new candidates and the classified entries; mark replaced entries. Returns cand_key -> id.
 
-    Call inside the file's transaction.
+    Set-based: a handful of statements per file whatever its size (frames registered with DuckDB,
+    `INSERT ... SELECT` and `UPDATE ... FROM`, sequences drawn in SQL). Call inside the file's
+    transaction.
     """
     entries = classified.entries
-    keys = {int(k): int(k) for k in entries["cand_key"].unique() if k > 0}
-    for key in sorted({int(k) for k in entries["cand_key"].unique() if k < 0}, reverse=True):
-        person = norm[
-            norm["candidate_number"] == entries.loc[entries["cand_key"] == key, "candidate_number"].iloc[0]
-        ].iloc[0]
-        new_id = con.execute("SELECT nextval('candidate_ids')").fetchall()[0][0]
-        con.execute(
-            "INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                new_id,
-                person["centre_number"],
-                person["candidate_number"],
-                _text(person["uci"]),
-                _text(person["uln"]),
-                person["surname"],
-                person["forenames"],
-                person["sex"],
-                person["date_of_birth"].date(),
-                person["candidate_group"],
-                submission_id,
-            ],
-        )
-        keys[key] = new_id
-    for key in sorted(k for k in keys if k > 0):
-        person = norm[
-            norm["candidate_number"] == entries.loc[entries["cand_key"] == key, "candidate_number"].iloc[0]
-        ].iloc[0]
-        # A later file may carry what an earlier one lacked (a UCI, a ULN) or a new candidate group.
-        con.execute(
-            """UPDATE candidates SET uci = coalesce(uci, ?), uln = coalesce(uln, ?),
-                      candidate_group = CASE WHEN ? <> '' THEN ? ELSE candidate_group END WHERE candidate_id = ?""",
-            [_text(person["uci"]), _text(person["uln"]), person["candidate_group"], person["candidate_group"], key],
-        )
     if entries.empty:
-        return keys
-    ids = [r[0] for r in con.execute("SELECT nextval('entry_ids') FROM range(?)", [len(entries)]).fetchall()]
+        return {}
+    # One person per candidate key: the first row of their candidate number in the file.
+    people = (
+        entries[["cand_key", "candidate_number"]]
+        .drop_duplicates("cand_key")
+        .merge(
+            norm.drop(columns=["cand_key"], errors="ignore").drop_duplicates("candidate_number"),
+            on="candidate_number",
+            how="left",
+            sort=False,
+        )
+    )
+    people["cand_key"] = people["cand_key"].astype("int64")
+    new = people[people["cand_key"] < 0].sort_values("cand_key", ascending=False)
+    known = people[people["cand_key"] > 0]
+    keys = {int(k): int(k) for k in known["cand_key"]}
+    if len(new):
+        new = new.assign(candidate_id=_draw(con, "candidate_ids", len(new)), submission_id=submission_id)
+        keys.update(zip(new["cand_key"].tolist(), new["candidate_id"].tolist(), strict=True))
+        _insert_frame(
+            con,
+            "new_candidates",
+            new[
+                [
+                    "candidate_id",
+                    "centre_number",
+                    "candidate_number",
+                    "uci",
+                    "uln",
+                    "surname",
+                    "forenames",
+                    "sex",
+                    "date_of_birth",
+                    "candidate_group",
+                    "submission_id",
+                ]
+            ],
+            """INSERT INTO candidates (candidate_id, centre_number, candidate_number, uci, uln, surname, forenames, sex,
+                                       date_of_birth, candidate_group, submission_id)
+               SELECT candidate_id, centre_number, candidate_number, uci, uln, surname, forenames, sex,
+                      CAST(date_of_birth AS DATE), candidate_group, submission_id FROM new_candidates""",
+        )
+    if len(known):
+        # A later file may carry what an earlier one lacked (a UCI, a ULN) or a new candidate group.
+        _insert_frame(
+            con,
+            "known_candidates",
+            known[["cand_key", "uci", "uln", "candidate_group"]],
+            """UPDATE candidates SET uci = coalesce(candidates.uci, k.uci), uln = coalesce(candidates.uln, k.uln),
+                      candidate_group = CASE WHEN k.candidate_group <> '' THEN k.candidate_group
+                                             ELSE candidates.candidate_group END
+               FROM known_candidates k WHERE candidates.candidate_id = k.cand_key""",
+        )
     table = entries.assign(
-        entry_id=ids,
+        entry_id=_draw(con, "entry_ids", len(entries)),
         submission_id=submission_id,
         candidate_id=entries["cand_key"].map(keys).astype("int64"),
         unit_key=entries["unit_number"].fillna(0).astype("int64"),
         order_ref=order_ref,
         created_at=clock.now(),
     )
-    con.register("new_entries", table)
-    try:
-        con.execute(
-            """INSERT INTO entries (entry_id, submission_id, source_row, candidate_id, centre_number, candidate_number, series,
-                                    entry_code, kind, qualification_code, suite_id, unit_number, unit_key, fee_pence, late,
-                                    order_ref, candidate_group, replaced_by, created_at)
-               SELECT entry_id, submission_id, source_row, candidate_id, centre_number, candidate_number, series, entry_code,
-                      kind, qualification_code, suite_id, unit_number, unit_key, fee_pence, late, order_ref, candidate_group,
-                      NULL, created_at FROM new_entries"""
+    _insert_frame(
+        con,
+        "new_entries",
+        table,
+        """INSERT INTO entries (entry_id, submission_id, source_row, candidate_id, centre_number, candidate_number, series,
+                                entry_code, kind, qualification_code, suite_id, unit_number, unit_key, fee_pence, late,
+                                order_ref, candidate_group, replaced_by, created_at)
+           SELECT entry_id, submission_id, source_row, candidate_id, centre_number, candidate_number, series, entry_code,
+                  kind, qualification_code, suite_id, unit_number, unit_key, fee_pence, late, order_ref, candidate_group,
+                  NULL, created_at FROM new_entries""",
+    )
+    replacing = table.loc[table["replaces"].notna(), ["entry_id", "replaces"]]
+    if len(replacing):
+        _insert_frame(
+            con,
+            "replacements",
+            replacing.astype("int64"),
+            "UPDATE entries SET replaced_by = r.entry_id FROM replacements r WHERE entries.entry_id = r.replaces",
         )
-    finally:
-        con.unregister("new_entries")
-    for new_id, old_id in zip(table["entry_id"], table["replaces"], strict=False):
-        if not pd.isna(old_id):
-            con.execute("UPDATE entries SET replaced_by = ? WHERE entry_id = ?", [int(new_id), int(old_id)])
     return keys
 
 
@@ -308,18 +349,23 @@ def rows_to_json(rows: pd.DataFrame) -> str:
 
 
 def _store_holds(con: duckdb.DuckDBPyConnection, submission_id: int, norm: pd.DataFrame, matches: Matches) -> None:
-    held = matches.table[matches.table["hold"].notna()]
-    for number, code, match_id in zip(held["candidate_number"], held["hold"], held["match_id"], strict=False):
-        rows = norm[norm["candidate_number"] == number]
-        review_id = con.execute("SELECT nextval('review_ids')").fetchall()[0][0]
-        con.execute(
-            "INSERT INTO review_items (review_id, submission_id, reason_code, rows_json, source_rows, match_candidate_id) VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                review_id,
-                submission_id,
-                code,
-                rows_to_json(rows),
-                ", ".join(str(r) for r in rows["row"]),
-                None if pd.isna(match_id) else int(match_id),
-            ],
-        )
+    """One review item per held candidate, with their rows: grouped once, inserted in one statement."""
+    held = matches.table.loc[matches.table["hold"].notna(), ["candidate_number", "hold", "match_id"]]
+    if held.empty:
+        return
+    rows = norm[norm["candidate_number"].isin(held["candidate_number"])]
+    grouped = {number: group for number, group in rows.groupby("candidate_number", sort=False)}
+    items = held.assign(
+        review_id=_draw(con, "review_ids", len(held)),
+        submission_id=submission_id,
+        rows_json=[rows_to_json(grouped[n]) for n in held["candidate_number"]],
+        source_rows=[", ".join(str(r) for r in grouped[n]["row"]) for n in held["candidate_number"]],
+        match_candidate_id=held["match_id"].astype("Int64"),
+    )
+    _insert_frame(
+        con,
+        "held_items",
+        items[["review_id", "submission_id", "hold", "rows_json", "source_rows", "match_candidate_id"]],
+        """INSERT INTO review_items (review_id, submission_id, reason_code, rows_json, source_rows, match_candidate_id)
+           SELECT review_id, submission_id, hold, rows_json, source_rows, match_candidate_id FROM held_items""",
+    )

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import duckdb
+import pandas as pd
 
 from entries.core import clock
 from entries.core.rules import Issue
@@ -84,11 +85,25 @@ def record(
     if status == Status.READ_AND_RECOGNISED:
         con.execute("INSERT INTO accepted_files VALUES (?, ?)", [new.sha256, submission_id])
     if issues:
-        con.executemany(
-            "INSERT INTO submission_issues (submission_id, row_number, column_name, code, severity, message, fix) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [[submission_id, i.row, i.column, i.code, i.severity, i.message, i.fix] for i in issues],
+        found = pd.DataFrame(
+            {
+                "submission_id": submission_id,
+                "row_number": pd.array([i.row for i in issues], dtype="Int64"),
+                "column_name": pd.array([i.column for i in issues], dtype="string"),
+                "code": [i.code for i in issues],
+                "severity": [i.severity for i in issues],
+                "message": [i.message for i in issues],
+                "fix": [i.fix for i in issues],
+            }
         )
+        con.register("new_issues", found)
+        try:  # one statement for a file's issues, however many (a file may carry 100,000 warnings)
+            con.execute(
+                "INSERT INTO submission_issues (submission_id, row_number, column_name, code, severity, message, fix) "
+                "SELECT submission_id, row_number, column_name, code, severity, message, fix FROM new_issues"
+            )
+        finally:
+            con.unregister("new_issues")
     return submission_id
 
 
