@@ -13,22 +13,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from entries.checks.validate import Context
 from entries.core import clock, config, crash
 from entries.core.errors import EntriesError, ReferenceDataError, UsageError
-from entries.core.status import ACCEPTED
-from entries.pipeline import nightly
-from entries.pipeline.ingest import Outcome, ingest_file
-from entries.reports import invoice as invoicing
-from entries.reports import listing
-from entries.reports.confirmation import write_confirmation
-from entries.reports.files import set_aside_reports
-from entries.reports.template import write_template
-from entries.store import database, qualifications, refdata, results, review, runlock
-from entries.store.series import known_series, series_for
-from flows import schedule
+from flows import schedule  # constants only: Prefect is imported when a flow runs
+
+if TYPE_CHECKING:
+    from entries.checks.upload import Outcome
 
 CENTRE_HELP = "five-digit centre number, e.g. 12345"
 
@@ -56,6 +48,8 @@ def _say(line: str) -> None:
 
 def _open(args: argparse.Namespace, *, needs_reference: bool = True):
     # While a nightly run holds the store, wait for its next pause between files (with a message).
+    from entries.store import database, refdata
+
     con = database.connect(config.db_path(args.db), wait_seconds=config.store_wait_seconds(), notify=_say)
     if needs_reference:
         refdata.ensure_reference(con)
@@ -63,6 +57,8 @@ def _open(args: argparse.Namespace, *, needs_reference: bool = True):
 
 
 def cmd_reference_load(args: argparse.Namespace) -> int:
+    from entries.store import refdata
+
     con = _open(args, needs_reference=False)
     directory = Path(args.dir) if args.dir else config.reference_dir()
     try:
@@ -97,6 +93,8 @@ def known_centre(con, centre: str) -> str:
 
 
 def cmd_qualifications_search(args: argparse.Namespace) -> int:
+    from entries.store import qualifications
+
     con = _open(args)
     if args.centre:
         known_centre(con, args.centre)
@@ -144,6 +142,8 @@ def print_outcome(outcome: Outcome, limit: int = 20) -> None:
 
 
 def cmd_results_load(args: argparse.Namespace) -> int:
+    from entries.store import results
+
     if not args.path.is_file():
         raise UsageError(f"no such file: {args.path}")
     con = _open(args)
@@ -163,6 +163,9 @@ def cmd_results_load(args: argparse.Namespace) -> int:
 
 
 def cmd_invoice(args: argparse.Namespace) -> int:
+    from entries.reports import invoice as invoicing
+    from entries.store.series import known_series
+
     con = _open(args)
     if args.series:
         known_series(con, args.series)
@@ -188,6 +191,9 @@ def cmd_invoice(args: argparse.Namespace) -> int:
 
 
 def cmd_invoices(args: argparse.Namespace) -> int:
+    from entries.reports import invoice as invoicing
+    from entries.store.series import known_series
+
     if (args.received_from is None) != (args.received_to is None):
         raise UsageError("give both --received-from and --received-to, or neither")
     received = (args.received_from, args.received_to) if args.received_from else None
@@ -234,6 +240,8 @@ def print_run(summary: dict) -> None:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
+    from entries.pipeline import nightly
+
     if not args.inbox.is_dir():
         raise UsageError(f"no inbox folder at {args.inbox}")
     # The store is opened only under the run's lock (a second run waits there, with a message);
@@ -292,6 +300,9 @@ def cmd_onboard(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from entries.reports.files import set_aside_reports
+    from entries.store import runlock
+
     db, out = config.db_path(args.db), config.out_dir(args.out)
     with runlock.run_lock(db, wait_seconds=0):
         lost = runlock.since_copy(db)
@@ -331,6 +342,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from entries.reports import listing
+
     con = _open(args)
     found = listing.list_entries(con, args.centre, args.series, args.candidate)
     if args.json:
@@ -348,6 +361,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from entries.reports import listing
+
     con = _open(args)
     found = listing.submission_history(con, args.centre, args.qualification, args.group)
     written = listing.write_history(found, config.out_dir(args.out), args.centre, args.qualification, args.group)
@@ -366,6 +381,8 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_review_list(args: argparse.Namespace) -> int:
+    from entries.store import review
+
     con = _open(args)
     items = review.open_items(con)
     if args.json:
@@ -387,6 +404,9 @@ def cmd_review_list(args: argparse.Namespace) -> int:
 
 
 def cmd_review_resolve(args: argparse.Namespace) -> int:
+    from entries.reports.confirmation import write_confirmation
+    from entries.store import refdata, review
+
     con = _open(args)
     done = review.resolve(con, args.id, args.how, refdata.snapshot(con))
     # The centre's confirmation must show what is now stored (and the new status).
@@ -400,6 +420,8 @@ def cmd_review_resolve(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
+    from entries.reports.template import write_template
+
     con = _open(args)
     if args.path.suffix.lower() != ".xlsx":
         raise UsageError(f"the template is an .xlsx workbook; give a path ending .xlsx, not {args.path.name}")
@@ -410,6 +432,12 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from entries.checks.validate import Context
+    from entries.core.status import ACCEPTED
+    from entries.pipeline.ingest import ingest_file
+    from entries.store import refdata
+    from entries.store.series import series_for
+
     if args.path.is_dir():
         raise UsageError(f"{args.path} is a folder: give one file (or use 'entries nightly' for an inbox)")
     if not args.path.is_file():

@@ -78,7 +78,8 @@ def report_stem(prepared: Prepared) -> str:
 
 
 def report(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[str, str | None]:
-    """Write the annotated copy of the centre's file (with its errors CSV) under out_dir/<centre>/.
+    """Write the annotated copy of the centre's file (with its errors CSV) under out_dir/<centre>/,
+    when it has anything to show (an issue of either severity).
 
     Pure apart from the files it writes: it reads no store, so it can run anywhere. When the
     centre's own workbook cannot be marked up (real workbooks hold parts no library reads), the
@@ -87,6 +88,8 @@ def report(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[str, str
     reports: dict[str, str | None] = {"annotated": None, "confirmation": None}
     if prepared.rows is None or outcome.status == Status.DUPLICATE_FILE:
         return reports
+    if not outcome.issues:
+        return reports  # nothing to mark: a clean file's centre gets its confirmation, not a copy of itself
     folder, stem = out_dir / prepared.context.centre, report_stem(prepared)
     shared: dict[str, Any] = {
         "header_row": prepared.header_row,
