@@ -21,20 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from entries.core.errors import EntriesError
 from entries.reports.files import (
-    MONEY_FORMAT,
-    active_sheet,
-    pounds,
-    put,
+    Pence,
     report_stem_of,
     safe_file_part,
     write_csv_atomically,
-    write_xlsx_atomically,
+    write_xlsx_streamed,
 )
 from entries.reports.template import KIND_LABELS
 
@@ -59,11 +53,7 @@ CSV_HEADERS = {"Fee": "fee_pence", "Amount": "amount_pence"}
 _WIDTHS = (18, 16, 22, 22, 12, 55, 6, 12, 12, 6)
 
 
-@dataclass(frozen=True)
-class Money:
-    """An amount in integer pence: pounds in the xlsx, pence in the CSV."""
-
-    pence: int
+Money = Pence  # an amount: pounds in the xlsx, pence in the CSV
 
 
 @dataclass(frozen=True)
@@ -167,7 +157,10 @@ def write_confirmation(
     rows = confirmation_rows(con, submission_id)
     centre = rows[1].cells[1]
     folder = Path(out_dir) / safe_file_part(str(centre))
-    xlsx_path = write_xlsx_atomically(_workbook(rows), folder / f"{stem}.confirmation.xlsx")
+    looks = {"title": "title", "header": "bold", "total": "bold", "field": "label"}
+    xlsx_path = write_xlsx_streamed(
+        folder / f"{stem}.confirmation.xlsx", SHEET, ((r.cells, looks.get(r.style, "plain")) for r in rows), _WIDTHS
+    )
     csv_path = write_csv_atomically(
         ([_csv_value(v, r.style) for v in r.cells] for r in rows), None, folder / f"{stem}.confirmation.csv"
     )
@@ -180,22 +173,3 @@ def _csv_value(value: object, style: str) -> object:
     if style == "header" and isinstance(value, str):
         return CSV_HEADERS.get(value, value)
     return value
-
-
-def _workbook(rows: list[_Row]) -> Workbook:
-    wb = Workbook()
-    ws = active_sheet(wb)
-    ws.title = SHEET
-    bold = Font(bold=True)
-    for r, row in enumerate(rows, start=1):
-        for c, value in enumerate(row.cells, start=1):
-            if isinstance(value, Money):
-                cell = put(ws, r, c, pounds(value.pence))
-                cell.number_format = MONEY_FORMAT
-            else:
-                cell = put(ws, r, c, value)
-            if row.style in ("title", "header", "total") or (row.style == "field" and c == 1):
-                cell.font = Font(bold=True, size=14) if row.style == "title" else bold
-    for c, width in enumerate(_WIDTHS, start=1):
-        ws.column_dimensions[get_column_letter(c)].width = width
-    return wb

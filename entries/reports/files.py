@@ -20,9 +20,11 @@ import os
 import re
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from zipfile import ZIP_DEFLATED, ZipFile
 
+import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
@@ -115,6 +117,66 @@ def set_aside_reports(out_dir: Path, uploads: Iterable[dict], folder: str) -> li
             os.replace(report, target)
             moved.append(target)
     return moved
+
+
+@dataclass(frozen=True)
+class Pence:
+    """An amount in integer pence: a pounds number cell (`£` format) in xlsx, pence in CSV."""
+
+    pence: int
+
+
+# A row for a streamed sheet: its cells and its look ("plain", "bold", "title", or "label": the
+# first cell bold).
+StyledRow = tuple[Sequence[object], str]
+
+
+def write_xlsx_streamed(path: Path, sheet: str, rows: Iterable[StyledRow], widths: Sequence[float] = ()) -> Path:
+    """Write a new one-sheet workbook row by row (xlsxwriter in constant-memory mode), atomically.
+
+    For reports built from the store (confirmations, invoices, listings): measured 2.5x faster than
+    openpyxl on 10,000 rows, in constant memory. Text is always a string cell (never a formula);
+    xlsxwriter escapes `_xHHHH_` itself, so only XML-illegal characters are replaced here. `Pence`
+    becomes pounds in Excel's currency format. The document time is FIXED_TIME: same rows, same data.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(path)
+    book = xlsxwriter.Workbook(
+        str(tmp),
+        {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
+    )
+    try:
+        book.set_properties({"created": FIXED_TIME})
+        looks = {
+            "bold": book.add_format({"bold": True}),
+            "title": book.add_format({"bold": True, "font_size": 14}),
+            "money": book.add_format({"num_format": MONEY_FORMAT}),
+            "bold money": book.add_format({"num_format": MONEY_FORMAT, "bold": True}),
+        }
+        ws = book.add_worksheet(sheet)
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, width)
+        for r, (cells, look) in enumerate(rows):
+            for c, value in enumerate(cells):
+                bold = look in ("bold", "title") or (look == "label" and c == 0)
+                style = looks["title"] if look == "title" else looks["bold"] if bold else None
+                if value is None:
+                    continue
+                if isinstance(value, Pence):
+                    ws.write_number(r, c, pounds(value.pence), looks["bold money" if bold else "money"])
+                elif isinstance(value, bool):
+                    ws.write_boolean(r, c, value, style)
+                elif isinstance(value, int | float):
+                    ws.write_number(r, c, value, style)
+                else:
+                    ws.write_string(r, c, legal_text(str(value)), style)
+        book.close()
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def active_sheet(wb: Workbook) -> Worksheet:
