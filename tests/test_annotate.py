@@ -15,18 +15,18 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
-from openpyxl.utils.escape import unescape
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl.utils.escape import unescape
 
-from entries.reports import annotate, files
-from entries.reports.annotate import write_annotated
+from entries.core.rules import Issue, issue
 from entries.intake.headers import TEMPLATE_COLUMNS
 from entries.intake.normalise import Intake, take_in
 from entries.intake.reader import RawSheet, read_upload
-from entries.core.rules import Issue, issue
+from entries.reports import annotate, files
+from entries.reports.annotate import write_annotated
 
 INTAKE = Path(__file__).resolve().parent / "fixtures" / "intake"
 HYPERLINK = '=HYPERLINK("http://x/?"&A1,"y")'
@@ -47,7 +47,9 @@ def _read(path: Path) -> tuple[RawSheet, Intake]:
     return sheet, take_in(sheet)
 
 
-def _write(path: Path, out_dir: Path, issues: list[Issue] | None = None, *, extra: list[Issue] = (), stem: str = "upload"):
+def _write(
+    path: Path, out_dir: Path, issues: list[Issue] | None = None, *, extra: list[Issue] = (), stem: str = "upload"
+):
     """Read `path` as the pipeline does and write its annotated copy; issues default to the intake's."""
     sheet, intake = _read(path)
     found = list(intake.issues if issues is None else issues) + list(extra)
@@ -133,6 +135,11 @@ def _record(**values: str) -> dict[str, str]:
     return base
 
 
+def _first_line(cell) -> str | None:
+    """The first line of a status cell: `OK`, or the codes (`Error: X; Warning: Y`)."""
+    return cell.value.splitlines()[0] if cell.value else cell.value
+
+
 def _errors_sheet_rows(wb, title: str = "Errors") -> list[tuple]:
     return [tuple(r) for r in wb[title].iter_rows(min_row=2, values_only=True)]
 
@@ -191,17 +198,26 @@ def test_status_column(tmp_path: Path, fixture: str):
     assert header.value == "Entry status" and header.font.bold
     assert ws.cell(row=1, column=STATUS_COL - 1).value == "Candidate Group"
     statuses = {r: ws.cell(row=r, column=STATUS_COL) for r in (2, 3, 4)}
-    assert statuses[2].value == "Error: TEST_01"
-    assert statuses[3].value == "Error: TEST_02; Warning: TEST_03"
-    assert statuses[4].value == "Error: TEST_06; Warning: TEST_04, TEST_05"
+    # A first line of codes, then each issue in words (errors first) with its fix.
+    assert statuses[2].value == "Error: TEST_01\nTEST_01 (UCI): msg Fix: fix it (TEST_01)"
+    assert statuses[3].value == (
+        "Error: TEST_02; Warning: TEST_03\n"
+        "TEST_02 (Date of Birth): msg Fix: fix it (TEST_02)\n"
+        "TEST_03 (Surname): msg Fix: fix it (TEST_03)"
+    )
+    assert _first_line(statuses[4]) == "Error: TEST_06; Warning: TEST_04, TEST_05"
+    assert statuses[4].value.splitlines()[1].startswith("TEST_06 (Forenames): ")
     assert {r: _fill(c) for r, c in statuses.items()} == {2: RED, 3: RED, 4: RED}
+    assert all(c.alignment.wrap_text for c in statuses.values())
     assert ws.max_column == STATUS_COL
 
 
 def test_status_ok_and_warning(tmp_path: Path):
     xlsx, _, sheet, _ = _write(INTAKE / "base.xlsx", tmp_path, [_warn("TEST_09", 3, "Sex")])
     ws = _entries_sheet(openpyxl.load_workbook(xlsx), sheet)
-    values = [(ws.cell(row=r, column=STATUS_COL).value, _fill(ws.cell(row=r, column=STATUS_COL))) for r in (2, 3, 4)]
+    values = [
+        (_first_line(ws.cell(row=r, column=STATUS_COL)), _fill(ws.cell(row=r, column=STATUS_COL))) for r in (2, 3, 4)
+    ]
     assert values == [("OK", GREEN), ("Warning: TEST_09", AMBER), ("OK", GREEN)]
 
 
@@ -215,9 +231,10 @@ def test_row_issues_without_a_template_column_go_on_the_status_cell(tmp_path: Pa
     wb = openpyxl.load_workbook(xlsx)
     ws = _entries_sheet(wb, sheet)
     row3, row4 = ws.cell(row=3, column=STATUS_COL), ws.cell(row=4, column=STATUS_COL)
-    assert row3.value == "Error: TEST_10" and _fill(row3) == RED
+    assert row3.value == "Error: TEST_10\nTEST_10: whole row Fix: fix it (TEST_10)" and _fill(row3) == RED
     assert "TEST_10 (error): whole row" in row3.comment.text and "Fix: fix it (TEST_10)" in row3.comment.text
-    assert row4.value == "Warning: TEST_11" and _fill(row4) == AMBER
+    assert _first_line(row4) == "Warning: TEST_11" and _fill(row4) == AMBER
+    assert "TEST_11 (Not A Column): stray column Fix: fix it (TEST_11)" in row4.value
     assert "TEST_11 (warning): stray column" in row4.comment.text
     # No data cell is marked, and the file-level issue is only in the Errors sheet.
     for row in (2, 3, 4):
@@ -226,7 +243,7 @@ def test_row_issues_without_a_template_column_go_on_the_status_cell(tmp_path: Pa
             assert _fill(cell) is None and cell.comment is None
     comments = [c.comment.text for r in ws.iter_rows() for c in r if c.comment]
     assert not any("TEST_12" in text for text in comments)
-    assert ("TEST_12" in [r[2] for r in _errors_sheet_rows(wb)])
+    assert "TEST_12" in [r[2] for r in _errors_sheet_rows(wb)]
 
 
 def test_excel_error_cells_from_the_intake(tmp_path: Path):
@@ -237,14 +254,19 @@ def test_excel_error_cells_from_the_intake(tmp_path: Path):
     assert ws["C2"].value == "#REF!"
     marked = {c.coordinate for r in ws.iter_rows(max_col=len(TEMPLATE_COLUMNS)) for c in r if _fill(c) or c.comment}
     assert marked == {"C2", "H3"}
-    assert [ws.cell(row=r, column=STATUS_COL).value for r in (2, 3, 4)] == ["Error: CELL_01", "Error: CELL_01", "OK"]
+    # The file is rejected: the row without a problem is not "OK", its status stays empty.
+    assert [_first_line(ws.cell(row=r, column=STATUS_COL)) for r in (2, 3, 4)] == [
+        "Error: CELL_01",
+        "Error: CELL_01",
+        None,
+    ]
 
 
 def test_help_line_warning_is_on_its_status_cell(tmp_path: Path):
     xlsx, _, sheet, _ = _write(INTAKE / "help_line_left_in.xlsx", tmp_path)
     ws = _entries_sheet(openpyxl.load_workbook(xlsx), sheet)
     help_status = ws.cell(row=2, column=STATUS_COL)
-    assert help_status.value == "Warning: HELP_01" and _fill(help_status) == AMBER
+    assert _first_line(help_status) == "Warning: HELP_01" and _fill(help_status) == AMBER
     assert "HELP_01 (warning)" in help_status.comment.text
     assert [ws.cell(row=r, column=STATUS_COL).value for r in (3, 4, 5)] == ["OK", "OK", "OK"]
 
@@ -256,7 +278,7 @@ def test_merged_cells_are_marked_on_the_range_anchor(tmp_path: Path):
     assert _fill(anchor) == RED
     for row in (2, 3, 4):
         assert f"Row {row}: CELL_03 (error)" in anchor.comment.text
-        assert ws.cell(row=row, column=STATUS_COL).value == "Error: CELL_03"
+        assert _first_line(ws.cell(row=row, column=STATUS_COL)) == "Error: CELL_03"
 
 
 def test_header_issue_on_the_header_keeps_its_text(tmp_path: Path):
@@ -361,7 +383,14 @@ def test_errors_csv_leaves_safe_text_alone(tmp_path: Path):
     _, errors, _, _ = _write(INTAKE / "base.csv", tmp_path, found)
     with errors.open(encoding="utf-8-sig", newline="") as fh:
         table = list(csv.reader(fh))
-    assert table[1] == ["3", "Surname", "TEST_01", "error", "Zoë's name, with 'quotes' and ünïcode", "Fix – it (TEST_01)"]
+    assert table[1] == [
+        "3",
+        "Surname",
+        "TEST_01",
+        "error",
+        "Zoë's name, with 'quotes' and ünïcode",
+        "Fix – it (TEST_01)",
+    ]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -369,10 +398,19 @@ def test_errors_csv_leaves_safe_text_alone(tmp_path: Path):
 def test_errors_csv_round_trips_any_message(message: str, row: int | None):
     found = [Issue(code="TEST_01", severity="warning", message=message, fix="f", row=row, column="Surname")]
     with tempfile.TemporaryDirectory() as tmp:
-        rows = pd.DataFrame({"row": pd.Series([], dtype="int64"), **{c: pd.Series([], dtype="str") for c in TEMPLATE_COLUMNS}})
+        rows = pd.DataFrame(
+            {"row": pd.Series([], dtype="int64"), **{c: pd.Series([], dtype="str") for c in TEMPLATE_COLUMNS}}
+        )
         _, errors = write_annotated(
-            INTAKE / "base.csv", Path(tmp), file_format="csv", sheet_name=None, header_row=1,
-            positions={}, rows=rows, issues=found, stem="p",
+            INTAKE / "base.csv",
+            Path(tmp),
+            file_format="csv",
+            sheet_name=None,
+            header_row=1,
+            positions={},
+            rows=rows,
+            issues=found,
+            stem="p",
         )
         with errors.open(encoding="utf-8-sig", newline="") as fh:
             table = list(csv.reader(fh))
@@ -425,8 +463,15 @@ def test_characters_xml_cannot_hold_become_replacement_characters(tmp_path: Path
     rows["Surname"] = ["Bell\x07e"]
     found = [_err("TEST_01", 2, "Surname", message="bad \x0b char", fix="\x00fix")]
     xlsx, errors = write_annotated(
-        tmp_path / "none.csv", tmp_path, file_format="csv", sheet_name=None, header_row=1,
-        positions={}, rows=rows, issues=found, stem="u",
+        tmp_path / "none.csv",
+        tmp_path,
+        file_format="csv",
+        sheet_name=None,
+        header_row=1,
+        positions={},
+        rows=rows,
+        issues=found,
+        stem="u",
     )
     wb = openpyxl.load_workbook(xlsx)
     assert wb["Entries"]["E2"].value == "Bell\ufffde"
@@ -449,8 +494,15 @@ def test_any_csv_name_round_trips_through_the_xlsx(name: str):
     rows["Surname"] = [name]
     with tempfile.TemporaryDirectory() as tmp:
         xlsx, _ = write_annotated(
-            Path(tmp) / "none.csv", Path(tmp), file_format="csv", sheet_name=None, header_row=1,
-            positions={}, rows=rows, issues=[], stem="u",
+            Path(tmp) / "none.csv",
+            Path(tmp),
+            file_format="csv",
+            sheet_name=None,
+            header_row=1,
+            positions={},
+            rows=rows,
+            issues=[],
+            stem="u",
         )
         cell = openpyxl.load_workbook(xlsx)["Entries"]["E2"]
         assert cell.data_type == "s"
@@ -473,7 +525,7 @@ def test_errors_sheet_sorted_bold_frozen_filtered(tmp_path: Path):
     ]
     xlsx, errors, _, _ = _write(INTAKE / "base.xlsx", tmp_path, found)
     wb = openpyxl.load_workbook(xlsx)
-    assert wb.sheetnames == ["Entries", "Errors"]
+    assert wb.sheetnames == ["Entries", "Read me first", "Errors"]  # rejected: the banner follows the entries
     ws = wb["Errors"]
     assert [c.value for c in ws[1]] == ["Row", "Column", "Code", "Severity", "Message", "Fix"]
     assert all(c.font.bold for c in ws[1])
@@ -506,7 +558,7 @@ def test_errors_sheet_renamed_when_the_workbook_has_one(tmp_path: Path):
     path = _xlsx_file(tmp_path, [_record()], extra_sheets=["errors"])
     xlsx, _, _, _ = _write(path, tmp_path / "out", [_err("TEST_01", 2, "Sex")])
     wb = openpyxl.load_workbook(xlsx)
-    assert wb.sheetnames == ["Entries", "errors", "Errors (entries check)"]
+    assert wb.sheetnames == ["Entries", "Read me first", "errors", "Errors (entries check)"]
     assert _errors_sheet_rows(wb, "Errors (entries check)")[0][2] == "TEST_01"
     assert wb["errors"].max_row == 1 and wb["errors"]["A1"].value is None  # the centre's own sheet untouched
 
@@ -517,7 +569,9 @@ def test_errors_sheet_renamed_when_the_workbook_has_one(tmp_path: Path):
 def _all_values(path: Path) -> dict:
     wb = openpyxl.load_workbook(path)
     return {
-        ws.title: [[(c.value, c.data_type, _fill(c), c.comment.text if c.comment else None) for c in r] for r in ws.iter_rows()]
+        ws.title: [
+            [(c.value, c.data_type, _fill(c), c.comment.text if c.comment else None) for c in r] for r in ws.iter_rows()
+        ]
         for ws in wb.worksheets
     }
 
@@ -554,14 +608,22 @@ def test_failed_csv_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: py
     assert [p.name for p in tmp_path.iterdir()] == ["upload.annotated.xlsx"]
 
 
-def test_writes_nothing_to_output_or_logs(tmp_path: Path, capfd: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture):
+def test_writes_nothing_to_output_or_logs(
+    tmp_path: Path, capfd: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+):
     sheet, intake = _read(INTAKE / "base.xlsx")
     capfd.readouterr()
     with caplog.at_level("DEBUG"):
         write_annotated(
-            INTAKE / "base.xlsx", tmp_path, file_format="xlsx", sheet_name=sheet.sheet,
-            header_row=intake.header_row, positions=intake.positions, rows=intake.rows,
-            issues=HAND_MADE, stem="quiet",
+            INTAKE / "base.xlsx",
+            tmp_path,
+            file_format="xlsx",
+            sheet_name=sheet.sheet,
+            header_row=intake.header_row,
+            positions=intake.positions,
+            rows=intake.rows,
+            issues=HAND_MADE,
+            stem="quiet",
         )
     captured = capfd.readouterr()
     assert captured.out == "" and captured.err == ""
@@ -573,8 +635,15 @@ def test_bad_stem_refused(tmp_path: Path, stem: str):
     sheet, intake = _read(INTAKE / "base.csv")
     with pytest.raises(ValueError):
         write_annotated(
-            INTAKE / "base.csv", tmp_path, file_format="csv", sheet_name=None, header_row=1,
-            positions=intake.positions, rows=intake.rows, issues=[], stem=stem,
+            INTAKE / "base.csv",
+            tmp_path,
+            file_format="csv",
+            sheet_name=None,
+            header_row=1,
+            positions=intake.positions,
+            rows=intake.rows,
+            issues=[],
+            stem=stem,
         )
 
 
@@ -596,21 +665,337 @@ def test_huge_merged_range_refused_before_loading(tmp_path: Path):
             data = src.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
                 # A few bytes of XML that openpyxl would expand into 17 billion cell objects.
-                data = data.replace(b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="Q2:XFD1048576"/></mergeCells>')
+                data = data.replace(
+                    b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="Q2:XFD1048576"/></mergeCells>'
+                )
             dst.writestr(item, data)
     _, intake = _read(path)
     with pytest.raises(ValueError, match="merged"):
         write_annotated(
-            patched, tmp_path / "out", file_format="xlsx", sheet_name="Entries", header_row=1,
-            positions=intake.positions, rows=intake.rows, issues=[], stem="x",
+            patched,
+            tmp_path / "out",
+            file_format="xlsx",
+            sheet_name="Entries",
+            header_row=1,
+            positions=intake.positions,
+            rows=intake.rows,
+            issues=[],
+            stem="x",
         )
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
 def test_opens_on_the_annotated_sheet(tmp_path: Path):
-    xlsx, _, sheet, _ = _write(INTAKE / "hidden_first_sheet.xlsx", tmp_path, [_err("TEST_01", 2, "Sex")])
+    xlsx, _, sheet, _ = _write(INTAKE / "hidden_first_sheet.xlsx", tmp_path, [_warn("TEST_01", 2, "Sex")])
     wb = openpyxl.load_workbook(xlsx)
     assert wb.active.title == sheet.sheet
     assert [ws.title for ws in wb.worksheets if ws.sheet_view.tabSelected] == [sheet.sheet]
     ws = wb[sheet.sheet]
-    assert _fill(ws.cell(row=2, column=7)) == RED
+    assert _fill(ws.cell(row=2, column=7)) == AMBER
+
+
+def test_a_rejected_file_opens_on_its_banner(tmp_path: Path):
+    xlsx, _, sheet, _ = _write(INTAKE / "hidden_first_sheet.xlsx", tmp_path, [_err("TEST_01", 2, "Sex")])
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["Notes", sheet.sheet, "Read me first", "Errors"]
+    assert wb.active.title == "Read me first"
+    assert [ws.title for ws in wb.worksheets if ws.sheet_view.tabSelected] == ["Read me first"]
+    assert _fill(wb[sheet.sheet].cell(row=2, column=7)) == RED
+
+
+# --- a rejected file explains itself ----------------------------------------------------------
+
+
+def _values(ws) -> list[str]:
+    return [str(c.value) for r in ws.iter_rows() for c in r if c.value is not None]
+
+
+@pytest.mark.parametrize("fixture", ["base.xlsx", "base.csv"])
+def test_a_rejected_file_has_a_banner_and_no_ok(tmp_path: Path, fixture: str):
+    found = [_err("TEST_01", 3, "UCI"), _warn("TEST_02", 4, "Sex")]
+    xlsx, _, sheet, _ = _write(INTAKE / fixture, tmp_path, found)
+    wb = openpyxl.load_workbook(xlsx)
+    entries = _entries_sheet(wb, sheet)
+    assert wb.active.title == "Read me first"
+    assert wb.sheetnames.index("Read me first") == wb.sheetnames.index(entries.title) + 1
+    banner = _values(wb["Read me first"])
+    assert banner[0] == "Nothing from this file was entered"
+    assert _fill(wb["Read me first"]["A1"]) == RED
+    text = "\n".join(banner)
+    assert "none of its rows has been entered" in text
+    assert (
+        'What to do: correct the cells shown in red on the sheet "Entries", then upload the whole file again.' in text
+    )
+    assert (
+        "Any errors will show up in red. You will need to correct these before your entries can be processed." in text
+    )
+    assert "1 error on 1 row; 1 warning." in text
+    # No row says OK: the clean row's status is empty; the warning row keeps its amber status.
+    statuses = {r: entries.cell(row=r, column=STATUS_COL) for r in (2, 3, 4)}
+    assert statuses[2].value is None and _fill(statuses[2]) is None
+    assert (_first_line(statuses[3]), _fill(statuses[3])) == ("Error: TEST_01", RED)
+    assert (_first_line(statuses[4]), _fill(statuses[4])) == ("Warning: TEST_02", AMBER)
+    assert not any(c.value == "OK" for ws in wb.worksheets for r in ws.iter_rows() for c in r)
+
+
+def test_a_file_rejected_for_its_header_says_so_on_the_banner(tmp_path: Path):
+    xlsx, _, _, intake = _write(INTAKE / "missing_columns.csv", tmp_path)
+    assert {i.code for i in intake.issues if i.severity == "error"} == {"HDR_01"}
+    wb = openpyxl.load_workbook(xlsx)
+    header_issue = next(i for i in intake.issues if i.code == "HDR_01")
+    line = f"HDR_01 (row {header_issue.row}): {header_issue.message} Fix: {header_issue.fix}"
+    banner = wb["Read me first"]
+    assert line in _values(banner)
+    text = "\n".join(_values(banner))
+    assert "What to do: correct the problems with the file as a whole listed below, then upload" in text
+    assert "1 error with the file as a whole; 0 warnings." in text
+    assert _fill(next(c for r in banner.iter_rows() for c in r if c.value == line)) == RED
+    # The header's status cell keeps its text; no data row gets a status.
+    ws = wb["Entries"]
+    assert ws.cell(row=1, column=STATUS_COL).value == "Entry status" and _fill(ws.cell(row=1, column=STATUS_COL)) == RED
+    assert [ws.cell(row=r, column=STATUS_COL).value for r in range(2, ws.max_row + 1)] == [None] * (ws.max_row - 1)
+
+
+def test_an_accepted_file_with_warnings_keeps_ok_and_amber(tmp_path: Path):
+    found = [_warn("TEST_01", 3, "Sex"), _warn("TEST_02", None, None, message="file-level warning")]
+    xlsx, _, sheet, _ = _write(INTAKE / "base.xlsx", tmp_path, found)
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["Entries", "Errors"]  # no banner
+    assert wb.active.title == "Entries"
+    ws = _entries_sheet(wb, sheet)
+    got = [
+        (_first_line(ws.cell(row=r, column=STATUS_COL)), _fill(ws.cell(row=r, column=STATUS_COL))) for r in (2, 3, 4)
+    ]
+    assert got == [("OK", GREEN), ("Warning: TEST_01", AMBER), ("OK", GREEN)]
+    assert _fill(ws.cell(row=3, column=7)) == AMBER and "TEST_01 (warning)" in ws.cell(row=3, column=7).comment.text
+    assert ws.cell(row=2, column=STATUS_COL).font.color.rgb.endswith("006100")
+
+
+@pytest.mark.parametrize(
+    ("status", "banner"),
+    [("Read and rejected", True), ("Processing complete", False), ("OCR handling this", False), (None, False)],
+)
+def test_the_status_given_decides_rejected_or_accepted(tmp_path: Path, status: str | None, banner: bool):
+    sheet, intake = _read(INTAKE / "base.xlsx")
+    xlsx, _ = write_annotated(
+        INTAKE / "base.xlsx",
+        tmp_path,
+        file_format="xlsx",
+        sheet_name=sheet.sheet,
+        header_row=intake.header_row,
+        positions=intake.positions,
+        rows=intake.rows,
+        issues=[_warn("TEST_01", 3, "Sex")],
+        stem="s",
+        status=status,
+    )
+    wb = openpyxl.load_workbook(xlsx)
+    assert ("Read me first" in wb.sheetnames) is banner
+    assert (wb["Entries"].cell(row=2, column=STATUS_COL).value == "OK") is not banner
+    if banner:
+        assert f"File status: {status}." in "\n".join(_values(wb["Read me first"]))
+
+
+@pytest.mark.parametrize("fixture", ["base.xlsx", "base.csv", "merged_cells.xlsx", "error_cells.xlsx"])
+def test_every_issue_message_and_fix_is_in_a_cell(tmp_path: Path, fixture: str):
+    found = [*HAND_MADE, _err("TEST_07", 3, None, message="row-wide"), _err("TEST_08", None, None, message="file-wide")]
+    xlsx, _, sheet, intake = _write(INTAKE / fixture, tmp_path, extra=found)
+    issues = [*intake.issues, *found]
+    wb = openpyxl.load_workbook(xlsx)
+    # The Errors sheet: one line per issue with exactly its row, column, code, severity, message, fix.
+    lines = _errors_sheet_rows(wb)
+    for item in issues:
+        assert (item.row, item.column, item.code, item.severity, item.message, item.fix) in lines, item.code
+    assert len(lines) == len(issues)
+    # Each row's status cell says every issue of the row, with its fix, in words.
+    ws = _entries_sheet(wb, sheet)
+    for item in issues:
+        if item.row is not None and item.row != intake.header_row:
+            status = ws.cell(row=item.row, column=STATUS_COL).value
+            assert f"{item.message} Fix: {item.fix}" in status, item.code
+    # A file-level issue is written out on the banner, message and fix.
+    assert any(v == "TEST_08: file-wide Fix: fix it (TEST_08)" for v in _values(wb["Read me first"]))
+
+
+@pytest.mark.parametrize("fixture", ["base.xlsx", "base.csv", "help_line_left_in.xlsx"])
+@pytest.mark.parametrize("rejected", [True, False])
+def test_prints_on_a4_landscape_one_page_wide_with_the_header_on_every_page(
+    tmp_path: Path, fixture: str, rejected: bool
+):
+    found = [_err("TEST_01", 3, "UCI")] if rejected else [_warn("TEST_01", 3, "UCI")]
+    xlsx, _, sheet, intake = _write(INTAKE / fixture, tmp_path, extra=found)
+    wb = openpyxl.load_workbook(xlsx)
+    header = intake.header_row
+    sheets = {_entries_sheet(wb, sheet).title: f"${header}:${header}", "Errors": "$1:$1"}
+    if rejected:
+        sheets["Read me first"] = None
+    for title, titles in sheets.items():
+        ws = wb[title]
+        assert ws.page_setup.paperSize == int(ws.PAPERSIZE_A4), title
+        assert ws.page_setup.orientation == "landscape", title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage is True, title
+        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0), title
+        assert ws.print_title_rows == titles, title
+
+
+def test_a_print_area_the_centre_set_is_cleared(tmp_path: Path):
+    path = _xlsx_file(tmp_path, [_record(), _record(Candidate_Number="0043")])
+    wb = openpyxl.load_workbook(path)
+    wb.active.print_area = "A1:C3"
+    wb.save(path)
+    xlsx, _, _, _ = _write(path, tmp_path / "out", [_err("TEST_01", 2, "Sex")])
+    with zipfile.ZipFile(xlsx) as zf:
+        assert b"_xlnm.Print_Area" not in zf.read("xl/workbook.xml")
+        assert b"_xlnm.Print_Titles" in zf.read("xl/workbook.xml")
+
+
+@pytest.mark.parametrize("fixture", ["base.xlsx", "base.csv", "merged_cells.xlsx", "hidden_first_sheet.xlsx"])
+def test_the_banner_does_not_move_any_row(tmp_path: Path, fixture: str):
+    xlsx, _, sheet, intake = _write(INTAKE / fixture, tmp_path, extra=HAND_MADE)
+    ws = _entries_sheet(openpyxl.load_workbook(xlsx), sheet)
+    # Every red cell sits on the row its error names, and every row holds the values read from it.
+    red_rows = {c.row for r in ws.iter_rows(max_col=len(TEMPLATE_COLUMNS)) for c in r if _fill(c) == RED}
+    error_rows = {i.row for i in [*intake.issues, *HAND_MADE] if i.severity == "error" and i.column in intake.positions}
+    assert red_rows == error_rows
+    for record in intake.rows.to_dict("records"):
+        for column, position in intake.positions.items():
+            value = ws.cell(row=record["row"], column=position + 1).value
+            assert ("" if value is None else str(value)) == record[column] or column == "Date of Birth", (
+                record["row"],
+                column,
+            )
+    header = [ws.cell(row=intake.header_row, column=p + 1).value for p in intake.positions.values()]
+    assert header[: len(TEMPLATE_COLUMNS)] == list(intake.positions)
+
+
+@pytest.mark.parametrize("make", [_xlsx_file, _csv_file])
+def test_the_corrected_file_uploaded_again_is_read_from_the_entries_not_the_banner(tmp_path: Path, make):
+    path = make(tmp_path, [_record(), _record(Candidate_Number="0043")])
+    xlsx, _, sheet, _ = _write(path, tmp_path / "out", [_err("TEST_01", 2, "Sex")])
+    assert "Read me first" in openpyxl.load_workbook(xlsx).sheetnames
+    again, intake = _read(xlsx)
+    assert again.sheet == "Entries"
+    assert intake.rows["Candidate Number"].tolist() == ["0042", "0043"]
+
+
+def test_a_banner_sheet_the_centre_already_has_is_kept(tmp_path: Path):
+    path = _xlsx_file(tmp_path, [_record()], extra_sheets=["read me FIRST"])
+    xlsx, _, _, _ = _write(path, tmp_path / "out", [_err("TEST_01", 2, "Sex")])
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["Entries", "Read me first (entries check)", "read me FIRST", "Errors"]
+    assert wb.active.title == "Read me first (entries check)"
+    assert wb["read me FIRST"]["A1"].value is None
+
+
+def test_many_file_level_problems_are_counted_not_all_written_on_the_banner(tmp_path: Path):
+    found = [_err(f"TEST_{i:02d}", None, None, message=f"problem {i}") for i in range(30)]
+    xlsx, _, _, _ = _write(INTAKE / "base.xlsx", tmp_path, found)
+    wb = openpyxl.load_workbook(xlsx)
+    banner = _values(wb["Read me first"])
+    assert sum(v.startswith("TEST_") for v in banner) == annotate.BANNER_ISSUES
+    assert '10 more on the sheet "Errors".' in banner
+    assert len(_errors_sheet_rows(wb)) == 30
+
+
+# --- annotation costs what the issues need ---------------------------------------------------
+
+
+def _big_workbook(path: Path, rows: int, header: list[str]) -> None:
+    """A workbook of `rows` entry rows, two cells each (enough to load; the cost under test is per row)."""
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("Entries")
+    ws.append(header)
+    for i in range(rows):
+        ws.append(["12345", f"{i % 9999 + 1:04d}"])
+    wb.save(path)
+
+
+def test_a_big_file_rejected_for_its_header_touches_a_bounded_number_of_cells(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    rows = 50_000
+    path = tmp_path / "big.xlsx"
+    _big_workbook(path, rows, ["Centre Number", "Candidate Number", "Qualification"])
+    sheet, intake = _read(path)
+    assert len(intake.rows) == rows and "HDR_01" in {i.code for i in intake.issues}
+
+    touched: dict[str, int] = {}
+    real_cell = openpyxl.worksheet.worksheet.Worksheet.cell
+
+    def counting_cell(ws, row, column, value=None):
+        touched[ws.title] = touched.get(ws.title, 0) + 1
+        return real_cell(ws, row, column, value)
+
+    styled: dict[str, int] = {}
+    real_apply = annotate._Styles.apply
+
+    def counting_apply(self, cell, key, change):
+        styled[cell.parent.title] = styled.get(cell.parent.title, 0) + 1
+        return real_apply(self, cell, key, change)
+
+    monkeypatch.setattr(openpyxl.worksheet.worksheet.Worksheet, "cell", counting_cell)
+    monkeypatch.setattr(annotate._Styles, "apply", counting_apply)
+    xlsx, _ = write_annotated(
+        path,
+        tmp_path / "out",
+        file_format="xlsx",
+        sheet_name=sheet.sheet,
+        header_row=intake.header_row,
+        positions=intake.positions,
+        rows=intake.rows,
+        issues=list(intake.issues),
+        stem="big",
+    )
+    # The status header, and the header's colour: nothing per row. (The old code wrote 50,000.)
+    assert touched["Entries"] <= 5 and styled["Entries"] <= 5
+    assert sum(touched.values()) <= 100 and sum(styled.values()) <= 100  # banner and Errors sheet included
+    with zipfile.ZipFile(xlsx) as zf:
+        data = zf.read("xl/worksheets/sheet1.xml")
+    assert len(re.findall(rb'<c r="D\d+"', data)) == 1  # the status column holds its header alone
+    assert len(re.findall(rb'<c r="[A-Z]+\d+" s="[1-9]', data)) <= 3  # styled cells: the header's only
+
+
+def test_an_accepted_big_file_shares_one_ok_style(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    rows = 2_000
+    path = tmp_path / "ok.xlsx"
+    _big_workbook(path, rows, ["Centre Number", "Candidate Number"])
+    sheet, intake = _read(path)
+    calls = {"style": 0}
+    real = annotate._style
+
+    def counting(cell, severity):
+        calls["style"] += 1
+        return real(cell, severity)
+
+    monkeypatch.setattr(annotate, "_style", counting)
+    xlsx, _ = write_annotated(
+        path,
+        tmp_path / "out",
+        file_format="xlsx",
+        sheet_name=sheet.sheet,
+        header_row=intake.header_row,
+        positions=intake.positions,
+        rows=intake.rows,
+        issues=[_warn("TEST_01", 5, "Centre Number")],
+        stem="ok",
+    )
+    assert calls["style"] <= 3  # the OK style built once, however many rows
+    ws = openpyxl.load_workbook(xlsx)["Entries"]
+    oks = [ws.cell(row=r, column=3) for r in range(2, rows + 2) if r != 5]
+    assert all(c.value == "OK" and _fill(c) == GREEN for c in oks)
+    assert _first_line(ws.cell(row=5, column=3)) == "Warning: TEST_01"
+
+
+def test_a_header_label_that_is_no_template_column_is_marked_on_its_own_cell(tmp_path: Path):
+    path = _xlsx_file(tmp_path, [_record(), _record(Candidate_Number="0043")])
+    wb = openpyxl.load_workbook(path)
+    wb.active.cell(row=1, column=17, value=" Notes ")
+    wb.active.cell(row=2, column=17, value="paid")
+    wb.save(path)
+    xlsx, _, _, intake = _write(path, tmp_path / "out")
+    assert [(i.code, i.column) for i in intake.issues] == [("HDR_02", "Notes")]
+    ws = openpyxl.load_workbook(xlsx)["Entries"]
+    notes, status = ws.cell(row=1, column=17), ws.cell(row=1, column=18)
+    assert notes.value == " Notes " and _fill(notes) == AMBER and "HDR_02 (warning)" in notes.comment.text
+    # The header's status cell is amber as the row's status, with no comment: the label carries it.
+    assert status.value == "Entry status" and _fill(status) == AMBER and status.comment is None

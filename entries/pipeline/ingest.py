@@ -92,6 +92,7 @@ def report(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[str, str
         return reports  # nothing to mark: a clean file's centre gets its confirmation, not a copy of itself
     folder, stem = out_dir / prepared.context.centre, report_stem(prepared)
     shared: dict[str, Any] = {
+        "status": str(outcome.status),
         "header_row": prepared.header_row,
         "positions": prepared.positions,
         "rows": prepared.rows,
