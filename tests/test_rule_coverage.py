@@ -595,3 +595,18 @@ def test_code_is_produced(code, tmp_path, shared):
 
 def test_producers_are_for_catalogue_codes_only():
     assert set(PRODUCERS) - set(catalogue()) == set()
+
+
+# --- intake: formats named for what they are, limits on every sheet (appended) ------------------------
+
+for _code, _producer in {
+    "FILE_23": upload("excel2007_beta.xlsx"),
+    "FILE_24": upload("password_old.xls"),
+    "FILE_25": upload("nul_byte_early.csv"),
+    "FILE_26": upload("merged_other_sheet.xlsx"),
+    "FILE_27": upload("many_cell_styles.xlsx"),
+    "FILE_28": upload("hidden_sheet.xlsx", _limits(max_rows=1)),  # its hidden sheet Old has 2 entry rows
+    "HDR_04": upload("headerless.csv"),
+    "SHEET_03": upload("excel4_macro_sheet.xlsm"),
+}.items():
+    produces(_code, producer=_producer)

@@ -1,7 +1,8 @@
 """Read a CSV export as text: encoding and delimiter detected, row numbers as a spreadsheet shows them.
 
-Fast path: pyarrow's parser with every column typed as text. Any row pyarrow cannot place (a ragged
-row, a blank line) switches to Python's csv module, which pads short rows and reports long ones
+The row and column limits of a workbook apply here too (`FILE_12`, `FILE_13`). Fast path:
+pyarrow's parser with every column typed as text. Any row pyarrow cannot place (a ragged row, a
+blank line) switches to Python's csv module, which pads short rows and reports long ones
 with their record numbers, so the numbering always matches what the centre sees when it opens the
 file.
 """
@@ -16,9 +17,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from entries.intake.sniff import Refused
+from entries.core.limits import ReadLimits
+from entries.intake.sniff import Refused, utf16_without_bom
+from entries.intake.xlsx import column_letters
 
 DELIMITERS = (",", ";", "\t", "|")
+EXCEL_COLUMNS = 16_384  # no spreadsheet program writes a row wider than this
 
 
 @dataclass
@@ -33,7 +37,8 @@ class CsvText:
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding name): UTF-8 (with or without BOM), UTF-16 with a BOM, or Windows-1252."""
+    """(text, encoding name): UTF-8 (with or without BOM), UTF-16 with a BOM or recognised by its
+    NUL pattern, or Windows-1252."""
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data[3:].decode("utf-8"), "utf-8-sig"
@@ -42,6 +47,12 @@ def decode(data: bytes) -> tuple[str, str]:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise Refused("FILE_16") from None
+    utf16 = utf16_without_bom(data[:8192])
+    if utf16:
+        try:
+            return data.decode(utf16), utf16
         except UnicodeDecodeError:
             raise Refused("FILE_16") from None
     try:
@@ -94,14 +105,21 @@ def _fast(text: str, delimiter: str, width: int) -> pd.DataFrame | None:
     return frame
 
 
-def read_csv_text(data: bytes) -> CsvText:
-    """Parse CSV bytes into text cells; row 1 is the first record."""
+def read_csv_text(data: bytes, limits: ReadLimits | None = None) -> CsvText:
+    """Parse CSV bytes into text cells; row 1 is the first record. Refuses text holding NUL bytes
+    (`FILE_25`) and, given upload `limits`, data right of the column limit (`FILE_13`) and more
+    rows than the row limit (`FILE_12`); without them (an operator's file) only a line wider than
+    any spreadsheet writes."""
+    limits = limits or ReadLimits(max_rows=1 << 62, max_columns=EXCEL_COLUMNS)
     text, encoding = decode(data)
     if "\x00" in text:
-        raise Refused("FILE_08", detail="binary content in a text file")
+        raise Refused("FILE_25")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     delimiter = sniff_delimiter(text)
-    width = len(next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter), []))
+    first = next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter), [])
+    width = len(first)
+    if width > EXCEL_COLUMNS or any(cell.strip() for cell in first[limits.max_columns :]):
+        raise Refused("FILE_13", limit=column_letters(limits.max_columns - 1))
     body = text[:-1] if text.endswith("\n") else text
     frame = _fast(body, delimiter, width) if width else None
     flags: list[tuple[int, int, str, dict]] = []
@@ -109,6 +127,8 @@ def read_csv_text(data: bytes) -> CsvText:
         records = list(csv.reader(io.StringIO(body), delimiter=delimiter))
         padded = []
         for number, record in enumerate(records, start=1):
+            if any(cell.strip() for cell in record[limits.max_columns :]):
+                raise Refused("FILE_13", limit=column_letters(limits.max_columns - 1))
             if len(record) > width and any(cell.strip() for cell in record[width:]):
                 flags.append((number, width, "FILE_17", {"found": len(record), "expected": width}))
             padded.append((record + [""] * width)[:width])
@@ -117,6 +137,21 @@ def read_csv_text(data: bytes) -> CsvText:
             if padded
             else pd.DataFrame(columns=range(width), dtype="str")
         )
+    frame = _within_limits(frame, limits)
     return CsvText(
         cells=frame, rows=list(range(1, len(frame) + 1)), encoding=encoding, delimiter=delimiter, flags=flags
     )
+
+
+def _within_limits(frame: pd.DataFrame, limits: ReadLimits) -> pd.DataFrame:
+    """`frame` without its blank columns right of the limit; refuses data there or too many rows."""
+    if frame.shape[1] > limits.max_columns:
+        beyond = frame.iloc[:, limits.max_columns :]
+        if beyond.apply(lambda col: col.str.strip().ne("")).to_numpy().any():
+            raise Refused("FILE_13", limit=column_letters(limits.max_columns - 1))
+        frame = frame.iloc[:, : limits.max_columns]
+    if len(frame) > limits.max_rows + 1 and frame.shape[1]:
+        filled = int(frame.apply(lambda col: col.str.strip().ne("")).any(axis=1).sum())
+        if filled > limits.max_rows + 1:  # the header row is not an entry
+            raise Refused("FILE_12", rows=filled - 1, limit=limits.max_rows)
+    return frame

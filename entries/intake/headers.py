@@ -43,6 +43,20 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "Entry Code",
 )
 ALIASES_PATH = Path(__file__).with_name("header_aliases.csv")
+# The longest text a cell of each column may hold. Codes are bounded by their own form rules in
+# schemas/upload.py (CEN_01, CAN_01, UCI_02, ULN_01, SEX_01, DOB_01, ENT_02, UNI_01), names by the
+# schema's CELL_06; no cell may hold more than Excel's own limit, which intake checks (CELL_06).
+MAX_CELL_TEXT = 32_767
+NAME_COLUMNS: tuple[str, ...] = ("Surname", "Forenames")
+# A header label is echoed in a message only when it looks like one: short, with a letter, and not
+# shaped like a value (a number, a date, a UCI, a single letter such as a sex).
+MAX_LABEL = 40
+_VALUE_SHAPE = re.compile(
+    r"[+-]?\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?"  # numbers, codes, serials
+    r"|\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"  # dates
+    r"|[0-9]{5}[0A-Za-z][0-9]{6}[A-Za-z]?"  # UCIs and their stems
+    r"|[A-Za-z]"  # M, F and other one-letter values
+)
 
 
 def header_key(label: str) -> str:
@@ -95,3 +109,29 @@ def match_headers(
             columns[column] = position
     missing = tuple(c for c in required if c not in columns)
     return HeaderMatch(columns=columns, missing=missing, unknown=tuple(unknown), repeated=tuple(repeated))
+
+
+def looks_like_value(text: str) -> bool:
+    """True for cell text shaped like an entry's value rather than a column name."""
+    return bool(_VALUE_SHAPE.fullmatch(text.strip()))
+
+
+def safe_label(label: str, position: int) -> str:
+    """The header label to quote in a message: the label itself when it looks like a column name,
+    else its column letter (a value-shaped or long cell may be a candidate's data)."""
+    text = label.strip()
+    label_like = text and len(text) <= MAX_LABEL and any(ch.isalpha() for ch in text)
+    if label_like and not looks_like_value(text) and all(ch.isprintable() for ch in text):
+        return text
+    index, letters = position + 1, ""
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def looks_like_data(labels: list[str], match: HeaderMatch) -> bool:
+    """True when a row taken as the header is more like an entry: at least two value-shaped cells,
+    and more of them than cells naming a template column."""
+    shaped = sum(1 for label in labels if label.strip() and looks_like_value(label))
+    return shaped >= 2 and shaped > len(match.columns)

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from entries.core.rules import Issue, issue
-from entries.intake.headers import TEMPLATE_COLUMNS, UNIT_COLUMNS, match_headers
+from entries.intake.headers import (
+    MAX_CELL_TEXT,
+    NAME_COLUMNS,
+    TEMPLATE_COLUMNS,
+    UNIT_COLUMNS,
+    looks_like_data,
+    match_headers,
+    safe_label,
+)
 from entries.intake.reader import RawSheet
 from entries.intake.xlsx import column_letters
 
@@ -53,7 +61,7 @@ def excel_serial_to_date(serial: int, date1904: bool) -> dt.date | None:
 
 
 # Day-first UK forms and ISO, tried in this order on the cells not yet parsed.
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d")
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d")
 
 
 def normalise_dates(values: pd.Series, date1904: bool) -> tuple[pd.Series, pd.Series]:
@@ -101,32 +109,69 @@ def _restore_zeros(values: pd.Series, width: int) -> tuple[pd.Series, pd.Series]
     return fixed, needs & (values.str.replace(r"\.0+$", "", regex=True).str.len() < width)
 
 
+def _empty_rows() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"row": pd.Series([], dtype="int64"), **{c: pd.Series([], dtype="str") for c in TEMPLATE_COLUMNS}}
+    )
+
+
 def take_in(sheet: RawSheet) -> Intake:
-    """Map `sheet` onto the template; raise EmptyUpload when there is nothing to take in."""
+    """Map `sheet` onto the template; raise EmptyUpload when there is nothing to take in.
+
+    The header row is the first row holding a cell that is not an Excel error. A sheet of error
+    cells alone has no header and no entries: its error cells are reported (`CELL_01`), each on
+    its row and column. A first row shaped like an entry is reported as such (`HDR_04`), and no
+    message ever quotes its cells.
+    """
     cells = sheet.cells
     stripped = cells.apply(lambda col: col.str.strip()) if len(cells.columns) else cells
     filled = (stripped != "").any(axis=1) if len(cells.columns) else pd.Series(False, index=cells.index)
     if not filled.any():
         raise EmptyUpload("FILE_20")
-    header_at = int(filled.to_numpy().nonzero()[0][0])
+    errors = {(row, col): params for row, col, code, params in sheet.flags if code == "CELL_01"}
+    warnings = [issue(code, **params) for code, params in sheet.warnings]
+    header_at = next(
+        (
+            int(i)
+            for i in filled.to_numpy().nonzero()[0]
+            if any(v != "" and (sheet.rows[i], p) not in errors for p, v in enumerate(stripped.iloc[i].tolist()))
+        ),
+        None,
+    )
+    if header_at is None:  # nothing but error cells: report them where they are
+        found_errors = [
+            issue("CELL_01", row=row, column=column_letters(col), **params)
+            for (row, col), params in sorted(errors.items())
+        ]
+        return Intake(rows=_empty_rows(), issues=[*warnings, *found_errors], header_row=0)
     header_row = sheet.rows[header_at]
-    labels = [str(v).strip() for v in cells.iloc[header_at].tolist()]
+    labels = ["" if (header_row, p) in errors else str(v).strip() for p, v in enumerate(cells.iloc[header_at].tolist())]
     found = match_headers(labels)
-    issues: list[Issue] = [issue(code, **params) for code, params in sheet.warnings]
-    for _position, label in found.unknown:
-        issues.append(issue("HDR_02", row=header_row, column=label, label=label))
-    for position, column in found.repeated:
-        issues.append(issue("HDR_03", row=header_row, column=column, label=labels[position]))
+    issues: list[Issue] = warnings
+    if looks_like_data(labels, found):
+        # A candidate's row where the header should be: say so once, never quoting its cells.
+        issues.append(issue("HDR_04", expected=", ".join(TEMPLATE_COLUMNS)))
+    else:
+        for position, label in found.unknown:
+            shown = safe_label(label, position)
+            issues.append(issue("HDR_02", row=header_row, column=shown, label=shown))
+        for position, column in found.repeated:
+            issues.append(issue("HDR_03", row=header_row, column=column, label=labels[position]))
     if found.missing:
         issues.append(
             issue(
                 "HDR_01",
                 row=header_row,
                 missing=", ".join(found.missing),
-                found=", ".join(label for label in labels if label) or "none",
+                found=", ".join(c for c in TEMPLATE_COLUMNS if c in found.columns) or "none",
                 expected=", ".join(TEMPLATE_COLUMNS),
             )
         )
+    issues += [
+        issue("CELL_01", row=row, column=column_letters(col), **params)
+        for (row, col), params in sorted(errors.items())
+        if row <= header_row
+    ]
 
     body = filled.copy()
     body.iloc[: header_at + 1] = False
@@ -140,10 +185,11 @@ def take_in(sheet: RawSheet) -> Intake:
     if len(rows) and rows.iloc[0, 1:].str.casefold().str.contains(HELP_MARKER, regex=False).any():
         issues.append(issue("HELP_01", row=int(rows.at[0, "row"])))
         rows = rows.iloc[1:].reset_index(drop=True)
-    if rows.empty:
+    if rows.empty and not errors:
         raise EmptyUpload("FILE_19")
 
     issues += _flag_cells(sheet, rows, found.columns, labels)
+    issues += _too_long(rows)
     if not found.missing:
         issues += _normalise(rows, sheet.date1904)
     return Intake(
@@ -153,6 +199,17 @@ def take_in(sheet: RawSheet) -> Intake:
         columns_found={c: labels[p] for c, p in found.columns.items()},
         positions=dict(found.columns),
     )
+
+
+def _too_long(rows: pd.DataFrame) -> list[Issue]:
+    """CELL_06 on every cell longer than a spreadsheet cell can hold (names are the schema's)."""
+    found = []
+    for column in TEMPLATE_COLUMNS:
+        if column in NAME_COLUMNS:
+            continue
+        long = rows[column].str.len() > MAX_CELL_TEXT
+        found += [issue("CELL_06", row=int(r), column=column, limit=MAX_CELL_TEXT) for r in rows.loc[long, "row"]]
+    return found
 
 
 def _flag_cells(sheet: RawSheet, rows: pd.DataFrame, columns: dict[str, int], labels: list[str]) -> list[Issue]:
@@ -165,7 +222,7 @@ def _flag_cells(sheet: RawSheet, rows: pd.DataFrame, columns: dict[str, int], la
         if position >= len(labels):
             column = None  # beyond the header (a ragged row's extra cells): the row's status carries it
         else:
-            column = by_position.get(position) or labels[position] or column_letters(position)
+            column = by_position.get(position) or safe_label(labels[position], position)
         found.append(issue(code, row=row, column=column, **params))
         if code == "CELL_01" and column is not None and column in rows.columns:
             # Never let an error cell pass as a blank: keep Excel's error text as its value.

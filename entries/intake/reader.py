@@ -45,8 +45,10 @@ def read_upload(path: Path, limits: ReadLimits | None = None) -> RawSheet:
     limits = limits or ReadLimits.from_env()
     sniffed = sniff(path, limits)
     if sniffed.kind == "csv":
-        text = read_csv_text(path.read_bytes())
-        warnings: list[tuple[str, dict[str, Any]]] = [("FILE_07", {})] if sniffed.misnamed else []
+        text = read_csv_text(path.read_bytes(), limits)
+        warnings: list[tuple[str, dict[str, Any]]] = (
+            [("FILE_07", {"suffix": sniffed.suffix})] if sniffed.misnamed else []
+        )
         if text.encoding == "cp1252":
             warnings.append(("FILE_21", {"encoding": "Windows-1252"}))
         return RawSheet(
@@ -99,6 +101,7 @@ def _read_xlsx_in_child(path: Path, limits: ReadLimits) -> RawSheet:
         frame.insert(missing, missing, "")
     frame = frame.astype("str")
     flags = [(int(r), int(c), code, {"detail": detail}) for r, c, code, detail in meta["flags"]]
+    frame = _with_error_text(frame, flags)
     return RawSheet(
         cells=frame,
         rows=list(range(1, len(frame) + 1)),
@@ -108,3 +111,21 @@ def _read_xlsx_in_child(path: Path, limits: ReadLimits) -> RawSheet:
         flags=flags,
         warnings=[(code, params) for code, params in meta["warnings"]],
     )
+
+
+def _with_error_text(frame: pd.DataFrame, flags: list[tuple[int, int, str, dict[str, Any]]]) -> pd.DataFrame:
+    """`frame` with each error cell (`CELL_01`) holding the error Excel shows (`#DIV/0!`), not the
+    blank calamine reads: a row or a sheet of error cells is then not taken for an empty one.
+    Frame row i is spreadsheet row i + 1; rows and columns are added when an error cell lies past
+    the values calamine returned."""
+    errors = [(row, col, params.get("detail") or "#ERROR") for row, col, code, params in flags if code == "CELL_01"]
+    if not errors:
+        return frame
+    height = max(len(frame), *(row for row, _, _ in errors))
+    width = max(frame.shape[1], *(col + 1 for _, col, _ in errors))
+    if height > len(frame) or width > frame.shape[1]:
+        frame = frame.reindex(index=range(height), columns=range(width), fill_value="").astype("str")
+    for row, col, text in errors:
+        if frame.iat[row - 1, col].strip() == "":
+            frame.iat[row - 1, col] = text
+    return frame

@@ -32,7 +32,7 @@ def run(input_path: str, out_dir: str, limits_json: str) -> int:
     from entries.intake.xlsx import read_xlsx
 
     try:
-        table, scan, offset = read_xlsx(input_path, limits)
+        table, scan, offset = read_xlsx(input_path, limits, work_dir=out_dir)
     except Refused as refused:
         refusal: dict[str, object] = {"refused": refused.code, "params": {k: str(v) for k, v in refused.params.items()}}
         (out / "meta.json").write_text(json.dumps(refusal), encoding="utf-8")

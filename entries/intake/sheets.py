@@ -2,7 +2,7 @@
 
 `read_sheets` reads each wanted sheet (`Centres`, `Approvals`, ...) with the same limits, cell flags
 and refusals as an upload. Rather than parse the whole workbook in this process, each wanted sheet
-gets a copy of the package whose `xl/workbook.xml` lists that sheet alone (the other sheets' parts
+gets a copy of the package whose workbook part lists that sheet alone (the other sheets' parts
 and the defined names are left out; the sheet's own XML, styles and shared strings are copied byte
 for byte), after `sniff` and `check_container` have passed. Each copy then goes through
 `read_upload` in its limited child process; this process only unzips (with a byte cap) and rewrites
@@ -22,10 +22,10 @@ import pandas as pd
 
 from entries.core.limits import ReadLimits
 from entries.core.rules import Issue, issue
-from entries.intake.headers import header_key, match_headers
+from entries.intake.headers import header_key, match_headers, safe_label
 from entries.intake.reader import RawSheet, read_upload
 from entries.intake.sniff import Refused, sniff
-from entries.intake.xlsx import MAIN_NS, PKG_REL_NS, REL_NS, _member, _parse, check_container, column_letters
+from entries.intake.xlsx import Package, check_container, column_letters, read_workbook
 
 FOLDER_SUFFIXES = (".xlsx", ".xlsm", ".csv")  # preference order when a folder holds two files for a sheet
 _SHEET_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sheet\s[^>]*?(?:/>|>\s*</(?:[A-Za-z_][\w.\-]*:)?sheet>)", re.S)
@@ -62,21 +62,17 @@ def sha_of(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _workbook_sheets(zf: zipfile.ZipFile, limits: ReadLimits) -> tuple[bytes, list[tuple[str, str | None]]]:
-    """(workbook.xml bytes, [(sheet name, its part or None)] in workbook order)."""
-    xml = _member(zf, "xl/workbook.xml", limits)
-    workbook = _parse(xml)
-    rels = _parse(_member(zf, "xl/_rels/workbook.xml.rels", limits))
-    targets = {}
-    for rel in rels.iter(f"{PKG_REL_NS}Relationship"):
-        target = rel.get("Target", "")
-        targets[rel.get("Id")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-    sheets = [(s.get("name", ""), targets.get(s.get(f"{REL_NS}id"))) for s in workbook.iter(f"{MAIN_NS}sheet")]
-    return xml, sheets
+def _workbook_sheets(zf: zipfile.ZipFile, limits: ReadLimits) -> tuple[str, bytes, list[tuple[str, str | None]]]:
+    """(the workbook part's zip name, its bytes, [(sheet name, its zip name or None)] in workbook
+    order), the package resolved as the reader resolves it (Strict, a root workbook, `\\`, `..`)."""
+    package = Package(zf, limits)
+    workbook = read_workbook(package)
+    sheets = [(s.name, package.names[s.part.casefold()] if s.part else None) for s in workbook.sheets]
+    return package.names[workbook.part.casefold()], package.read(workbook.part), sheets
 
 
 def _one_sheet_copy(
-    path: Path, zf: zipfile.ZipFile, xml: bytes, keep: int, drop: set[str], target: Path, limits: ReadLimits
+    zf: zipfile.ZipFile, workbook_name: str, xml: bytes, keep: int, drop: set[str], target: Path, limits: ReadLimits
 ) -> None:
     """Write `target`: the package of `path` with only sheet number `keep` listed (and visible)."""
     elements = list(_SHEET_ELEMENT.finditer(xml))
@@ -93,8 +89,8 @@ def _one_sheet_copy(
         for info in zf.infolist():
             if info.filename in drop or info.is_dir():
                 continue
-            if info.filename == "xl/workbook.xml":
-                out.writestr("xl/workbook.xml", new_xml)
+            if info.filename == workbook_name:
+                out.writestr(workbook_name, new_xml)
                 continue
             with zf.open(info) as src, out.open(info.filename, "w", force_zip64=True) as dst:
                 for block in iter(lambda: src.read(_COPY_BLOCK), b""):
@@ -115,7 +111,7 @@ def read_workbook_sheets(
             raise Refused("FILE_08", detail="a CSV file; an onboarding is a workbook or a folder")
         with zipfile.ZipFile(path) as zf:
             check_container(zf, limits)
-            xml, sheets = _workbook_sheets(zf, limits)
+            workbook_name, xml, sheets = _workbook_sheets(zf, limits)
             if len(_SHEET_ELEMENT.findall(xml)) != len(sheets):
                 raise Refused("FILE_02")
             names = [name.strip().casefold() for name, _ in sheets]
@@ -133,7 +129,7 @@ def read_workbook_sheets(
                 keep = names.index(key)
                 drop = {part for n, (_, part) in enumerate(sheets) if n != keep and part}
                 copy = work / f"{source.sheet}.xlsx"
-                _one_sheet_copy(path, zf, xml, keep, drop, copy, limits)
+                _one_sheet_copy(zf, workbook_name, xml, keep, drop, copy, limits)
                 try:
                     source.raw = read_upload(copy, limits)
                 except Refused as refused:  # this sheet cannot be read; the others are still checked
@@ -200,7 +196,8 @@ def take_table(
     labels = [str(v).strip() for v in cells.iloc[header_at].tolist()]
     spelling = {header_key(alias): column for column, aliases in columns.items() for alias in aliases}
     found = match_headers(labels, spelling, required=tuple(columns))
-    issues += [issue("HDR_02", file=file, row=header_row, column=label, label=label) for _, label in found.unknown]
+    shown = [safe_label(label, position) for position, label in found.unknown]  # never a data cell's text
+    issues += [issue("HDR_02", file=file, row=header_row, column=label, label=label) for label in shown]
     issues += [
         issue("HDR_03", file=file, row=header_row, column=column, label=labels[position])
         for position, column in found.repeated
@@ -213,7 +210,7 @@ def take_table(
                 row=header_row,
                 sheet=sheet,
                 missing=", ".join(found.missing),
-                found=", ".join(label for label in labels if label) or "none",
+                found=", ".join(c for c in columns if c in found.columns) or "none",
                 expected=", ".join(columns),
             )
         )
@@ -229,7 +226,9 @@ def take_table(
     for row, position, code, params in raw.flags:
         if row in data_rows:
             column = by_position.get(position) or (
-                labels[position] if position < len(labels) and labels[position] else column_letters(position)
+                safe_label(labels[position], position)
+                if position < len(labels) and labels[position]
+                else column_letters(position)
             )
             issues.append(issue(code, file=file, row=row, column=column, **params))
     return rows, issues

@@ -1,10 +1,17 @@
-"""Recognise an upload's real format from its bytes, never its name, before any parser sees it."""
+"""Recognise an upload's real format from its bytes, never its name, before any parser sees it.
+
+Each format this service does not read is named for what it is (an old Excel version, an
+OpenDocument spreadsheet, a Word document, ...) and, when the file's name says otherwise, for what
+it was called; one cause gets one message. Nothing here parses XML: zip members are only listed,
+and at most the content-types part is searched as bytes.
+"""
 
 from __future__ import annotations
 
+import struct
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from entries.core.limits import ReadLimits
@@ -15,6 +22,22 @@ EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 # An encrypted OOXML package is an OLE2 file holding a stream with this name (UTF-16LE).
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv", "")
+# Content types of a workbook's main part (transitional and strict share them), searched as bytes.
+WORKBOOK_CONTENT_TYPES = (
+    b"spreadsheetml.sheet.main+xml",
+    b"spreadsheetml.template.main+xml",
+    b"ms-excel.sheet.macroEnabled.main+xml",
+    b"ms-excel.template.macroEnabled.main+xml",
+)
+BINARY_WORKBOOK_CONTENT_TYPE = b"ms-excel.sheet.binary.macroEnabled.main"
+# The BOF record that starts an Excel file written before Excel 5 (no OLE2 container): BIFF2 to
+# BIFF4, by record type. BIFF5 and BIFF8 streams start 0x0809 and normally sit inside OLE2.
+BIFF_BOF = {0x0009: "Excel 2.x", 0x0209: "Excel 3.0", 0x0409: "Excel 4.0", 0x0809: "Excel 5.0 or later"}
+BIFF_SUBSTREAMS = {0x0005, 0x0006, 0x0010, 0x0020, 0x0040, 0x0100}
+BIFF_FILEPASS = 0x002F
+_FREE_SECTOR = 0xFFFFFFFA  # any OLE2 sector number at or above this ends a chain
 
 
 class Refused(Exception):
@@ -32,6 +55,15 @@ class Sniffed:
 
     kind: str
     misnamed: bool
+    suffix: str = ""
+
+
+def named(suffix: str, proper: tuple[str, ...]) -> str:
+    """The tail of a format message saying what the file was called, when that is not its format's
+    own extension: '' for a well-named file, else ' named as .xlsx' (or ' named without an extension')."""
+    if suffix in proper:
+        return ""
+    return f" named as {suffix}" if suffix else " named without an extension"
 
 
 def sniff(path: Path, limits: ReadLimits) -> Sniffed:
@@ -45,40 +77,237 @@ def sniff(path: Path, limits: ReadLimits) -> Sniffed:
         head = fh.read(8192)
     suffix = path.suffix.lower()
     if head.startswith(OLE2_MAGIC):
-        if ENCRYPTED_STREAM in path.read_bytes():
-            raise Refused("FILE_05")
-        raise Refused("FILE_03")
+        raise _ole2_refusal(path.read_bytes(), suffix)
     if head.startswith(ZIP_MAGIC) or head.startswith(EMPTY_ZIP_MAGIC):
-        return Sniffed(kind=_zip_kind(path), misnamed=suffix not in (".xlsx", ".xlsm"))
+        return Sniffed(kind=_zip_kind(path, suffix), misnamed=suffix not in WORKBOOK_SUFFIXES, suffix=suffix)
+    version = biff_version(head)
+    if version is not None:
+        raise Refused("FILE_03", version=version, named=named(suffix, (".xls", ".xlw")))
     if head.startswith(b"%PDF"):
         raise Refused("FILE_08", detail="a PDF document")
-    if _looks_like_text(head):
-        return Sniffed(kind="csv", misnamed=suffix in (".xlsx", ".xlsm", ".xls"))
+    text = text_kind(head)
+    if text == "text":
+        return Sniffed(kind="csv", misnamed=suffix not in CSV_SUFFIXES, suffix=suffix)
+    if text == "nul":
+        raise Refused("FILE_25")
     raise Refused("FILE_08", detail="unrecognised binary content")
 
 
-def _zip_kind(path: Path) -> str:
+# ----------------------------------------------------------------------------- zip
+
+
+def part_name(name: str) -> str:
+    """A zip member or relationship target as a package part name: `/` separators, no leading `/`,
+    `.` and `..` resolved (a `..` above the root is dropped)."""
+    parts: list[str] = []
+    for piece in name.replace("\\", "/").split("/"):
+        if piece in ("", "."):
+            continue
+        if piece == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(piece)
+    return "/".join(parts)
+
+
+def _zip_kind(path: Path, suffix: str) -> str:
     try:
         with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            if "mimetype" in names and b"opendocument" in zf.read("mimetype")[:100]:
-                raise Refused("FILE_04")
-    except zipfile.BadZipFile:
+            names = {part_name(n).casefold(): n for n in zf.namelist()}
+            if "mimetype" in names and b"opendocument" in zf.read(names["mimetype"])[:100]:
+                raise Refused("FILE_04", named=named(suffix, (".ods", ".ots")))
+            content_types = b""
+            if "[content_types].xml" in names:
+                with zf.open(names["[content_types].xml"]) as fh:
+                    content_types = fh.read(1 << 20)
+    except (zipfile.BadZipFile, EOFError, NotImplementedError, zipfile.LargeZipFile):
         raise Refused("FILE_02") from None
-    if "xl/workbook.bin" in names:
-        raise Refused("FILE_06")
-    if "xl/workbook.xml" in names and "[Content_Types].xml" in names:
+    if BINARY_WORKBOOK_CONTENT_TYPE in content_types or any(n.endswith("workbook.bin") for n in names):
+        raise Refused("FILE_06", named=named(suffix, (".xlsb",)))
+    if any(t in content_types for t in WORKBOOK_CONTENT_TYPES) or any(
+        PurePosixPath(n).name == "workbook.xml" for n in names
+    ):
         return "xlsx"
     if "word/document.xml" in names:
         raise Refused("FILE_08", detail="a Word document")
+    if "ppt/presentation.xml" in names:
+        raise Refused("FILE_08", detail="a PowerPoint presentation")
     raise Refused("FILE_08", detail="a zip archive that is not a workbook")
 
 
-def _looks_like_text(head: bytes) -> bool:
-    if head.startswith(TEXT_BOMS):
-        return True
-    if b"\x00" in head:
-        return False
+# ----------------------------------------------------------------------------- old binary formats
+
+
+def biff_version(head: bytes) -> str | None:
+    """The Excel version of a bare BIFF stream (a BOF record at byte 0), or None."""
+    if len(head) < 8:
+        return None
+    record, length = struct.unpack_from("<HH", head, 0)
+    if record not in BIFF_BOF or not 4 <= length <= 20 or len(head) < 4 + length:
+        return None
+    substream = struct.unpack_from("<H", head, 6)[0]
+    if substream not in BIFF_SUBSTREAMS:
+        return None
+    if record == 0x0809:
+        return "Excel 97-2003" if struct.unpack_from("<H", head, 4)[0] == 0x0600 else "Excel 5.0/95"
+    return BIFF_BOF[record]
+
+
+@dataclass
+class _Compound:
+    """The parts of an OLE2 compound file this module needs: streams by name, FAT, sector size."""
+
+    data: bytes
+    sector: int
+    fat: list[int]
+    mini_fat: list[int]
+    mini_cutoff: int
+    root_start: int
+    streams: dict[str, tuple[int, int]]  # casefolded name -> (start sector, size)
+
+    def _chain(self, start: int, table: list[int]) -> list[int]:
+        chain, seen = [], set()
+        while start < _FREE_SECTOR and start < len(table) and start not in seen:
+            seen.add(start)
+            chain.append(start)
+            start = table[start]
+        return chain
+
+    def head_of(self, name: str, length: int = 4096) -> bytes:
+        """The first `length` bytes of stream `name` ('' if it is absent or unreadable)."""
+        start, size = self.streams.get(name.casefold(), (_FREE_SECTOR, 0))
+        out = bytearray()
+        if size >= self.mini_cutoff:
+            for s in self._chain(start, self.fat):
+                out += self.data[(s + 1) * self.sector : (s + 2) * self.sector]
+                if len(out) >= length:
+                    break
+        else:
+            mini = b"".join(
+                self.data[(s + 1) * self.sector : (s + 2) * self.sector] for s in self._chain(self.root_start, self.fat)
+            )
+            for s in self._chain(start, self.mini_fat):
+                out += mini[s * 64 : (s + 1) * 64]
+                if len(out) >= length:
+                    break
+        return bytes(out[: min(length, size)])
+
+
+def _compound(data: bytes) -> _Compound | None:
+    """The directory of an OLE2 compound file (MS-CFB), or None when it is malformed."""
+    try:
+        shift, mini_shift = struct.unpack_from("<HH", data, 30)
+        if shift not in (9, 12) or mini_shift != 6:
+            return None
+        sector = 1 << shift
+        per_sector = sector // 4
+        n_fat, first_dir = struct.unpack_from("<II", data, 44)
+        mini_cutoff, first_mini_fat, n_mini_fat, first_difat, n_difat = struct.unpack_from("<IIIII", data, 56)
+        difat = list(struct.unpack_from("<109I", data, 76))
+        s, guard = first_difat, 0
+        while s < _FREE_SECTOR and guard < n_difat:
+            values = struct.unpack_from(f"<{per_sector}I", data, (s + 1) * sector)
+            difat += values[:-1]
+            s, guard = values[-1], guard + 1
+        fat: list[int] = []
+        for s in difat[:n_fat]:
+            if s < _FREE_SECTOR:
+                fat += struct.unpack_from(f"<{per_sector}I", data, (s + 1) * sector)
+        compound = _Compound(data, sector, fat, [], mini_cutoff, _FREE_SECTOR, {})
+        for s in compound._chain(first_mini_fat, fat)[:n_mini_fat]:
+            compound.mini_fat += struct.unpack_from(f"<{per_sector}I", data, (s + 1) * sector)
+        for s in compound._chain(first_dir, fat):
+            for offset in range((s + 1) * sector, (s + 2) * sector, 128):
+                entry = data[offset : offset + 128]
+                if len(entry) < 128:
+                    break
+                name_length, kind = struct.unpack_from("<HB", entry, 64)
+                if kind not in (1, 2, 5) or not 2 <= name_length <= 64:
+                    continue
+                name = entry[: name_length - 2].decode("utf-16-le", "replace")
+                start, size = struct.unpack_from("<IQ", entry, 116)
+                if sector == 512:
+                    size &= 0xFFFFFFFF  # version 3 files: the high half may hold garbage
+                if kind == 5:
+                    compound.root_start = start
+                else:
+                    compound.streams[name.casefold()] = (start, size)
+        return compound
+    except struct.error:
+        return None
+
+
+def _biff_password(stream: bytes) -> bool:
+    """True when a BIFF5/BIFF8 workbook stream carries FILEPASS among its first records."""
+    offset = 0
+    for _ in range(20):
+        if offset + 4 > len(stream):
+            return False
+        record, length = struct.unpack_from("<HH", stream, offset)
+        if record == BIFF_FILEPASS:
+            return True
+        if record == 0x000A:  # EOF of the globals substream
+            return False
+        offset += 4 + length
+    return False
+
+
+def _ole2_refusal(data: bytes, suffix: str) -> Refused:
+    """Name what an OLE2 compound file is: encrypted OOXML, an old .xls (password protected or
+    not), or some other Office document."""
+    compound = _compound(data)
+    if compound is None:  # a directory this cannot follow: fall back on the stream names' bytes
+        if ENCRYPTED_STREAM in data:
+            return Refused("FILE_05")
+        if "Workbook".encode("utf-16-le") in data:
+            return Refused("FILE_03", version="Excel 97-2003", named=named(suffix, (".xls", ".xlt")))
+        return Refused("FILE_02")
+    streams = compound.streams
+    if "encryptedpackage" in streams:
+        return Refused("FILE_05")
+    for stream, version in (("workbook", "Excel 97-2003"), ("book", "Excel 5.0/95")):
+        if stream in streams:
+            proper = named(suffix, (".xls", ".xlt"))
+            if _biff_password(compound.head_of(stream)):
+                return Refused("FILE_24", version=version, named=proper)
+            return Refused("FILE_03", version=version, named=proper)
+    if "worddocument" in streams:
+        return Refused("FILE_08", detail="a Word document (.doc)")
+    if "powerpoint document" in streams:
+        return Refused("FILE_08", detail="a PowerPoint presentation (.ppt)")
+    return Refused("FILE_08", detail="an Office compound file that holds no workbook")
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def utf16_without_bom(head: bytes) -> str | None:
+    """`utf-16-le` or `utf-16-be` when text bytes show UTF-16's NUL pattern (every other byte NUL
+    for Latin text) without a byte order mark; else None."""
+    if len(head) < 4 or head.startswith(TEXT_BOMS):
+        return None
+    even, odd = head[0::2], head[1::2]
+    zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if zeros_odd >= 0.6 and zeros_even <= 0.05:
+        return "utf-16-le"
+    if zeros_even >= 0.6 and zeros_odd <= 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _mostly_printable(head: bytes) -> bool:
     # Text exports are printable apart from line ends, tabs and the odd control character.
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
     return controls <= len(head) // 100
+
+
+def text_kind(head: bytes) -> str | None:
+    """`text` for bytes a CSV reader can decode (UTF-16 with or without BOM included); `nul` for
+    text holding NUL bytes; None for anything else."""
+    if head.startswith(TEXT_BOMS) or utf16_without_bom(head):
+        return "text"
+    if b"\x00" in head:
+        rest = head.replace(b"\x00", b"")
+        return "nul" if rest and _mostly_printable(rest) else None
+    return "text" if _mostly_printable(head) else None
