@@ -20,7 +20,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -53,8 +52,18 @@ def _name(n: int) -> str:
 # What one candidate may be entered for in one L3 IT file: the five full awards, then unit entries of
 # exam units (each unit at most three times, the resit limit), so a big file stays valid.
 COMBOS = [(code, "") for code in ("05838", "05839", "05840", "05841", "05842")] + [
-    ("05838", "1"), ("05838", "2"), ("05839", "3"), ("05839", "6"), ("05839", "1"), ("05839", "2"),
-    ("05840", "3"), ("05840", "6"), ("05840", "1"), ("05840", "2"), ("05841", "3"), ("05841", "6"),
+    ("05838", "1"),
+    ("05838", "2"),
+    ("05839", "3"),
+    ("05839", "6"),
+    ("05839", "1"),
+    ("05839", "2"),
+    ("05840", "3"),
+    ("05840", "6"),
+    ("05840", "1"),
+    ("05840", "2"),
+    ("05841", "3"),
+    ("05841", "6"),
 ]
 
 
@@ -72,8 +81,26 @@ def write_upload(path: Path, centre: str, rows: int) -> None:
         number = f"{k + 1:04d}"
         born = dt.date(2008, 9, 1) + dt.timedelta(days=k % 360)
         code, unit = COMBOS[combo]
-        ws.append([centre, number, complete(f"{centre}026{number}"), "", _name(k), _name(k * 7 + 3), "FM"[k % 2],
-                   born.strftime("%d/%m/%Y"), code, unit, "", "", "", "", "", f"13{LETTERS[k % 4].upper()}"])
+        ws.append(
+            [
+                centre,
+                number,
+                complete(f"{centre}026{number}"),
+                "",
+                _name(k),
+                _name(k * 7 + 3),
+                "FM"[k % 2],
+                born.strftime("%d/%m/%Y"),
+                code,
+                unit,
+                "",
+                "",
+                "",
+                "",
+                "",
+                f"13{LETTERS[k % 4].upper()}",
+            ]
+        )
     wb.save(path)
 
 
@@ -83,16 +110,34 @@ def build(work: Path, files: int, rows: int) -> tuple[Path, Path]:
     onboarding.mkdir()
     centres = [f"{60_000 + i:05d}" for i in range(files)]
     (onboarding / "centres.csv").write_text(
-        "Centre Number,Name,Type\n" + "".join(f"{c},Bench College {c},College\n" for c in centres), encoding="utf-8")
+        "Centre Number,Name,Type\n" + "".join(f"{c},Bench College {c},College\n" for c in centres), encoding="utf-8"
+    )
     (onboarding / "approvals.csv").write_text(
-        "Centre Number,Suite,Approved From\n" + "".join(f"{c},{SUITE},01/09/2025\n" for c in centres), encoding="utf-8")
+        "Centre Number,Suite,Approved From\n" + "".join(f"{c},{SUITE},01/09/2025\n" for c in centres), encoding="utf-8"
+    )
     (onboarding / "candidates.csv").write_text(",".join(TEMPLATE_COLUMNS) + "\n", encoding="utf-8")
     store = work / "onboarded.duckdb"
     entries = str(BIN / "entries")
-    subprocess.run([entries, "--db", str(store), "--out", str(work / "onboard-out"), "reference", "load"], check=True,
-                   stdout=subprocess.DEVNULL)
-    subprocess.run([entries, "--db", str(store), "--out", str(work / "onboard-out"), "onboard", str(onboarding),
-                    "--received-on", RECEIVED], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [entries, "--db", str(store), "--out", str(work / "onboard-out"), "reference", "load"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        [
+            entries,
+            "--db",
+            str(store),
+            "--out",
+            str(work / "onboard-out"),
+            "onboard",
+            str(onboarding),
+            "--received-on",
+            RECEIVED,
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     inbox = work / "inbox"
     for centre in centres:
         (inbox / centre).mkdir(parents=True)
@@ -110,8 +155,13 @@ def measured(command: list[str], env: dict[str, str] | None = None) -> tuple[flo
         "print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)\n"
         "sys.stdout.write(p.stdout)\n"
     )
-    done = subprocess.run([sys.executable, "-c", launcher, *command], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", launcher, *command],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=True,
+    )
     first, _, rest = done.stdout.partition("\n")
     wall, rss_kib, code = first.split()
     if int(code) not in (0, 1):
@@ -181,8 +231,10 @@ def main() -> None:
         started = time.perf_counter()
         store, inbox = build(work, args.files, args.rows)
         total = args.files * args.rows
-        print(f"nightly_scale: {args.files} file(s) x {args.rows} rows = {total:,} rows "
-              f"(built in {time.perf_counter() - started:.0f} s); machine: {os.cpu_count()} cores")
+        print(
+            f"nightly_scale: {args.files} file(s) x {args.rows} rows = {total:,} rows "
+            f"(built in {time.perf_counter() - started:.0f} s); machine: {os.cpu_count()} cores"
+        )
         figures: dict[str, tuple[float, float]] = {}
 
         wall, rss, out = measured([python, "-c", RAW, str(inbox)])
@@ -193,18 +245,51 @@ def main() -> None:
         figures["naive: read_excel + pandera + insert"] = (wall, rss)
 
         db, run_inbox, out_dir = fresh(work, store, inbox, "in-process")
-        wall, rss, out = measured([entries, "--db", str(db), "--out", str(out_dir), "nightly", str(run_inbox),
-                                   "--in-process", "--settle-seconds", "0", "--received-on", RECEIVED, "--json"])
+        wall, rss, out = measured(
+            [
+                entries,
+                "--db",
+                str(db),
+                "--out",
+                str(out_dir),
+                "nightly",
+                str(run_inbox),
+                "--in-process",
+                "--settle-seconds",
+                "0",
+                "--received-on",
+                RECEIVED,
+                "--json",
+            ]
+        )
         figures["nightly --in-process"] = (wall, rss)
         totals = json.loads(out)["totals"]
         assert totals["files"] == args.files and totals["by_status"] == {"Processing complete": args.files}, totals
 
         if not args.skip_prefect:
             db, run_inbox, out_dir = fresh(work, store, inbox, "prefect")
-            env = {"PREFECT_HOME": str(work / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                   "PREFECT_LOGGING_LEVEL": "WARNING"}
-            wall, rss, out = measured([entries, "--db", str(db), "--out", str(out_dir), "nightly", str(run_inbox),
-                                       "--settle-seconds", "0", "--received-on", RECEIVED, "--json"], env)
+            env = {
+                "PREFECT_HOME": str(work / "prefect"),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_LOGGING_LEVEL": "WARNING",
+            }
+            wall, rss, out = measured(
+                [
+                    entries,
+                    "--db",
+                    str(db),
+                    "--out",
+                    str(out_dir),
+                    "nightly",
+                    str(run_inbox),
+                    "--settle-seconds",
+                    "0",
+                    "--received-on",
+                    RECEIVED,
+                    "--json",
+                ],
+                env,
+            )
             figures["nightly through Prefect"] = (wall, rss)
 
         print(f"\n{'run':42s} {'seconds':>9s} {'ms/file':>9s} {'rows/s':>10s} {'peak RSS':>10s}")
@@ -213,11 +298,15 @@ def main() -> None:
         raw = figures["fastexcel raw read"][0]
         inproc = figures["nightly --in-process"][0]
         print(f"\nnightly --in-process / fastexcel raw: {inproc / raw:.1f}x (target <= 40x)")
-        print(f"naive script / nightly --in-process: {figures['naive: read_excel + pandera + insert'][0] / inproc:.1f}x "
-              "(target >= 3x)")
+        print(
+            f"naive script / nightly --in-process: {figures['naive: read_excel + pandera + insert'][0] / inproc:.1f}x "
+            "(target >= 3x)"
+        )
         print(f"nightly per 1,000-row file: {1000 * inproc / args.files * 1000 / args.rows:.0f} ms (target <= 300 ms)")
         if "nightly through Prefect" in figures:
-            print(f"through Prefect / in-process: {figures['nightly through Prefect'][0] / inproc:.2f}x (target <= 1.5x)")
+            print(
+                f"through Prefect / in-process: {figures['nightly through Prefect'][0] / inproc:.2f}x (target <= 1.5x)"
+            )
 
         print(f"\n{'entries ingest of one file':42s} {'seconds':>9s} {'rows/s':>10s} {'peak RSS':>10s}")
         speeds = {}
@@ -227,9 +316,24 @@ def main() -> None:
             write_upload(single, centre, size)
             db = work / f"single-{size}.duckdb"
             shutil.copyfile(store, db)
-            wall, rss, out = measured([entries, "--db", str(db), "--out", str(work / f"single-out-{size}"), "ingest",
-                                       str(single), "--centre", centre, "--received-on", RECEIVED,
-                                       "--series", "2027-06", "--json"])
+            wall, rss, out = measured(
+                [
+                    entries,
+                    "--db",
+                    str(db),
+                    "--out",
+                    str(work / f"single-out-{size}"),
+                    "ingest",
+                    str(single),
+                    "--centre",
+                    centre,
+                    "--received-on",
+                    RECEIVED,
+                    "--series",
+                    "2027-06",
+                    "--json",
+                ]
+            )
             status = json.loads(out)["status"]
             speeds[size] = size / wall
             print(f"{f'{size:,} rows ({status})':42s} {wall:9.2f} {size / wall:10,.0f} {rss:8.0f} MB")

@@ -87,6 +87,11 @@ def artifact_rows(outcome: dict) -> list[dict]:
 )
 def publish_task(outcome: dict) -> None:
     """Publish the submission's counts as a Prefect table artifact (visible in the UI)."""
+    publish(outcome)
+
+
+def publish(outcome: dict) -> None:
+    """The submission's counts as a table artifact, from the flow itself (no task run of its own)."""
     create_table_artifact(
         key=f"submission-{outcome['centre']}-{outcome['sha256'][:12]}",
         table=artifact_rows(outcome),

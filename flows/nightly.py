@@ -1,9 +1,11 @@
-"""The nightly import as a Prefect flow: claim, prepare on the task runner, commit one at a time in
-the order received, report, move. Retries only where files or the database are touched.
+"""The nightly import as a Prefect flow: claim, prepare on the task runner, then one `deliver` task
+per file (commit, report, move) in the order received. Retries only where files or the database are
+touched; the loop itself is `entries.pipeline.nightly.run_night`, shared with `--in-process`.
 
 Tasks pass paths, hashes and counts; prepared rows go through the private spool folder, never
-through Prefect's results. With `dask_address`, prepare and report run on a Dask cluster through
-prefect-dask while commit stays in this process (DuckDB admits one writer).
+through Prefect's results. With `dask_address`, prepare runs on a Dask cluster through prefect-dask
+while deliver stays in this process (DuckDB admits one writer). Two task runs a file, not five:
+each task run costs API calls, and the steps of one delivery never run apart.
 """
 
 from __future__ import annotations
@@ -20,11 +22,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from entries.checks.reference import Reference
 from entries.checks.upload import Outcome
 from entries.core import config
-from entries.core.status import Status
 from entries.pipeline import nightly
 from entries.store import database
 from entries.store.runlock import backup
-from flows.ingest import publish_task, reference_task  # the same steps as a single upload's
+from flows.ingest import publish, reference_task  # the same steps as a single upload's
 from flows.retry import busy_store
 
 DB_RETRY: dict[str, Any] = {"retries": 2, "retry_delay_seconds": [2, 10]}
@@ -56,32 +57,17 @@ def prepare_task(claim: nightly.Claim, reference: Reference, spool: str) -> str:
 
 
 @task(
-    name="commit",
-    task_run_name="commit {claim.centre}/{claim.file_name}",
+    name="deliver",
+    task_run_name="deliver {claim.centre}/{claim.file_name}",
     retry_condition_fn=busy_store,
     **DB_RETRY,
     **QUIET,
 )
-def commit_task(db: str, claim: nightly.Claim, spooled: str, reference: Reference, out: str) -> Outcome:
+def deliver_task(db: str, inbox: str, claim: nightly.Claim, spooled: str, reference: Reference, out: str) -> Outcome:
+    """Commit one prepared file, write its report, move it: one task per file, in the order received."""
     con = database.connect(Path(db), wait_seconds=nightly.STORE_WAIT_SECONDS)
     try:
-        return nightly.commit_claim(con, claim, Path(spooled), reference, Path(out))
-    finally:
-        con.close()
-
-
-@task(name="report", task_run_name="report {outcome.centre}/{outcome.file}", retries=2, retry_delay_seconds=2, **QUIET)
-def report_task(spooled: str, outcome: Outcome, out: str) -> dict[str, str | None]:
-    return nightly.report_claim(Path(spooled), outcome, Path(out))
-
-
-@task(
-    name="move", task_run_name="move {claim.centre}/{claim.file_name}", retries=2, retry_delay_seconds=[1, 5], **QUIET
-)
-def move_task(db: str, inbox: str, claim: nightly.Claim, status: str, spooled: str) -> str:
-    con = database.connect(Path(db), wait_seconds=nightly.STORE_WAIT_SECONDS)
-    try:
-        return str(nightly.finish_claim(con, nightly.Layout(Path(inbox)), claim, status, Path(spooled)))
+        return nightly.deliver(con, nightly.Layout(Path(inbox)), claim, Path(spooled), reference, Path(out))
     finally:
         con.close()
 
@@ -110,14 +96,8 @@ class FlowSteps:
         futures = [prepare_task.submit(claim, reference, str(folder)) for claim in claims]
         return (Path(future.result()) for future in futures)
 
-    def commit(self, claim: nightly.Claim, spooled: Path, reference: Reference) -> Outcome:
-        return commit_task(self.db, claim, str(spooled), reference, self.out)
-
-    def report(self, spooled: Path, outcome: Outcome) -> dict[str, str | None]:
-        return report_task.submit(str(spooled), outcome, self.out).result()
-
-    def finish(self, claim: nightly.Claim, status: Status, spooled: Path) -> None:
-        move_task(self.db, self.inbox, claim, str(status), str(spooled))
+    def deliver(self, claim: nightly.Claim, spooled: Path, reference: Reference) -> Outcome:
+        return deliver_task(self.db, self.inbox, claim, str(spooled), reference, self.out)
 
     def pause(self) -> None:
         """Nothing to do: every task opens the store and closes it again."""
@@ -125,7 +105,7 @@ class FlowSteps:
     def tell(self, done: int, total: int, claim: nightly.Claim, outcome: Outcome) -> None:
         # File names and centre numbers only: never cell contents.
         self.logger.info("nightly: %d/%d centre %s %s: %s", done, total, claim.centre, claim.file_name, outcome.status)
-        publish_task(outcome.as_json())
+        publish(outcome.as_json())
         nightly.progress(done, total, claim, str(outcome.status))
 
 

@@ -22,8 +22,18 @@ from tests.test_nightly import EXPECTED, make_inbox
 pytestmark = pytest.mark.slow
 
 # Names, UCIs, ULNs and dates of birth the fixtures carry (base.xlsx/csv, headerless.csv, the samples).
-PERSONAL = ("Smith", "O'Brien", "Zoë", "Nguyễn", "Văn An", "123450260042C", "1000000043", "1234567899", "2009-05-14",
-            "14/05/2009")
+PERSONAL = (
+    "Smith",
+    "O'Brien",
+    "Zoë",
+    "Nguyễn",
+    "Văn An",
+    "123450260042C",
+    "1000000043",
+    "1234567899",
+    "2009-05-14",
+    "14/05/2009",
+)
 FOLDERS = ("processed", "rejected", "failed")
 
 
@@ -44,8 +54,22 @@ def test_a_night_mixing_every_bad_file_with_good_ones(tmp_path, capfd):
         shutil.copy(source, target)
         names[target.name] = source.name
     capfd.readouterr()
-    code = main(["--db", str(tmp_path / "db" / "e.duckdb"), "--out", str(tmp_path / "out"), "nightly", str(inbox),
-                 "--in-process", "--settle-seconds", "0", "--received-on", "2027-01-15", "--json"])
+    code = main(
+        [
+            "--db",
+            str(tmp_path / "db" / "e.duckdb"),
+            "--out",
+            str(tmp_path / "out"),
+            "nightly",
+            str(inbox),
+            "--in-process",
+            "--settle-seconds",
+            "0",
+            "--received-on",
+            "2027-01-15",
+            "--json",
+        ]
+    )
     said = capfd.readouterr()
     assert code == 0
     summary = json.loads(said.out)
@@ -64,11 +88,15 @@ def test_a_night_mixing_every_bad_file_with_good_ones(tmp_path, capfd):
 
     seen = {f"{f['centre']}/{f['file']}": f for f in summary["files"]}
     assert len(seen) == len(EXPECTED) + len(names)
-    for name, (folder, status) in EXPECTED.items():  # the good files are stored as on a clean night
+    for name, (_folder, status) in EXPECTED.items():  # the good files are stored as on a clean night
         assert seen[name]["status"] == status, name
     for name in names:
         assert seen[f"12345/{name}"]["status"] in (
-            "Upload failed", "Empty file", "Read and rejected", "Duplicate file", "Processing complete",
+            "Upload failed",
+            "Empty file",
+            "Read and rejected",
+            "Duplicate file",
+            "Processing complete",
             "OCR handling this",
         )
     assert not list((tmp_path / "db" / "spool").iterdir())

@@ -154,6 +154,7 @@ def test_a_second_nightly_waits_for_the_first_and_says_so(tmp_path, capfd):
 
 def test_no_prefect_api_is_one_line_and_nothing_is_claimed(tmp_path, monkeypatch, capfd):
     from prefect.server.api import server
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from entries.cli import main
 
@@ -163,7 +164,9 @@ def test_no_prefect_api_is_one_line_and_nothing_is_claimed(tmp_path, monkeypatch
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.setattr(server.SubprocessASGIServer, "start", cannot_start)
     inbox = make_inbox(tmp_path)
-    code = main(["--db", str(tmp_path / "db" / "e.duckdb"), "nightly", str(inbox), "--settle-seconds", "0"])
+    # No API configured, even when a test harness of this session configured one.
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        code = main(["--db", str(tmp_path / "db" / "e.duckdb"), "nightly", str(inbox), "--settle-seconds", "0"])
     lines = capfd.readouterr().err.strip().splitlines()
     assert code == 1 and len(lines) == 1
     assert "Prefect API did not start" in lines[0] and "--in-process" in lines[0] and "PREFECT_API_URL" in lines[0]

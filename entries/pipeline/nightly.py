@@ -393,6 +393,22 @@ def progress(done: int, total: int, claim: Claim, status: str) -> None:
     sys.stderr.flush()
 
 
+def deliver(
+    con: duckdb.DuckDBPyConnection, layout: Layout, claim: Claim, spooled: Path, reference: Reference, out_dir: Path
+) -> Outcome:
+    """One claimed, prepared file to its end: commit (the one writer), the report back to the centre,
+    the move to its folder. A report that cannot be written costs the centre its workbook (RPT_02),
+    never the night."""
+    outcome = commit_claim(con, claim, spooled, reference, out_dir)
+    try:
+        note_report(outcome, report_claim(spooled, outcome, out_dir))
+    except Exception as exc:  # noqa: BLE001 - the file is stored or refused already: say so, go on
+        crash.record(exc, f"nightly report centre {claim.centre} file {claim.file_name}")
+        outcome.issues.append(issue("RPT_02", file=claim.file_name, detail=type(exc).__name__))
+    finish_claim(con, layout, claim, outcome.status, spooled)
+    return outcome
+
+
 class NightSteps(Protocol):
     """How each step of a night runs: plain calls in this process, or tasks of a Prefect flow.
 
@@ -403,16 +419,14 @@ class NightSteps(Protocol):
     def reference(self) -> Reference: ...
     def claim(self) -> list[Claim]: ...
     def prepare_all(self, claims: list[Claim], reference: Reference, folder: Path) -> Iterable[Path]: ...
-    def commit(self, claim: Claim, spooled: Path, reference: Reference) -> Outcome: ...
-    def report(self, spooled: Path, outcome: Outcome) -> dict[str, str | None]: ...
-    def finish(self, claim: Claim, status: Status, spooled: Path) -> None: ...
+    def deliver(self, claim: Claim, spooled: Path, reference: Reference) -> Outcome: ...
     def tell(self, done: int, total: int, claim: Claim, outcome: Outcome) -> None: ...
     def pause(self) -> None: ...
 
 
 def run_night(db: Path, layout: Layout, steps: NightSteps, lock_wait_seconds: float = 600.0) -> RunResult:
     """The nightly import, written once: lock, back up, claim, then per file in the order received
-    commit, report and move (prepare may run ahead). Returns every file's outcome."""
+    commit, report and move (`deliver`; prepare may run ahead). Returns every file's outcome."""
     result = RunResult()
     with run_lock(db, lock_wait_seconds, notify=say):
         steps.backup()
@@ -426,13 +440,7 @@ def run_night(db: Path, layout: Layout, steps: NightSteps, lock_wait_seconds: fl
         with private_temp(folder), crash.logging_to(db.parent / "logs"):
             prepared = steps.prepare_all(claims, reference, folder)
             for n, (claim, spooled) in enumerate(zip(claims, prepared, strict=True), start=1):
-                outcome = steps.commit(claim, spooled, reference)
-                try:
-                    note_report(outcome, steps.report(spooled, outcome))
-                except Exception as exc:  # noqa: BLE001 - the file is stored or refused already: say so, go on
-                    crash.record(exc, f"nightly report centre {claim.centre} file {claim.file_name}")
-                    outcome.issues.append(issue("RPT_02", file=claim.file_name, detail=type(exc).__name__))
-                steps.finish(claim, outcome.status, spooled)
+                outcome = steps.deliver(claim, spooled, reference)
                 result.files.append(outcome.as_json())
                 steps.tell(n, len(claims), claim, outcome)
                 steps.pause()  # between files: let an operator's command in if one is waiting
@@ -473,14 +481,8 @@ class InProcess:
     def prepare_all(self, claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Path]:
         return (prepare_claim(claim, reference, folder) for claim in claims)
 
-    def commit(self, claim: Claim, spooled: Path, reference: Reference) -> Outcome:
-        return commit_claim(self._store(), claim, spooled, reference, self.out_dir)
-
-    def report(self, spooled: Path, outcome: Outcome) -> dict[str, str | None]:
-        return report_claim(spooled, outcome, self.out_dir)
-
-    def finish(self, claim: Claim, status: Status, spooled: Path) -> None:
-        finish_claim(self._store(), self.layout, claim, status, spooled)
+    def deliver(self, claim: Claim, spooled: Path, reference: Reference) -> Outcome:
+        return deliver(self._store(), self.layout, claim, spooled, reference, self.out_dir)
 
     def tell(self, done: int, total: int, claim: Claim, outcome: Outcome) -> None:
         progress(done, total, claim, str(outcome.status))
