@@ -165,7 +165,7 @@ UNIT_ROWS_SQL = """
 
 def reference_issues(norm: pd.DataFrame, ctx: Context, reference: Reference) -> list[Issue]:
     """Rules that need the reference tables, as DuckDB anti-joins over the normalised rows."""
-    mem = reference.connect()
+    mem = reference.session()
     mem.register("norm", norm)
     found: list[Issue] = []
     params = {"centre": ctx.centre, "series": ctx.series, "received": ctx.received_on}
@@ -210,7 +210,7 @@ def reference_issues(norm: pd.DataFrame, ctx: Context, reference: Reference) -> 
     for row, col, unit in rows_of(f"""SELECT row, col, unit FROM ({UNIT_ROWS_SQL}) WHERE unit IS NOT NULL
                                       QUALIFY row_number() OVER (PARTITION BY row, unit ORDER BY pos) > 1"""):
         found.append(issue("UNI_04", row=row, column=col, unit=unit))
-    mem.close()
+    mem.unregister("norm")  # the session is kept for the next file; its rows are not
     return found
 
 

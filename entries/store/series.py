@@ -31,8 +31,5 @@ def known_series(con: duckdb.DuckDBPyConnection, series: str) -> str:
 def series_for(reference: Reference, received_on: dt.date, stated: str | None = None) -> str:
     """The series an upload is for: the one stated (checked against the reference data), else the
     default rule of `default_series`, read from a reference snapshot (no store needed)."""
-    mem = reference.connect()
-    try:
-        return known_series(mem, stated) if stated else default_series(mem, received_on)
-    finally:
-        mem.close()
+    mem = reference.session()
+    return known_series(mem, stated) if stated else default_series(mem, received_on)
