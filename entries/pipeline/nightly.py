@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -38,6 +39,7 @@ FOLDERS = ("processing", "processed", "rejected", "failed")
 SKIP_SUFFIXES = (".order.txt", ".tmp", ".part", ".crdownload")
 ORDER_SIDECAR = ".order.txt"  # INBOX/<centre>/<file>.order.txt: the order number given with the upload
 CLOCK_SKEW_SECONDS = 60  # a modification time further ahead than this is the sender's clock, not a write
+PREPARE_THREADS = 2  # files read and checked ahead of the one being stored (2 cores here)
 STORE_WAIT_SECONDS = 600.0  # how long a step waits for an operator's command to let go of the store
 
 
@@ -479,7 +481,15 @@ class InProcess:
         return claim_files(self._store(), self.layout, self.received_on, self.settle_seconds)
 
     def prepare_all(self, claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Path]:
-        return (prepare_claim(claim, reference, folder) for claim in claims)
+        """Prepare ahead on a few threads (the reader works in child processes, so two files are read
+        while one is stored), yielding spool paths in claim order."""
+        pool = ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="prepare")
+        futures = [pool.submit(prepare_claim, claim, reference, folder) for claim in claims]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def deliver(self, claim: Claim, spooled: Path, reference: Reference) -> Outcome:
         return deliver(self._store(), self.layout, claim, spooled, reference, self.out_dir)
