@@ -122,7 +122,9 @@ def nightly_flow(
     """Import every settled file of INBOX/<centre>/; returns {"files": [...], "totals": {...}}."""
     db_file, out_dir = str(config.db_path(db)), str(config.out_dir(out))
     steps = FlowSteps(db_file, inbox, out_dir, received_on, settle_seconds)
-    return nightly.run_night(Path(db_file), nightly.Layout(Path(inbox)), steps, lock_wait_seconds).as_json()
+    return nightly.run_night(
+        Path(db_file), nightly.Layout(Path(inbox)), steps, Path(out_dir), lock_wait_seconds
+    ).as_json()
 
 
 def runner_for(dask_address: str | None):

@@ -116,6 +116,7 @@ def _finish_and_compare(root: Path, expected: dict, expected_folders: dict) -> N
     assert state == expected
     assert _folders(root) == expected_folders
     assert not list((root / "db" / "spool").iterdir())  # nothing with candidates' data left behind
+    assert not list((root / "out").rglob("*.tmp"))  # nor half-written reports
     claims = _closed_claims(db)
     assert all(final is not None for final in claims), "a closed claim does not say where its file went"
 

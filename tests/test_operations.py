@@ -187,3 +187,73 @@ def test_a_file_dated_in_the_future_is_imported_with_a_warning(tmp_path):
     (found,) = result.files
     assert found["status"] == "Processing complete" and found["issues"][0]["code"] == "RUN_02"
     assert result.left == [] and (tmp_path / "processed" / "12345" / "from_a_fast_clock.csv").is_file()
+
+
+def test_half_written_reports_of_a_killed_run_are_swept(tmp_path):
+    out = tmp_path / "out" / "12345"
+    out.mkdir(parents=True)
+    leftover = out / ".2027-01-15_entries_0123abcd.confirmation.xlsx.4242.0123456789abcdef0123456789abcdef.tmp"
+    leftover.write_bytes(b"half a workbook with a name in it")
+    theirs = out / "notes.tmp"  # not a name our writers make: left alone
+    theirs.write_text("an operator's own file", encoding="utf-8")
+    run_nightly(
+        make_inbox(tmp_path), tmp_path / "db" / "e.duckdb", tmp_path / "out", received_on=RECEIVED, settle_seconds=0
+    )
+    assert not leftover.exists() and theirs.exists()
+
+
+READS_DURING_NIGHT = [
+    ["list", "--json"],
+    ["history", "--json"],
+    ["review", "list", "--json"],
+    ["invoice", "--centre", "12345", "--json"],
+]
+
+
+def test_operators_read_commands_answer_while_a_nightly_runs(tmp_path, capfd):
+    """list, history, review list and invoice, run while a nightly holds the store: each waits for
+    the night's next pause between files (saying so) and answers; the night still finishes."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from entries.cli import main
+    from tests.conftest import PROJECT
+
+    inbox = make_inbox(tmp_path)
+    for n in range(6):  # a longer night: more files, so the reads land while it runs
+        shutil.copy(FIXTURES / "commit" / "unit_entries_two_candidates.csv", inbox / "23456" / f"more_{n}.csv")
+    db = tmp_path / "db" / "e.duckdb"
+    child_code = (
+        "import datetime as dt, sys\nfrom pathlib import Path\nfrom entries.pipeline.nightly import run_nightly\n"
+        "r = Path(sys.argv[1])\n"
+        "run_nightly(r / 'inbox', r / 'db' / 'e.duckdb', r / 'out', received_on=dt.date(2027, 1, 15), settle_seconds=0)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", child_code, str(tmp_path)],
+        cwd=PROJECT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not any((tmp_path / "processed").rglob("*.*")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the night has stored its first file: it holds the store now
+        assert child.poll() is None, "the night ended before the reads could start"
+        capfd.readouterr()
+        answered, waited = [], []
+        for command in READS_DURING_NIGHT:
+            code = main(["--db", str(db), "--out", str(tmp_path / "out"), *command])
+            said = capfd.readouterr()
+            assert code == 0, (command, said.err)
+            json.loads(said.out)  # a whole answer, not an error
+            assert "Traceback" not in said.err and "Conflicting lock" not in said.err
+            answered.append(child.poll() is None)
+            waited.append("in use by another process; waiting" in said.err)
+        assert answered[0], "the first read was answered only after the night ended"
+        assert waited[0], "the first read did not meet the night holding the store"
+    finally:
+        assert child.wait(timeout=300) == 0  # the night was not harmed by the reads
+    assert not list(inbox.rglob("*.*"))

@@ -29,6 +29,7 @@ from entries.core.errors import StoreBusy
 from entries.core.rules import Issue, issue
 from entries.core.status import Status
 from entries.pipeline.ingest import confirm, file_sha256, note_report, prepare, report
+from entries.reports.files import sweep_temporary
 from entries.store import database, refdata
 from entries.store.commit import commit
 from entries.store.runlock import backup, run_lock
@@ -426,7 +427,9 @@ class NightSteps(Protocol):
     def pause(self) -> None: ...
 
 
-def run_night(db: Path, layout: Layout, steps: NightSteps, lock_wait_seconds: float = 600.0) -> RunResult:
+def run_night(
+    db: Path, layout: Layout, steps: NightSteps, out_dir: Path, lock_wait_seconds: float = 600.0
+) -> RunResult:
     """The nightly import, written once: lock, back up, claim, then per file in the order received
     commit, report and move (`deliver`; prepare may run ahead). Returns every file's outcome."""
     result = RunResult()
@@ -437,8 +440,10 @@ def run_night(db: Path, layout: Layout, steps: NightSteps, lock_wait_seconds: fl
         result.left = left_in_inbox(layout)
         folder = spool_dir(db)
         # What a killed run left in the private folder (half-written spools, the reader's and
-        # openpyxl's temporary files) goes now; every claim is prepared again below.
+        # openpyxl's temporary files) goes now, and so do half-written reports; every claim is
+        # prepared again below.
         sweep(folder)
+        sweep_temporary(out_dir)
         with private_temp(folder), crash.logging_to(db.parent / "logs"):
             prepared = steps.prepare_all(claims, reference, folder)
             for n, (claim, spooled) in enumerate(zip(claims, prepared, strict=True), start=1):
@@ -516,6 +521,6 @@ def run_nightly(
     layout = Layout(inbox)
     steps = InProcess(db, layout, out_dir, received_on, settle_seconds)
     try:
-        return run_night(db, layout, steps, lock_wait_seconds)
+        return run_night(db, layout, steps, out_dir, lock_wait_seconds)
     finally:
         steps.close()

@@ -219,6 +219,22 @@ def write_xlsx_atomically(workbook: Workbook, path: Path) -> Path:
     return path
 
 
+_TEMPORARY = re.compile(r"^\..+\.[0-9]+\.[0-9a-f]{32}\.tmp$")
+
+
+def sweep_temporary(out_dir: Path) -> int:
+    """Remove the half-written report files a killed writer left under `out_dir` (only names that
+    `_temporary` makes); returns how many. Run before a night writes, when no writer is alive."""
+    if not Path(out_dir).is_dir():
+        return 0
+    swept = 0
+    for leftover in Path(out_dir).rglob(".*.tmp"):
+        if leftover.is_file() and _TEMPORARY.match(leftover.name):
+            leftover.unlink(missing_ok=True)
+            swept += 1
+    return swept
+
+
 def _temporary(path: Path) -> Path:
     # A unique name beside the target (same file system, so os.replace is atomic); created with the
     # usual permissions, unlike mkstemp's owner-only ones.
