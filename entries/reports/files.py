@@ -19,7 +19,8 @@ import datetime as dt
 import os
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from zipfile import ZIP_DEFLATED, ZipFile
@@ -139,14 +140,16 @@ def write_xlsx_streamed(path: Path, sheet: str, rows: Iterable[StyledRow], width
     xlsxwriter escapes `_xHHHH_` itself, so only XML-illegal characters are replaced here. `Pence`
     becomes pounds in Excel's currency format. The document time is FIXED_TIME: same rows, same data.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
-    book = xlsxwriter.Workbook(
-        str(tmp),
-        {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
-    )
-    try:
+    with _atomically(Path(path)) as tmp:
+        book = xlsxwriter.Workbook(
+            str(tmp),
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
         book.set_properties({"created": FIXED_TIME})
         looks = {
             "bold": book.add_format({"bold": True}),
@@ -172,11 +175,7 @@ def write_xlsx_streamed(path: Path, sheet: str, rows: Iterable[StyledRow], width
                 else:
                     ws.write_string(r, c, legal_text(str(value)), style)
         book.close()
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)
 
 
 def active_sheet(wb: Workbook) -> Worksheet:
@@ -206,16 +205,9 @@ def write_xlsx_atomically(workbook: Workbook, path: Path) -> Path:
     path = Path(path)
     make_text_safe(workbook)
     workbook.properties.created = workbook.properties.modified = FIXED_TIME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
-    try:
+    with _atomically(path) as tmp, ZipFile(tmp, "w", ZIP_DEFLATED, allowZip64=True) as archive:
         # ExcelWriter directly: Workbook.save stamps the wall clock into the modified date.
-        with ZipFile(tmp, "w", ZIP_DEFLATED, allowZip64=True) as archive:
-            ExcelWriter(workbook, archive).save()
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        ExcelWriter(workbook, archive).save()
     return path
 
 
@@ -235,6 +227,20 @@ def sweep_temporary(out_dir: Path) -> int:
     return swept
 
 
+@contextmanager
+def _atomically(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write; renamed onto `path` when the block ends well,
+    removed when it fails, so a reader (or a crash) never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _temporary(path: Path) -> Path:
     # A unique name beside the target (same file system, so os.replace is atomic); created with the
     # usual permissions, unlike mkstemp's owner-only ones.
@@ -248,20 +254,13 @@ def write_csv_atomically(rows: Iterable[Sequence[object]], header: Sequence[str]
     empty cell, booleans as `Yes`/`No`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
-    try:
-        # utf-8-sig: the BOM tells Excel the file is UTF-8, so Zoë opens correctly.
-        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-            if header is not None:
-                writer.writerow([csv_safe(h) for h in header])
-            for row in rows:
-                writer.writerow([_csv_cell(v) for v in row])
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    # utf-8-sig: the BOM tells Excel the file is UTF-8, so Zoë opens correctly.
+    with _atomically(path) as tmp, tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+        if header is not None:
+            writer.writerow([csv_safe(h) for h in header])
+        for row in rows:
+            writer.writerow([_csv_cell(v) for v in row])
     return path
 
 
@@ -278,13 +277,6 @@ def _csv_cell(value: object) -> object:
 def write_text_atomically(text: str, path: Path) -> Path:
     """Write `text` as UTF-8 (LF line ends) at `path` through a temporary file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
-    try:
-        with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with _atomically(path) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
     return path

@@ -22,6 +22,7 @@ from entries.core.rules import Issue, issue
 from entries.core.status import Status, status_for_refusal
 from entries.intake.headers import TEMPLATE_COLUMNS
 from entries.store import database
+from entries.store.candidates import complete_candidates, draw, insert_candidates, run_with
 from entries.store.submissions import NewSubmission, accepted_submission, change_status, record
 
 KINDS = ("full_award", "unit", "top_up", "move_down")
@@ -210,22 +211,6 @@ def _hold_issues(norm: pd.DataFrame, matches: Matches) -> list[Issue]:
     ]
 
 
-def _draw(con: duckdb.DuckDBPyConnection, sequence: str, n: int) -> list[int]:
-    """`n` values of `sequence`, in order, in one statement."""
-    if n == 0:
-        return []
-    return [r[0] for r in con.execute(f"SELECT nextval('{sequence}') AS id FROM range(?) ORDER BY id", [n]).fetchall()]
-
-
-def _insert_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, sql: str) -> None:
-    """Run `sql` with `frame` registered as `name` (one statement, whatever the frame's size)."""
-    con.register(name, frame)
-    try:
-        con.execute(sql)
-    finally:
-        con.unregister(name)
-
-
 def store_entries(
     con: duckdb.DuckDBPyConnection,
     submission_id: int,
@@ -259,51 +244,19 @@ def store_entries(
     known = people[people["cand_key"] > 0]
     keys = {int(k): int(k) for k in known["cand_key"]}
     if len(new):
-        new = new.assign(candidate_id=_draw(con, "candidate_ids", len(new)), submission_id=submission_id)
-        keys.update(zip(new["cand_key"].tolist(), new["candidate_id"].tolist(), strict=True))
-        _insert_frame(
-            con,
-            "new_candidates",
-            new[
-                [
-                    "candidate_id",
-                    "centre_number",
-                    "candidate_number",
-                    "uci",
-                    "uln",
-                    "surname",
-                    "forenames",
-                    "sex",
-                    "date_of_birth",
-                    "candidate_group",
-                    "submission_id",
-                ]
-            ],
-            """INSERT INTO candidates (candidate_id, centre_number, candidate_number, uci, uln, surname, forenames, sex,
-                                       date_of_birth, candidate_group, submission_id)
-               SELECT candidate_id, centre_number, candidate_number, uci, uln, surname, forenames, sex,
-                      CAST(date_of_birth AS DATE), candidate_group, submission_id FROM new_candidates""",
-        )
-    if len(known):
-        # A later file may carry what an earlier one lacked (a UCI, a ULN) or a new candidate group.
-        _insert_frame(
-            con,
-            "known_candidates",
-            known[["cand_key", "uci", "uln", "candidate_group"]],
-            """UPDATE candidates SET uci = coalesce(candidates.uci, k.uci), uln = coalesce(candidates.uln, k.uln),
-                      candidate_group = CASE WHEN k.candidate_group <> '' THEN k.candidate_group
-                                             ELSE candidates.candidate_group END
-               FROM known_candidates k WHERE candidates.candidate_id = k.cand_key""",
-        )
+        ids = insert_candidates(con, new, submission_id)
+        keys.update(zip(new["cand_key"].tolist(), ids, strict=True))
+    # A later file may carry what an earlier one lacked (a UCI, a ULN) or a new candidate group.
+    complete_candidates(con, known.rename(columns={"cand_key": "candidate_id"}))
     table = entries.assign(
-        entry_id=_draw(con, "entry_ids", len(entries)),
+        entry_id=draw(con, "entry_ids", len(entries)),
         submission_id=submission_id,
         candidate_id=entries["cand_key"].map(keys).astype("int64"),
         unit_key=entries["unit_number"].fillna(0).astype("int64"),
         order_ref=order_ref,
         created_at=clock.now(),
     )
-    _insert_frame(
+    run_with(
         con,
         "new_entries",
         table,
@@ -316,7 +269,7 @@ def store_entries(
     )
     replacing = table.loc[table["replaces"].notna(), ["entry_id", "replaces"]]
     if len(replacing):
-        _insert_frame(
+        run_with(
             con,
             "replacements",
             replacing.astype("int64"),
@@ -356,13 +309,13 @@ def _store_holds(con: duckdb.DuckDBPyConnection, submission_id: int, norm: pd.Da
     rows = norm[norm["candidate_number"].isin(held["candidate_number"])]
     grouped = {number: group for number, group in rows.groupby("candidate_number", sort=False)}
     items = held.assign(
-        review_id=_draw(con, "review_ids", len(held)),
+        review_id=draw(con, "review_ids", len(held)),
         submission_id=submission_id,
         rows_json=[rows_to_json(grouped[n]) for n in held["candidate_number"]],
         source_rows=[", ".join(str(r) for r in grouped[n]["row"]) for n in held["candidate_number"]],
         match_candidate_id=held["match_id"].astype("Int64"),
     )
-    _insert_frame(
+    run_with(
         con,
         "held_items",
         items[["review_id", "submission_id", "hold", "rows_json", "source_rows", "match_candidate_id"]],

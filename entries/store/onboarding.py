@@ -16,6 +16,7 @@ from entries.checks.onboarding import Change, OnboardResult, SheetIssue
 from entries.core import clock
 from entries.core.rules import Issue, issue
 from entries.store import database
+from entries.store.candidates import complete_candidates, insert_candidates
 from schemas.onboarding import APPROVAL_ROW, CENTRE_ROW
 
 ONBOARDED_SUBMISSION = 0  # candidates.submission_id of an onboarded candidate: no submission row
@@ -234,44 +235,6 @@ def _write_changes(
 def _store_candidates(con: duckdb.DuckDBPyConnection, plan: pd.DataFrame) -> None:
     """Insert new candidates, complete and regroup matched ones. Call inside the transaction."""
     new = plan[plan["action"] == "added"]
-    if len(new):
-        ids = [r[0] for r in con.execute("SELECT nextval('candidate_ids') FROM range(?)", [len(new)]).fetchall()]
-        table = new.assign(
-            candidate_id=ids, submission_id=ONBOARDED_SUBMISSION, date_of_birth=new["date_of_birth"].dt.date
-        )[
-            [
-                "candidate_id",
-                "centre_number",
-                "candidate_number",
-                "uci",
-                "uln",
-                "surname",
-                "forenames",
-                "sex",
-                "date_of_birth",
-                "candidate_group",
-                "submission_id",
-            ]
-        ]
-        con.register("onboard_new", table)
-        try:
-            con.execute(
-                """INSERT INTO candidates (candidate_id, centre_number, candidate_number, uci, uln, surname, forenames, sex,
-                                           date_of_birth, candidate_group, submission_id)
-                   SELECT candidate_id, centre_number, candidate_number, uci, uln, surname, forenames, sex,
-                          CAST(date_of_birth AS DATE), candidate_group, submission_id FROM onboard_new"""
-            )
-        finally:
-            con.unregister("onboard_new")
-    changed = plan[plan["action"] == "updated"][["candidate_id", "uci", "uln", "candidate_group"]]
-    if len(changed):
-        con.register("onboard_changed", changed.assign(candidate_id=changed["candidate_id"].astype("int64")))
-        try:
-            # As an upload does: fill a missing UCI or ULN, take a new (non-blank) group.
-            con.execute(
-                """UPDATE candidates SET uci = coalesce(candidates.uci, u.uci), uln = coalesce(candidates.uln, u.uln),
-                          candidate_group = CASE WHEN u.candidate_group <> '' THEN u.candidate_group ELSE candidates.candidate_group END
-                   FROM onboard_changed u WHERE candidates.candidate_id = u.candidate_id"""
-            )
-        finally:
-            con.unregister("onboard_changed")
+    insert_candidates(con, new.assign(date_of_birth=new["date_of_birth"].dt.date), ONBOARDED_SUBMISSION)
+    # As an upload does: fill a missing UCI or ULN, take a new (non-blank) group.
+    complete_candidates(con, plan[plan["action"] == "updated"])
