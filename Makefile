@@ -63,6 +63,7 @@ check: setup
 bench: setup
 	$(BIN)/python benchmarks/read_speed.py
 	$(BIN)/python benchmarks/validate_speed.py
+	$(BIN)/python benchmarks/nightly_scale.py
 
 # Compile requirements.in and requirements-dev.in into the hashed locks (needs the package registry).
 # Pins already in a lock are kept unless the .in file changes them; `make lock UPGRADE=1` re-pins
