@@ -7,6 +7,10 @@ column positions) or raises `Refused` with a catalogue code. It never logs cell 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import multiprocessing.context
+import multiprocessing.forkserver
+import multiprocessing.util
 import os
 import subprocess
 import sys
@@ -20,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from entries.core.limits import ReadLimits
+from entries.intake import sandbox
 from entries.intake.csvfile import read_csv_text
 from entries.intake.sniff import Refused, sniff
 
@@ -64,21 +69,42 @@ def read_upload(path: Path, limits: ReadLimits | None = None) -> RawSheet:
     return _read_xlsx_in_child(path, limits)
 
 
-def _child_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    return env
+# Imported once by the fork server, so each forked reader starts with the parsers loaded.
+_PRELOAD = ["entries.intake.sandbox", "entries.intake.xlsx", "fastexcel", "pyarrow", "defusedxml"]
+_CONTEXT: multiprocessing.context.ForkServerContext | None = None
+_CONTEXT_LOCK = threading.Lock()
 
 
-def _run_child(command: list[str], seconds: float) -> int:
-    """Run the reader's child; its exit code. A blocking wait, with a timer that kills it at the
-    limit (subprocess.run's own time-out polls, adding up to 50 ms to every read)."""
+def _fork_server() -> multiprocessing.context.ForkServerContext:
+    """The fork server, started on first use. Its socket lives in the system's temporary folder,
+    never in a run's private one (which a run removes when it ends and sweeps when it starts)."""
+    global _CONTEXT
+    with _CONTEXT_LOCK:
+        if _CONTEXT is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(_PRELOAD)
+            saved, saved_env = tempfile.tempdir, os.environ.pop("TMPDIR", None)
+            tempfile.tempdir = None
+            try:
+                multiprocessing.util.get_temp_dir()  # chosen once per process, now
+                multiprocessing.forkserver.ensure_running()
+            finally:
+                tempfile.tempdir = saved
+                if saved_env is not None:
+                    os.environ["TMPDIR"] = saved_env
+            _CONTEXT = context
+        return _CONTEXT
+
+
+def _spawn_child(arguments: tuple[str, str, str], seconds: float) -> int:
+    """The same child as a new Python process (where forking from the server is not allowed); a
+    blocking wait, with a timer that kills it at the limit."""
     proc = subprocess.Popen(
-        command,
+        [sys.executable, "-m", "entries.intake.sandbox", *arguments],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,  # parser messages may quote cells: never kept
-        env=_child_env(),
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
     )
     killed = threading.Event()
 
@@ -97,12 +123,32 @@ def _run_child(command: list[str], seconds: float) -> int:
     return returncode
 
 
+def start_readers() -> None:
+    """Start the readers' fork server now (a night does, before it makes its private folder)."""
+    _fork_server()
+
+
+def _run_child(path: Path, out: str, limits: ReadLimits) -> int:
+    """Read `path` in a fresh child process forked from a server that has the parsers imported
+    (a new Python per file cost about 150 ms of start-up); its exit code. A parser abort, an
+    allocation failure or a hang ends that child only; past the time limit it is killed."""
+    arguments = (str(path), out, json.dumps(limits.as_dict()))
+    if multiprocessing.current_process().daemon:
+        # A daemonic process (a Dask worker) may not start children through multiprocessing.
+        return _spawn_child(arguments, limits.child_seconds)
+    child = _fork_server().Process(target=sandbox.forked_main, args=arguments, daemon=True)
+    child.start()
+    child.join(limits.child_seconds)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        raise Refused("FILE_15", seconds=limits.child_seconds)
+    return child.exitcode if child.exitcode is not None else -9
+
+
 def _read_xlsx_in_child(path: Path, limits: ReadLimits) -> RawSheet:
     with tempfile.TemporaryDirectory(prefix="entries-read-") as out:
-        returncode = _run_child(
-            [sys.executable, "-m", "entries.intake.sandbox", str(path), out, json.dumps(limits.as_dict())],
-            limits.child_seconds,
-        )
+        returncode = _run_child(path, out, limits)
         meta_path = Path(out) / "meta.json"
         if returncode != 0 or not meta_path.exists():
             how = f"signal {-returncode}" if returncode < 0 else f"exit {returncode}"

@@ -1,6 +1,9 @@
 """The reader's child process: parse one workbook under memory and time limits.
 
-Run as `python -m entries.intake.sandbox INPUT OUTDIR LIMITS_JSON`. It writes `cells.arrow` (every column
+Started by the reader as a fork of a server process that has the parsers imported already
+(`forked_main`, multiprocessing's forkserver: a fresh process per file, without paying for Python
+and pyarrow's start-up each time), or run as `python -m entries.intake.sandbox INPUT OUTDIR
+LIMITS_JSON`. It writes `cells.arrow` (every column
 as text) and `meta.json` into OUTDIR, or `meta.json` alone with the refusal code. Whatever goes wrong
 in here (a parser abort, an allocation failure, a hang) ends this process only; the parent turns it
 into `Upload failed` for this one file. It prints nothing: parser messages may quote cell contents.
@@ -9,6 +12,7 @@ into `Upload failed` for this one file. It prints nothing: parser messages may q
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 from pathlib import Path
@@ -50,6 +54,20 @@ def run(input_path: str, out_dir: str, limits_json: str) -> int:
     }
     (out / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     return 0
+
+
+def forked_main(input_path: str, out_dir: str, limits_json: str) -> None:
+    """A forked reader child: nothing printed (a parser's messages may quote cells), exit code as `run`."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    try:
+        code = run(input_path, out_dir, limits_json)
+    except MemoryError:
+        code = 3
+    except Exception:  # noqa: BLE001 - the parent only needs to know it failed, not the text
+        code = 4
+    os._exit(code)  # no interpreter shutdown work in a child that may hold a broken parser
 
 
 if __name__ == "__main__":

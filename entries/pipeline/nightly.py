@@ -28,6 +28,7 @@ from entries.core import clock, crash
 from entries.core.errors import StoreBusy
 from entries.core.rules import Issue, issue
 from entries.core.status import Status
+from entries.intake.reader import start_readers
 from entries.pipeline.ingest import confirm, file_sha256, note_report, prepare, report
 from entries.reports.files import sweep_temporary
 from entries.store import database, refdata
@@ -444,6 +445,7 @@ def run_night(
         # prepared again below.
         sweep(folder)
         sweep_temporary(out_dir)
+        start_readers()  # the readers' fork server outlives this run's private folder
         with private_temp(folder), crash.logging_to(db.parent / "logs"):
             prepared = steps.prepare_all(claims, reference, folder)
             for n, (claim, spooled) in enumerate(zip(claims, prepared, strict=True), start=1):
