@@ -447,8 +447,9 @@ def readme(counts: dict[str, int], info12: dict, planted: list[dict], valid_rows
         f"{valid} are valid. Expected outcome: `Read and rejected`. |",
         "| `inbox/45678/empty.xlsx` | 0 | The template's header row and nothing else: `Empty file` (FILE_19). |",
         "| `inbox/45678/old_format.xlsx` | - | Not a workbook: the OLE2 magic bytes `D0 CF 11 E0 A1 B1 1A E1` and "
-        "zeros to 4,096 bytes, standing in for an old `.xls` renamed `.xlsx` (no `EncryptedPackage` stream, so "
-        "not a password-protected file): `Upload failed` (FILE_03). |",
+        "zeros to 4,096 bytes, as a broken download of an old `.xls` leaves it. The reader parses the OLE2 "
+        "directory to name what is inside (old Excel by version, password-protected, Word, PowerPoint); here "
+        "there is none to read, so it is damaged: `Upload failed` (FILE_02). |",
         f"| `inbox/56789/entries.xlsx` | {counts['56789']} | Clean. Meadowbank College (L3-IT, L3-HSC, L3-SPA): "
         "full awards of every size from Certificate to Extended Diploma, and Year 12 unit entries. Dates of "
         "birth written YYYY-MM-DD. |",
