@@ -153,21 +153,28 @@ def test_killed_at_a_step_boundary_the_next_run_finishes_the_night(tmp_path, uni
 
 
 def test_killed_at_random_moments_in_process_and_through_prefect(tmp_path, uninterrupted):
-    """25 kill -9 cycles at random moments: 18 of the in-process run, 7 of the Prefect flow."""
+    """25 kill -9 cycles at random moments: 18 of the in-process run, 7 of the Prefect flow.
+
+    A moment after the run has already finished is not a kill: that cycle is checked all the same,
+    the window shrinks to what the run took, and another moment is drawn (a bounded number of times)."""
     expected, folders, took = uninterrupted
     rnd = random.Random(20270115)
-    plan = ["in-process"] * 18 + ["prefect"] * 7
-    kills = {"in-process": 0, "prefect": 0}
-    for n, how in enumerate(plan):
-        root = tmp_path / f"{how}-{n}"
-        make_inbox(root)
-        child = _child(WHOLE_RUN, str(root), how)
-        # Through Prefect the run starts after its temporary API (about 10 s here): kill across both.
-        window = took if how == "in-process" else took + 20
-        time.sleep(rnd.uniform(0.2, 0.95 * window))
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-            kills[how] += 1
-        child.wait(timeout=600)
-        _finish_and_compare(root, expected, folders)
-    assert kills["in-process"] >= 12 and kills["prefect"] >= 4, kills  # most cycles really killed a run
+    # Through Prefect the run starts after its temporary API (about 10 s here): kill across both.
+    plan = {"in-process": (18, took), "prefect": (7, took + 20)}
+    for how, (wanted, window) in plan.items():
+        kills = attempts = 0
+        while kills < wanted:
+            attempts += 1
+            assert attempts <= 2 * wanted + 10, f"{how}: runs kept finishing before the kill ({kills} kills)"
+            root = tmp_path / f"{how}-{attempts}"
+            make_inbox(root)
+            started = time.monotonic()
+            child = _child(WHOLE_RUN, str(root), how)
+            time.sleep(rnd.uniform(0.2, 0.95 * window))
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGKILL)
+                kills += 1
+            else:
+                window = min(window, time.monotonic() - started)
+            child.wait(timeout=600)
+            _finish_and_compare(root, expected, folders)
