@@ -82,8 +82,8 @@ def cmd_reference_load(args: argparse.Namespace) -> int:
 def known_centre(con, centre: str) -> str:
     """`centre` if it is a published or onboarded centre; else a usage error."""
     found = con.execute(
-        "SELECT 1 FROM ref_centres WHERE centre_number = ? UNION ALL SELECT 1 FROM onboarded_centres WHERE centre_number = ?",
-        [centre, centre],
+        "SELECT 1 FROM all_centres WHERE centre_number = ?",
+        [centre],
     ).fetchall()
     if not found:
         raise UsageError(
@@ -242,8 +242,15 @@ def print_run(summary: dict) -> None:
 def cmd_nightly(args: argparse.Namespace) -> int:
     from entries.pipeline import nightly
 
+    from entries.core.series import parse_series
+
     if not args.inbox.is_dir():
         raise UsageError(f"no inbox folder at {args.inbox}")
+    series = None
+    if args.series:
+        series = parse_series(args.series)
+        if series is None:
+            raise UsageError(f"--series must be a series such as 2027-06 or 'June 2027', not {args.series!r}")
     # The store is opened only under the run's lock (a second run waits there, with a message);
     # the run loads the reference data itself when the store has none.
     db, out = config.db_path(args.db), config.out_dir(args.out)
@@ -255,6 +262,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
             received_on=args.received_on,
             settle_seconds=args.settle_seconds,
             lock_wait_seconds=args.lock_wait,
+            series=series,
         ).as_json()
     else:
         from flows.api import ensure_api
@@ -268,6 +276,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
             received_on=args.received_on.isoformat() if args.received_on else None,
             settle_seconds=args.settle_seconds,
             lock_wait_seconds=args.lock_wait,
+            series=series,
         )
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -446,7 +455,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     received_on = args.received_on or clock.today()
     reference = refdata.snapshot(con)
     context = Context(
-        centre=args.centre, series=series_for(reference, received_on, args.series), received_on=received_on
+        centre=args.centre,
+        series=series_for(reference, received_on, args.series),
+        received_on=received_on,
+        series_source="option" if args.series else "default",
     )
     outcome = ingest_file(
         con, args.path, context=context, reference=reference, order_ref=args.order_ref, out_dir=config.out_dir(args.out)
@@ -495,7 +507,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="read, check and record one entries spreadsheet", parents=[common])
     ingest.add_argument("path", type=Path, help="the uploaded file (.xlsx, .xlsm or .csv)")
     ingest.add_argument("--centre", type=centre_number, required=True, help=f"the uploading centre ({CENTRE_HELP})")
-    ingest.add_argument("--series", help="series, e.g. 2027-06 (default: the first still open on the received-on date)")
+    ingest.add_argument(
+        "--series",
+        help="series for rows that name none, e.g. 2027-06 or 'June 2027' (default: the first series whose "
+        "standard entry deadline has not passed on the received-on date; a late entry only when stated)",
+    )
     ingest.add_argument("--order-ref", help="the centre's order number or reference, quoted on its invoice")
     ingest.add_argument("--received-on", type=iso_date, help="YYYY-MM-DD (default: today)")
     ingest.add_argument("--json", action="store_true", help="print the docs/architecture.md §5 JSON object")
@@ -541,6 +557,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=5.0,
         help="leave files changed more recently than this for the next run (default 5)",
+    )
+    nightly_cmd.add_argument(
+        "--series",
+        help="series for files that name none (no Series column, no INBOX/<centre>/<series>/ folder); "
+        "default: the first series whose standard entry deadline has not passed",
     )
     nightly_cmd.add_argument(
         "--lock-wait", type=float, default=600.0, help="seconds to wait for another run to finish (default 600)"

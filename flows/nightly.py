@@ -40,12 +40,14 @@ def backup_task(db: str) -> str | None:
 
 
 @task(name="claim", **DB_RETRY, **QUIET)
-def claim_task(db: str, inbox: str, received_on: str | None, settle_seconds: float) -> list[nightly.Claim]:
+def claim_task(
+    db: str, inbox: str, series: str | None, received_on: str | None, settle_seconds: float
+) -> list[nightly.Claim]:
     """Finish-or-claim: unfinished claims of an interrupted run, then the settled inbox files."""
     con = database.connect(Path(db), wait_seconds=nightly.STORE_WAIT_SECONDS)
     try:
         day = dt.date.fromisoformat(received_on) if received_on else None
-        return nightly.claim_files(con, nightly.Layout(Path(inbox)), day, settle_seconds)
+        return nightly.claim_files(con, nightly.Layout(Path(inbox), series), day, settle_seconds)
     finally:
         con.close()
 
@@ -76,8 +78,10 @@ class FlowSteps:
     """The night's steps as this flow's tasks: prepare submitted to the task runner all at once,
     the rest one file at a time in the order received."""
 
-    def __init__(self, db: str, inbox: str, out: str, received_on: str | None, settle_seconds: float) -> None:
-        self.db, self.inbox, self.out = db, inbox, out
+    def __init__(
+        self, db: str, inbox: str, out: str, received_on: str | None, settle_seconds: float, series: str | None = None
+    ) -> None:
+        self.db, self.inbox, self.out, self.series = db, inbox, out, series
         self.received_on, self.settle_seconds = received_on, settle_seconds
         self.logger = get_run_logger()
 
@@ -88,7 +92,7 @@ class FlowSteps:
         return reference_task(self.db)
 
     def claim(self) -> list[nightly.Claim]:
-        claims = claim_task(self.db, self.inbox, self.received_on, self.settle_seconds)
+        claims = claim_task(self.db, self.inbox, self.series, self.received_on, self.settle_seconds)
         self.logger.info("nightly: %d file(s) to import", len(claims))
         return claims
 
@@ -118,12 +122,14 @@ def nightly_flow(
     received_on: str | None = None,
     settle_seconds: float = 5.0,
     lock_wait_seconds: float = 600.0,
+    series: str | None = None,
 ) -> dict:
-    """Import every settled file of INBOX/<centre>/; returns {"files": [...], "totals": {...}}."""
+    """Import every settled file of INBOX/<centre>/ (and INBOX/<centre>/<series>/); `series` is
+    for files whose folder names none. Returns {"files": [...], "totals": {...}}."""
     db_file, out_dir = str(config.db_path(db)), str(config.out_dir(out))
-    steps = FlowSteps(db_file, inbox, out_dir, received_on, settle_seconds)
+    steps = FlowSteps(db_file, inbox, out_dir, received_on, settle_seconds, series)
     return nightly.run_night(
-        Path(db_file), nightly.Layout(Path(inbox)), steps, Path(out_dir), lock_wait_seconds
+        Path(db_file), nightly.Layout(Path(inbox), series), steps, Path(out_dir), lock_wait_seconds
     ).as_json()
 
 

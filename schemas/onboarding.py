@@ -21,7 +21,16 @@ CENTRE_COLUMNS: dict[str, tuple[str, ...]] = {
     "Centre Number": ("Centre Number", "Centre No", "Centre"),
     "Name": ("Name", "Centre Name"),
     "Type": ("Type", "Centre Type"),
+    # The address, for invoices: one `Address` cell (lines separated by commas or line breaks), or
+    # its parts. All optional.
+    "Address": ("Address", "Centre Address", "Postal Address"),
+    "Address Line 1": ("Address Line 1", "Address 1", "Street"),
+    "Address Line 2": ("Address Line 2", "Address 2", "Locality"),
+    "Town": ("Town", "City", "Post Town"),
+    "Postcode": ("Postcode", "Post Code", "Postal Code"),
 }
+OPTIONAL_CENTRE_COLUMNS: tuple[str, ...] = ("Address", "Address Line 1", "Address Line 2", "Town", "Postcode")
+ADDRESS_FIELDS: tuple[str, ...] = ("address_line_1", "address_line_2", "town", "postcode")
 APPROVAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "Centre Number": ("Centre Number", "Centre No", "Centre"),
     "Suite": ("Suite", "Suite ID", "Suite Code"),
@@ -64,6 +73,16 @@ RAW_CENTRES = pa.DataFrameSchema(
                 _check("ONB_04", lambda s: centre_type_key(s).isin(CENTRE_TYPES)),
             ],
         ),
+        **{
+            column: _text(
+                f"Optional: {column.lower()} of the centre's postal address (invoices).",
+                [
+                    _check("NAM_05", lambda s: ~s.str.contains(CONTROL, regex=True)),
+                    _check("CELL_06", lambda s: s.str.len() <= MAX_CELL),
+                ],
+            )
+            for column in OPTIONAL_CENTRE_COLUMNS
+        },
     },
     name="raw_onboarding_centres",
     description="One row of an onboarding's Centres sheet, every cell as text.",
@@ -102,6 +121,10 @@ CENTRE_ROW = pa.DataFrameSchema(
         ),
         "name": pa.Column(str, pa.Check.str_length(min_value=1), description="Centre name, tidied."),
         "centre_type": pa.Column(str, pa.Check.isin(CENTRE_TYPES), description="One of CENTRE_TYPES."),
+        "address_line_1": pa.Column(str, description="First line of the postal address; may be empty."),
+        "address_line_2": pa.Column(str, description="Second line (more lines joined with commas); may be empty."),
+        "town": pa.Column(str, description="Post town; may be empty."),
+        "postcode": pa.Column(str, description="Postcode, upper case; may be empty."),
     },
     name="onboarding_centre",
     description="A centre as stored in onboarded_centres.",

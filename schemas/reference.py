@@ -164,9 +164,46 @@ CENTRES = _table(
         "centre_number": text("Five-digit centre number.", pa.Check.str_matches(FIVE_DIGITS)),
         "name": text("Centre name."),
         "centre_type": text("school, college, ...", pa.Check.str_matches(r"^[a-z_]+$")),
+        "address_line_1": text("First line of the centre's postal address (invoices).", required=False),
+        "address_line_2": text("Second line of the address; may be blank.", required=False),
+        "town": text("Post town.", required=False),
+        "postcode": text("Postcode.", required=False),
     },
     "An approved centre.",
 )
+
+ISSUER = _table(
+    "issuer",
+    {
+        "name": text("The awarding body's legal name, as invoices show it."),
+        "address_line_1": text("First line of the issuer's address."),
+        "address_line_2": text("Second line; may be blank.", required=False),
+        "town": text("Post town."),
+        "postcode": text("Postcode."),
+        "vat_number": text("VAT registration number; may be blank when not registered.", required=False),
+        "company_number": text("Company (or charity) registration number.", required=False),
+        "vat_rate_basis_points": pa.Column(
+            int,
+            pa.Check.in_range(0, 10_000, error="must be 0 to 10000 (100%)"),
+            coerce=True,
+            description="VAT charged on entry fees, in hundredths of a percent (2000 = 20%; 0 = none).",
+        ),
+        "vat_note": text("What invoices say about VAT, e.g. that entry fees are exempt.", required=False),
+        "payment_terms_days": pa.Column(
+            int,
+            pa.Check.in_range(0, 365, error="must be 0 to 365 days"),
+            coerce=True,
+            description="Days from the invoice date to the due date.",
+        ),
+        "invoice_prefix": text("Letters that begin every invoice number, e.g. OCR.", pa.Check.str_matches(r"^[A-Z]{2,6}$")),
+    },
+    "Who issues invoices: one row.",
+)
+
+# Columns a published file may leave out (older editions had none): read as blank.
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "centres": ("address_line_1", "address_line_2", "town", "postcode"),
+}
 
 CENTRE_APPROVALS = _table(
     "centre_approvals",
@@ -190,4 +227,5 @@ TABLES: dict[str, tuple[pa.DataFrameSchema, tuple[str, ...]]] = {
     "unit_fees": (UNIT_FEES, ("series", "suite_id")),
     "centres": (CENTRES, ("centre_number",)),
     "centre_approvals": (CENTRE_APPROVALS, ("centre_number", "suite_id")),
+    "issuer": (ISSUER, ("name",)),
 }

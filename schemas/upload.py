@@ -13,6 +13,7 @@ import unicodedata
 import pandas as pd
 import pandera.pandas as pa
 
+from entries.core.series import SERIES_ANCHORED, parse_series_cells
 from entries.intake.uci import check_letters_valid
 from entries.intake.uln import check_digits_valid, placeholder_mask
 
@@ -95,6 +96,12 @@ def _name_checks(required: bool) -> list[pa.Check]:
     ]
 
 
+def two_digit_year(s: pd.Series) -> pd.Series:
+    """True where a date is written day, month and a two-digit year (14/05/09): a real date, but
+    whose century is a guess."""
+    return s.str.strip().str.fullmatch(r"[0-9]{1,2}[/.\-][0-9]{1,2}[/.\-][0-9]{2}")
+
+
 def _unit_checks() -> list[pa.Check]:
     return [_check("UNI_01", lambda s: _blank(s) | s.str.strip().str.fullmatch(r"[0-9]{1,3}"))]
 
@@ -172,12 +179,16 @@ def raw_upload_schema(centre: str) -> pa.DataFrameSchema:
                 [
                     _check(
                         "DOB_01",
-                        lambda s: pd.to_datetime(
-                            s.str.strip().where(s.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")),
-                            format="%Y-%m-%d",
-                            errors="coerce",
-                        ).notna(),
+                        lambda s: (
+                            pd.to_datetime(
+                                s.str.strip().where(s.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")),
+                                format="%Y-%m-%d",
+                                errors="coerce",
+                            ).notna()
+                            | two_digit_year(s)
+                        ),
                     ),
+                    _check("DOB_05", lambda s: ~two_digit_year(s)),
                 ],
             ),
             "Entry Code": text(
@@ -191,6 +202,10 @@ def raw_upload_schema(centre: str) -> pa.DataFrameSchema:
                 for n in range(1, 7)
             },
             "Candidate Group": text("Optional group used to select candidates, e.g. 13A."),
+            "Series": text(
+                "Optional series of this row's entries: 2027-06, June 2027 or Jun 2027; blank for the upload's series.",
+                [_check("SER_01", lambda s: _blank(s) | parse_series_cells(s.str.strip()).notna())],
+            ),
         },
         checks=[
             _check(
@@ -233,6 +248,11 @@ NORMALISED_ROW = pa.DataFrameSchema(
             for n in range(1, 7)
         },
         "candidate_group": pa.Column(str, description="Candidate group, may be empty."),
+        "series": pa.Column(
+            str,
+            pa.Check.str_matches(SERIES_ANCHORED),
+            description="Series of the row: its Series cell, else the upload's (folder, --series or the default).",
+        ),
     },
     name="normalised_row",
     description="One entry row after intake and shape checks: typed, trimmed, completed.",

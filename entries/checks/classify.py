@@ -96,15 +96,14 @@ def classify(rows: pd.DataFrame, ctx: Context, reference: Reference, history: Hi
 
     # Dedupe against history and within the file: same candidate, code, unit and series.
     key = ["cand_key", "entry_code", "unit_number", "series"]
-    lines["series"] = ctx.series
     on_record = (
         lines.merge(past[key].drop_duplicates().assign(_seen=True), on=key, how="left")["_seen"]
         .fillna(False)
         .astype(bool)
     )
     repeated = lines.duplicated(subset=key, keep="first")
-    for row in lines.loc[on_record | repeated, "row"]:
-        issues.append(issue("DUP_01", row=int(row), series=ctx.series))
+    for row, series in zip(lines.loc[on_record | repeated, "row"], lines.loc[on_record | repeated, "series"], strict=True):
+        issues.append(issue("DUP_01", row=int(row), series=series))
     lines = lines[~(on_record | repeated)].reset_index(drop=True)
 
     lines["replaces"] = pd.array([pd.NA] * len(lines), dtype="Int64")
@@ -204,18 +203,20 @@ def _move_down(lines: pd.DataFrame, i: int, active: pd.DataFrame, achieved: pd.D
 
 
 def _price(lines: pd.DataFrame, ctx: Context, t: dict) -> pd.DataFrame:
-    series = t["series"].set_index("series")
-    deadline = pd.Timestamp(series.at[ctx.series, "entry_deadline"]).date()
-    late = ctx.received_on > deadline
-    fees = t["fees"][t["fees"]["series"] == ctx.series][["entry_code", "fee_pence", "late_fee_pence"]]
-    unit_fees = t["unit_fees"][t["unit_fees"]["series"] == ctx.series][["suite_id", "fee_pence", "late_fee_pence"]]
-    whole = lines[lines["kind"] != "unit"].merge(fees, on="entry_code", how="left")
-    units = lines[lines["kind"] == "unit"].merge(unit_fees, on="suite_id", how="left")
+    """Each line's fee in its own series: the late fee when received after that series' entry
+    deadline (validation has refused rows of a closed series; the default series is never late)."""
+    deadlines = t["series"][["series", "entry_deadline"]]
+    fees = t["fees"][["series", "entry_code", "fee_pence", "late_fee_pence"]]
+    unit_fees = t["unit_fees"][["series", "suite_id", "fee_pence", "late_fee_pence"]]
+    whole = lines[lines["kind"] != "unit"].merge(fees, on=["series", "entry_code"], how="left")
+    units = lines[lines["kind"] == "unit"].merge(unit_fees, on=["series", "suite_id"], how="left")
     out = (
         pd.concat([whole, units], ignore_index=True)
+        .merge(deadlines, on="series", how="left")
         .sort_values(["row", "unit_pos"], kind="stable")
         .reset_index(drop=True)
     )
-    out["fee_pence"] = (out["late_fee_pence"] if late else out["fee_pence"]).fillna(0).astype("int64")
-    out["late"] = late
-    return out
+    late = pd.to_datetime(out["entry_deadline"]) < pd.Timestamp(ctx.received_on)
+    out["fee_pence"] = out["late_fee_pence"].where(late, out["fee_pence"]).fillna(0).astype("int64")
+    out["late"] = late.astype(bool)
+    return out.drop(columns=["entry_deadline"])

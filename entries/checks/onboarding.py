@@ -6,6 +6,7 @@ Pure: these read no store. What the checks found, and later what was stored, is 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -18,12 +19,12 @@ from entries.core.rules import Issue, issue
 from entries.intake.headers import UNIT_COLUMNS, match_headers
 from entries.intake.normalise import EmptyUpload, _restore_zeros, normalise_dates, take_in
 from entries.intake.reader import RawSheet
-from schemas.onboarding import CENTRE_TYPES, RAW_APPROVALS, RAW_CENTRES, centre_type_key
+from schemas.onboarding import ADDRESS_FIELDS, CENTRE_TYPES, RAW_APPROVALS, RAW_CENTRES, centre_type_key
 from schemas.upload import tidy_name
 
 # Candidate-row rules that do not apply to an onboarding: there are no entries, and a centre may be
 # one this onboarding adds (ONB_09 says which rows name an unknown centre).
-NOT_FOR_ONBOARDING = ("ENT_", "UNI_", "CEN_03")
+NOT_FOR_ONBOARDING = ("ENT_", "UNI_", "CEN_03", "SER_")  # entries and their series are not onboarded
 
 
 @dataclass
@@ -155,6 +156,36 @@ def _repeats(rows: pd.DataFrame, keys: list[str], label, sheet: str, file: str, 
     return found
 
 
+_POSTCODE = re.compile(r"[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}", re.IGNORECASE)
+
+
+def split_address(text: str) -> tuple[str, str, str, str]:
+    """(line 1, line 2, town, postcode) from one address cell whose lines are separated by commas
+    or line breaks: the last line is the postcode when it looks like one, the line before it the
+    town, the first line line 1 and any others line 2 (joined with commas)."""
+    parts = [p.strip() for p in re.split(r"[,\n\r]+", text) if p.strip()]
+    postcode = parts.pop().upper() if parts and _POSTCODE.fullmatch(parts[-1]) else ""
+    town = parts.pop() if len(parts) >= 2 else ""
+    first = parts.pop(0) if parts else ""
+    return first, ", ".join(parts), town, postcode
+
+
+def address_fields(rows: pd.DataFrame) -> dict[str, pd.Series]:
+    """The four address fields of each Centres row: its own columns where any is filled, else its
+    one Address cell split by `split_address`."""
+    parts = {c: rows[c].str.strip() for c in ("Address Line 1", "Address Line 2", "Town", "Postcode")}
+    by_parts = pd.concat(parts.values(), axis=1).ne("").any(axis=1)
+    split = pd.DataFrame(
+        [split_address(text) for text in rows["Address"].tolist()],
+        columns=list(ADDRESS_FIELDS),
+        index=rows.index,
+    ) if len(rows) else pd.DataFrame({f: pd.Series([], dtype="str") for f in ADDRESS_FIELDS})
+    own = [parts["Address Line 1"], parts["Address Line 2"], parts["Town"], parts["Postcode"].str.upper()]
+    return {
+        field: mine.where(by_parts, split[field]).astype("str") for field, mine in zip(ADDRESS_FIELDS, own, strict=True)
+    }
+
+
 def check_centres(rows: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Issue]]:
     """The Centres sheet's rows: (normalised centres per CENTRE_ROW, issues)."""
     issues = _zeros(rows, file)
@@ -165,6 +196,7 @@ def check_centres(rows: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Iss
             "centre_number": rows["Centre Number"].str.strip(),
             "name": tidy_name(rows["Name"]),
             "centre_type": centre_type_key(rows["Type"]),
+            **address_fields(rows),
         }
     )
     issues += _repeats(

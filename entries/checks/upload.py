@@ -55,6 +55,9 @@ class Outcome:
     entries: dict[str, int] = field(default_factory=lambda: {"full_award": 0, "unit": 0, "top_up": 0, "move_down": 0})
     fees_pence: int = 0
     reports: dict[str, str | None] = field(default_factory=lambda: {"annotated": None, "confirmation": None})
+    series_source: str = "stated"
+    by_series: list[dict] = field(default_factory=list)  # entries and fees per series and late flag
+    claim_number: str | None = None
 
     def as_json(self) -> dict:
         """The docs/architecture.md §5 object (no personal data: issues carry codes, rows and columns)."""
@@ -72,6 +75,10 @@ class Outcome:
             "held": self.held,
             "entries": dict(self.entries),
             "fees_pence": self.fees_pence,
+            "series_source": self.series_source,
+            "late": any(s["late"] for s in self.by_series),
+            "by_series": [dict(s) for s in self.by_series],
+            "claim_number": self.claim_number,
             "issues": [i.as_json() for i in self.issues],
             "reports": dict(self.reports),
         }

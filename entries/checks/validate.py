@@ -18,7 +18,7 @@ import pandas as pd
 from entries.checks.reference import Reference
 from entries.core.failures import Failure, rows_for_message, schema_issues
 from entries.core.rules import Issue, issue
-from entries.core.series import series_start
+from entries.core.series import parse_series_cells
 from entries.intake.headers import TEMPLATE_COLUMNS, UNIT_COLUMNS
 from entries.intake.uci import check_letter
 from schemas.upload import MAX_CELL, raw_upload_schema, tidy_name
@@ -26,16 +26,17 @@ from schemas.upload import MAX_CELL, raw_upload_schema, tidy_name
 
 @dataclass(frozen=True)
 class Context:
-    """Who uploaded, for which series, received when."""
+    """Who uploaded, for which series, received when.
+
+    `series` is the upload's series, for rows whose Series cell is blank; `series_source` says
+    where it came from: `folder`, `option` (the command's --series), `stated` (given otherwise,
+    e.g. by a test or the portal) or `default` (the first series whose standard entry deadline
+    has not passed; never late by that rule)."""
 
     centre: str
     series: str
     received_on: dt.date
-
-    @property
-    def series_start(self) -> dt.date:
-        """The first day of the series' month (ages are taken on this day)."""
-        return series_start(self.series)
+    series_source: str = "stated"
 
 
 @dataclass
@@ -91,8 +92,9 @@ def shape_issues(rows: pd.DataFrame, ctx: Context) -> list[Issue]:
     return schema_issues(raw_upload_schema(ctx.centre), frame, params=params)[1]
 
 
-def normalise(rows: pd.DataFrame) -> pd.DataFrame:
-    """Typed rows per NORMALISED_ROW: invalid cells become nulls (their issues say why)."""
+def normalise(rows: pd.DataFrame, series: str) -> pd.DataFrame:
+    """Typed rows per NORMALISED_ROW: invalid cells become nulls (their issues say why); a row
+    without a Series cell is for `series`, the upload's."""
     uci = rows["UCI"].str.strip().str.upper()
     stems = uci.str.fullmatch(r"[0-9]{5}[0A-Z][0-9]{6}")
     uci = uci.where(~stems, uci[stems] + uci[stems].map(check_letter))
@@ -115,6 +117,7 @@ def normalise(rows: pd.DataFrame) -> pd.DataFrame:
             ).astype("datetime64[s]"),
             "entry_code": rows["Entry Code"].str.strip().str.upper(),
             "candidate_group": rows["Candidate Group"].str.strip(),
+            "series": parse_series_cells(rows["Series"].str.strip()).fillna(series).astype("str"),
         }
     )
     for n, column in enumerate(UNIT_COLUMNS, start=1):
@@ -134,6 +137,7 @@ def normalise(rows: pd.DataFrame) -> pd.DataFrame:
             "entry_code",
             *[f"unit_{n}" for n in range(1, 7)],
             "candidate_group",
+            "series",
         ]
     ]
 
@@ -141,12 +145,14 @@ def normalise(rows: pd.DataFrame) -> pd.DataFrame:
 def date_issues(norm: pd.DataFrame, ctx: Context) -> list[Issue]:
     """Date of birth in the future, under 13 or 100 and over on the first day of the series."""
     dob = norm["date_of_birth"]
-    start = ctx.series_start
+    # Each row's age on the first day of its own series' month.
+    start_year = norm["series"].str.slice(0, 4).astype("int64")
+    start_month = norm["series"].str.slice(5, 7).astype("int64")
     known = dob.notna()
     age = (
-        start.year
+        start_year
         - dob.dt.year
-        - ((dob.dt.month > start.month) | ((dob.dt.month == start.month) & (dob.dt.day > start.day))).astype(int)
+        - ((dob.dt.month > start_month) | ((dob.dt.month == start_month) & (dob.dt.day > 1))).astype(int)
     )
     found = []
     future = known & (dob > pd.Timestamp(ctx.received_on))
@@ -163,12 +169,18 @@ UNIT_ROWS_SQL = """
 """
 
 
+def long_date(day: dt.date) -> str:
+    """A date as a centre reads it: `1 December 2026`."""
+    day = pd.Timestamp(day).date()
+    return f"{day.day} {day:%B %Y}"
+
+
 def reference_issues(norm: pd.DataFrame, ctx: Context, reference: Reference) -> list[Issue]:
     """Rules that need the reference tables, as DuckDB anti-joins over the normalised rows."""
     mem = reference.session()
     mem.register("norm", norm)
     found: list[Issue] = []
-    params = {"centre": ctx.centre, "series": ctx.series, "received": ctx.received_on}
+    params = {"centre": ctx.centre, "received": ctx.received_on}
 
     def rows_of(sql: str) -> list[tuple]:
         # DuckDB refuses named parameters a statement does not use.
@@ -185,23 +197,41 @@ def reference_issues(norm: pd.DataFrame, ctx: Context, reference: Reference) -> 
                                 WHERE NOT EXISTS (SELECT 1 FROM ref_centre_approvals a WHERE a.centre_number = $centre
                                                   AND a.suite_id = q.suite_id AND a.approved_from <= $received)"""):
         found.append(issue("ENT_03", row=row, entry_code=code))
-    for row, code in rows_of("""SELECT n.row, n.entry_code FROM norm n JOIN ref_entry_codes e USING (entry_code)
-                                WHERE NOT EXISTS (SELECT 1 FROM ref_fees f WHERE f.entry_code = n.entry_code AND f.series = $series)"""):
-        found.append(issue("ENT_04", row=row, entry_code=code, series=ctx.series))
-    deadlines = rows_of("SELECT entry_deadline, late_entry_deadline FROM ref_series WHERE series = $series")
-    if deadlines:
-        entry_deadline, late_deadline = (pd.Timestamp(d).date() for d in deadlines[0])
-        if ctx.received_on > late_deadline:
-            found.append(issue("ENT_06", series=ctx.series))
-        elif ctx.received_on > entry_deadline:
-            found.append(issue("ENT_05", series=ctx.series))
+    known = [r[0] for r in rows_of("SELECT series FROM ref_series ORDER BY series")]
+    for row, series in rows_of("""SELECT row, series FROM norm n
+                                  WHERE NOT EXISTS (SELECT 1 FROM ref_series s WHERE s.series = n.series)"""):
+        found.append(issue("SER_02", row=row, series=series, known=", ".join(known)))
+    for row, series, closed in rows_of("""SELECT n.row, n.series, s.late_entry_deadline FROM norm n
+                                          JOIN ref_series s USING (series) WHERE $received > s.late_entry_deadline"""):
+        found.append(issue("ENT_06", row=row, series=series, closed=long_date(closed)))
+    for row, code, series in rows_of("""SELECT n.row, n.entry_code, n.series FROM norm n
+                                        JOIN ref_entry_codes e USING (entry_code) JOIN ref_series s USING (series)
+                                        WHERE NOT EXISTS (SELECT 1 FROM ref_fees f WHERE f.entry_code = n.entry_code
+                                                          AND f.series = n.series)"""):
+        found.append(issue("ENT_04", row=row, entry_code=code, series=series))
+    # Late only for a series the centre stated: the default series is never past its entry deadline.
+    late = rows_of("""SELECT n.series, s.entry_deadline, list(n.row ORDER BY n.row) FROM norm n JOIN ref_series s USING (series)
+                      WHERE $received > s.entry_deadline AND $received <= s.late_entry_deadline
+                      GROUP BY ALL ORDER BY n.series""")
+    for series, deadline, rows in late:
+        found.append(issue("ENT_05", series=series, deadline=long_date(deadline), rows=rows_for_message(rows)))
     units = f"({UNIT_ROWS_SQL}) AS u JOIN ref_entry_codes e USING (entry_code) WHERE u.unit IS NOT NULL"
     for row, col, _unit, kind in rows_of(f"SELECT row, col, unit, kind FROM {units} AND e.kind <> 'full_award'"):
         found.append(issue("UNI_05", row=row, column=col, kind="top-up" if kind == "top_up" else "moving-down"))
-    for row, col, unit, code in rows_of(f"""SELECT row, col, unit, entry_code FROM {units} AND e.kind = 'full_award'
+    # The units a centre may enter for a qualification: its rules of combination, examined ones only.
+    allowed = dict(
+        rows_of("""SELECT r.qualification_code, string_agg(r.unit_number::VARCHAR, ', ' ORDER BY r.unit_number)
+                   FROM ref_rules_of_combination r JOIN ref_qualifications q USING (qualification_code)
+                   JOIN ref_units un ON un.suite_id = q.suite_id AND un.unit_number = r.unit_number
+                   WHERE un.assessment <> 'moderated' GROUP BY r.qualification_code""")
+    )
+    for row, col, unit, code, qualification in rows_of(f"""SELECT row, col, unit, entry_code, e.qualification_code FROM {units}
+                                             AND e.kind = 'full_award'
                                              AND NOT EXISTS (SELECT 1 FROM ref_rules_of_combination r
                                                              WHERE r.qualification_code = e.qualification_code AND r.unit_number = u.unit)"""):
-        found.append(issue("UNI_02", row=row, column=col, unit=unit, entry_code=code))
+        found.append(
+            issue("UNI_02", row=row, column=col, unit=unit, entry_code=code, allowed=allowed.get(qualification, "none"))
+        )
     for row, col, unit in rows_of(f"""SELECT u.row, u.col, u.unit FROM {units} AND e.kind = 'full_award'
                                       AND EXISTS (SELECT 1 FROM ref_rules_of_combination r WHERE r.qualification_code = e.qualification_code AND r.unit_number = u.unit)
                                       AND EXISTS (SELECT 1 FROM ref_qualifications q JOIN ref_units un ON un.suite_id = q.suite_id
@@ -261,7 +291,7 @@ def within_file_issues(rows: pd.DataFrame, norm: pd.DataFrame) -> tuple[list[Iss
 def validate(rows: pd.DataFrame, ctx: Context, reference: Reference) -> Validation:
     """All rules over `rows` (intake's template rows); issues grouped by rule (the caller sorts)."""
     issues = shape_issues(rows, ctx)
-    norm = normalise(rows)
+    norm = normalise(rows, ctx.series)
     issues += date_issues(norm, ctx)
     issues += reference_issues(norm, ctx, reference)
     repeated, keep = within_file_issues(rows, norm)

@@ -30,6 +30,7 @@ TEMPLATE_COLUMNS: tuple[str, ...] = (
     "Unit 5",
     "Unit 6",
     "Candidate Group",
+    "Series",
 )
 UNIT_COLUMNS: tuple[str, ...] = tuple(c for c in TEMPLATE_COLUMNS if c.startswith("Unit "))
 # A file without these cannot be processed; the others may be absent (left blank).

@@ -177,9 +177,10 @@ def read_folder_sheets(
 
 
 def take_table(
-    raw: RawSheet, columns: dict[str, tuple[str, ...]], sheet: str, file: str
+    raw: RawSheet, columns: dict[str, tuple[str, ...]], sheet: str, file: str, optional: tuple[str, ...] = ()
 ) -> tuple[pd.DataFrame | None, list[Issue]]:
     """Header mapped by `columns`' spellings; (rows as text with `row`, issues). None if unusable.
+    Columns named in `optional` may be absent: they are then blank text.
 
     A sheet with a header row and no data rows is an empty table, not an error: an onboarding may add
     candidates or approvals for centres already known.
@@ -195,7 +196,7 @@ def take_table(
     header_row = raw.rows[header_at]
     labels = [str(v).strip() for v in cells.iloc[header_at].tolist()]
     spelling = {header_key(alias): column for column, aliases in columns.items() for alias in aliases}
-    found = match_headers(labels, spelling, required=tuple(columns))
+    found = match_headers(labels, spelling, required=tuple(c for c in columns if c not in optional))
     shown = [safe_label(label, position) for position, label in found.unknown]  # never a data cell's text
     issues += [issue("HDR_02", file=file, row=header_row, column=label, label=label) for label in shown]
     issues += [
@@ -211,7 +212,7 @@ def take_table(
                 sheet=sheet,
                 missing=", ".join(found.missing),
                 found=", ".join(c for c in columns if c in found.columns) or "none",
-                expected=", ".join(columns),
+                expected=", ".join(c for c in columns if c not in optional),
             )
         )
         return None, issues
@@ -221,6 +222,9 @@ def take_table(
     rows = pd.DataFrame({"row": pd.Series([raw.rows[i] for i in index], dtype="int64")})
     for column, position in found.columns.items():
         rows[column] = cells.iloc[index, position].reset_index(drop=True).astype("str")
+    for column in optional:
+        if column not in rows.columns:
+            rows[column] = pd.Series([""] * len(rows), dtype="str")
     by_position = {p: c for c, p in found.columns.items()}
     data_rows = set(rows["row"].tolist())
     for row, position, code, params in raw.flags:

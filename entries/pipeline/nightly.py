@@ -1,5 +1,8 @@
 """The nightly import of an inbox laid out as INBOX/<centre number>/<files>, exactly once.
 
+A centre's folder may hold series folders (INBOX/<centre>/2027-06/<files>): their files are for
+that series; other files are for the run's --series, else the default series (entries.store.series).
+
 Each file is claimed by an atomic rename into `processing/` and journalled in `nightly_claims`;
 its commit writes its submission and marks its claim in one transaction; it then moves to
 `processed/`, `rejected/` or `failed/` beside the inbox. A run killed at any moment is finished by
@@ -27,12 +30,13 @@ from entries.checks.validate import Context
 from entries.core import clock, crash
 from entries.core.errors import StoreBusy
 from entries.core.rules import Issue, issue
+from entries.core.series import parse_series
 from entries.core.status import Status
 from entries.intake.reader import start_readers
 from entries.pipeline.ingest import confirm, file_sha256, note_report, prepare, report
 from entries.reports.files import sweep_temporary
 from entries.store import database, refdata
-from entries.store.commit import commit
+from entries.store.commit import commit, series_totals
 from entries.store.runlock import backup, run_lock
 from entries.store.series import series_for
 from entries.store.spool import load_spooled, private_temp, spool, spool_dir, sweep, unspool
@@ -47,9 +51,11 @@ STORE_WAIT_SECONDS = 600.0  # how long a step waits for an operator's command to
 
 @dataclass(frozen=True)
 class Layout:
-    """The inbox and the folders beside it."""
+    """The inbox and the folders beside it; `series` is the run's --series, for files whose folder
+    names none (INBOX/<centre>/<series>/ names one)."""
 
     inbox: Path
+    series: str | None = None
 
     def folder(self, name: str) -> Path:
         return self.inbox.parent / name
@@ -67,6 +73,8 @@ class Claim:
     received_on: dt.date
     order_ref: str | None
     submission_id: int | None = None
+    series: str | None = None  # stated by its folder or the run's --series; None: the default rule
+    series_source: str = "default"
 
 
 @dataclass
@@ -119,44 +127,79 @@ def _stable(path: Path, settle_seconds: float, now: float) -> bool:
     return True
 
 
-def pending(layout: Layout, settle_seconds: float = 5.0) -> list[tuple[str, Path]]:
-    """(centre, file) waiting in the inbox, oldest first; files still being written are left."""
+def _uploads(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and not p.name.endswith(SKIP_SUFFIXES)
+    )
+
+
+def series_folders(centre_dir: Path) -> list[tuple[str, Path]]:
+    """(series, folder) for each sub-folder of a centre's folder that names a series (`2027-06` or
+    `June 2027`); other sub-folders are not read (their files are listed as left in the inbox)."""
+    found = []
+    for sub in sorted(p for p in centre_dir.iterdir() if p.is_dir()):
+        series = parse_series(sub.name)
+        if series is not None:
+            found.append((series, sub))
+    return found
+
+
+def pending(layout: Layout, settle_seconds: float = 5.0) -> list[tuple[str, str | None, Path]]:
+    """(centre, series named by its folder or None, file) waiting in the inbox, oldest first;
+    files still being written are left."""
     if not layout.inbox.is_dir():
         return []
     now = time.time()
     found = []
     for centre_dir in sorted(p for p in layout.inbox.iterdir() if p.is_dir()):
-        for path in sorted(p for p in centre_dir.iterdir() if p.is_file()):
-            if path.name.startswith(".") or path.name.endswith(SKIP_SUFFIXES):
-                continue
-            if _stable(path, settle_seconds, now):
-                found.append((path.stat().st_mtime, centre_dir.name, path.name, path))
-    return [(centre, path) for _, centre, _, path in sorted(found)]
+        places: list[tuple[str | None, Path]] = [(None, centre_dir), *series_folders(centre_dir)]
+        for series, folder in places:
+            for path in _uploads(folder):
+                if _stable(path, settle_seconds, now):
+                    found.append((path.stat().st_mtime, centre_dir.name, str(path), series, path))
+    return [(centre, series, path) for _, centre, _, series, path in sorted(found)]
 
 
 def left_in_inbox(layout: Layout) -> list[str]:
-    """`centre/file` for every upload still in the inbox after claiming (still being written)."""
+    """`centre/file` (or `centre/folder/file`) for every upload still in the inbox after claiming:
+    still being written, or in a sub-folder that names no series."""
     if not layout.inbox.is_dir():
         return []
     return sorted(
-        f"{p.parent.name}/{p.name}"
-        for p in layout.inbox.glob("*/*")
+        str(p.relative_to(layout.inbox))
+        for pattern in ("*/*", "*/*/*")
+        for p in layout.inbox.glob(pattern)
         if p.is_file() and not p.name.startswith(".") and not p.name.endswith(SKIP_SUFFIXES)
     )
 
 
+def _stated(folder_series: str | None, layout: Layout) -> tuple[str | None, str]:
+    """The series a claimed file is for (its folder's, else the run's --series) and where from."""
+    if folder_series is not None:
+        return folder_series, "folder"
+    if layout.series is not None:
+        return layout.series, "option"
+    return None, "default"
+
+
 def _claim_row(
-    con: duckdb.DuckDBPyConnection, centre: str, path: Path, received_on: dt.date, order_ref: str | None
+    con: duckdb.DuckDBPyConnection,
+    centre: str,
+    path: Path,
+    received_on: dt.date,
+    order_ref: str | None,
+    stated: tuple[str | None, str],
 ) -> Claim:
     claim_id = con.execute("SELECT nextval('claim_ids')").fetchall()[0][0]
     sha = file_sha256(path)
+    series, source = stated
     with database.transaction(con):
         con.execute(
-            "INSERT INTO nightly_claims (claim_id, sha256, centre, file_name, claimed_path, received_on, order_ref, claimed_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [claim_id, sha, centre, path.name, str(path), received_on, order_ref, clock.now()],
+            "INSERT INTO nightly_claims (claim_id, sha256, centre, file_name, claimed_path, received_on, order_ref, "
+            "claimed_at, series, series_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [claim_id, sha, centre, path.name, str(path), received_on, order_ref, clock.now(), series, source],
         )
-    return Claim(claim_id, centre, path.name, path, sha, received_on, order_ref)
+    return Claim(claim_id, centre, path.name, path, sha, received_on, order_ref, None, series, source)
 
 
 def claim_files(
@@ -171,27 +214,32 @@ def claim_files(
         layout.folder(name).mkdir(parents=True, exist_ok=True)
     claims: list[Claim] = []
     open_rows = con.execute(
-        """SELECT claim_id, centre, file_name, claimed_path, sha256, received_on, order_ref, submission_id
+        """SELECT claim_id, centre, file_name, claimed_path, sha256, received_on, order_ref, submission_id,
+                  series, coalesce(series_source, 'default')
            FROM nightly_claims WHERE done_at IS NULL ORDER BY claim_id"""
     ).fetchall()
     journalled = set()
-    for cid, centre, name, claimed, sha, received, order_ref, sid in open_rows:
+    for cid, centre, name, claimed, sha, received, order_ref, sid, series, source in open_rows:
         path = Path(claimed)
         journalled.add(path)
+        claim = Claim(cid, centre, name, path, sha, received, order_ref, sid, series, source)
         if path.exists():
-            claims.append(Claim(cid, centre, name, path, sha, received, order_ref, sid))
+            claims.append(claim)
         else:
             # The move out of processing/ happened but the journal did not hear of it: close the
             # claim, saying where the file went.
-            gone = Claim(cid, centre, name, path, sha, received, order_ref, sid)
-            _close_claim(con, gone, _moved_to(layout, centre, name, sha), None)
+            _close_claim(con, claim, _moved_to(layout, centre, name, sha), None)
     processing = layout.folder("processing")
     for centre_dir in sorted(p for p in processing.iterdir() if p.is_dir()):
-        for path in sorted(p for p in centre_dir.iterdir() if p.is_file() and not p.name.endswith(ORDER_SIDECAR)):
-            if path not in journalled:
-                claims.append(_claim_row(con, centre_dir.name, path, _received(path, received_on), _order_ref(path)))
-    for centre, path in pending(layout, settle_seconds):
-        target_dir = processing / centre
+        # A series folder under processing/<centre>/ keeps the series its inbox folder stated.
+        for series, folder in [(None, centre_dir), *series_folders(centre_dir)]:
+            for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.endswith(ORDER_SIDECAR)):
+                if path not in journalled:
+                    received = _received(path, received_on)
+                    stated = _stated(series, layout)
+                    claims.append(_claim_row(con, centre_dir.name, path, received, _order_ref(path), stated))
+    for centre, series, path in pending(layout, settle_seconds):
+        target_dir = processing / centre if series is None else processing / centre / series
         target_dir.mkdir(parents=True, exist_ok=True)
         target = _free_name(target_dir, path.name)
         sidecar = path.with_name(path.name + ORDER_SIDECAR)
@@ -199,7 +247,7 @@ def claim_files(
             os.replace(sidecar, target.with_name(target.name + ORDER_SIDECAR))
         received = _received(path, received_on)
         os.replace(path, target)  # atomic on one filesystem: the file is ours from here
-        claims.append(_claim_row(con, centre, target, received, _order_ref(target)))
+        claims.append(_claim_row(con, centre, target, received, _order_ref(target), _stated(series, layout)))
     return claims
 
 
@@ -234,7 +282,11 @@ def prepare_claim(claim: Claim, reference: Reference, folder: Path) -> Path:
     A failure nobody foresaw while reading or checking fails this file alone (RUN_01, `Upload
     failed`), with the place in the code logged: the night goes on."""
     context = Context(
-        centre=claim.centre, series=series_for(reference, claim.received_on), received_on=claim.received_on
+        centre=claim.centre,
+        # A folder's series the reference data does not know is refused row by row (SER_02).
+        series=claim.series or series_for(reference, claim.received_on),
+        received_on=claim.received_on,
+        series_source=claim.series_source,
     )
     name = f"{claim.claim_id}-{claim.sha256[:16]}"
     try:
@@ -286,7 +338,8 @@ def commit_claim(
 def outcome_from_store(con: duckdb.DuckDBPyConnection, submission_id: int) -> Outcome:
     """Rebuild a committed submission's outcome from the store (after an interrupted run)."""
     row = con.execute(
-        """SELECT file_name, sha256, centre, series, order_ref, status, reason, rows, accepted, rejected, held
+        """SELECT file_name, sha256, centre, series, order_ref, status, reason, rows, accepted, rejected, held,
+                  series_source, claim_number
            FROM submissions WHERE submission_id = ?""",
         [submission_id],
     ).fetchall()[0]
@@ -305,9 +358,9 @@ def outcome_from_store(con: duckdb.DuckDBPyConnection, submission_id: int) -> Ou
             "SELECT kind, count(*) FROM entries WHERE submission_id = ? GROUP BY kind", [submission_id]
         ).fetchall()
     )
-    fees = con.execute(
-        "SELECT coalesce(sum(fee_pence), 0) FROM entries WHERE submission_id = ?", [submission_id]
-    ).fetchall()[0][0]
+    stored = con.execute(
+        "SELECT series, late, fee_pence, kind FROM entries WHERE submission_id = ?", [submission_id]
+    ).df()
     return Outcome(
         file=row[0],
         sha256=row[1],
@@ -323,7 +376,10 @@ def outcome_from_store(con: duckdb.DuckDBPyConnection, submission_id: int) -> Ou
         submission_id=submission_id,
         issues=issues,
         entries={k: int(kinds.get(k, 0)) for k in ("full_award", "unit", "top_up", "move_down")},
-        fees_pence=int(fees),
+        fees_pence=int(stored["fee_pence"].sum()),
+        series_source=row[11] or "stated",
+        by_series=series_totals(stored) if not stored.empty else [],
+        claim_number=row[12],
     )
 
 
@@ -518,9 +574,11 @@ def run_nightly(
     received_on: dt.date | None = None,
     settle_seconds: float = 5.0,
     lock_wait_seconds: float = 600.0,
+    series: str | None = None,
 ) -> RunResult:
-    """The whole nightly job in this process (`entries nightly --in-process`)."""
-    layout = Layout(inbox)
+    """The whole nightly job in this process (`entries nightly --in-process`); `series` is for
+    files whose folder names none."""
+    layout = Layout(inbox, series)
     steps = InProcess(db, layout, out_dir, received_on, settle_seconds)
     try:
         return run_night(db, layout, steps, out_dir, lock_wait_seconds)

@@ -39,6 +39,7 @@ from entries.core.rules import Issue
 from entries.intake.sheets import read_folder_sheets, read_workbook_sheets, sha_of, take_table
 from entries.reports.onboarding import write_report
 from entries.store import database, refdata
+from schemas.onboarding import OPTIONAL_CENTRE_COLUMNS
 from entries.store.onboarding import plan_candidates, store_onboarding
 from schemas.onboarding import APPROVAL_COLUMNS, CENTRE_COLUMNS
 
@@ -80,7 +81,7 @@ def onboard(
 
     src = by_sheet["Centres"]
     if src.raw is not None:
-        rows, found = take_table(src.raw, CENTRE_COLUMNS, "Centres", src.file)
+        rows, found = take_table(src.raw, CENTRE_COLUMNS, "Centres", src.file, OPTIONAL_CENTRE_COLUMNS)
         add("Centres", found)
         if rows is not None:
             centres, found = check_centres(rows, src.file)

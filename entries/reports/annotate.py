@@ -169,8 +169,10 @@ def write_annotated(
         cell_positions = {c: p for c, p in positions.items() if c in TEMPLATE_COLUMNS}
         _open_on(wb, ws)
     elif file_format == "csv":
-        wb, ws = _csv_workbook(header_row, rows)
-        cell_positions = {c: i for i, c in enumerate(TEMPLATE_COLUMNS)}
+        # The template's columns; the optional Series column only when the CSV had one.
+        laid_out = tuple(c for c in TEMPLATE_COLUMNS if c != "Series" or "Series" in positions)
+        wb, ws = _csv_workbook(header_row, rows, laid_out)
+        cell_positions = {c: i for i, c in enumerate(laid_out)}
     else:
         raise ValueError(f"unknown file format {file_format!r}")
 
@@ -247,8 +249,9 @@ def _open_on(wb: Workbook, ws: Worksheet) -> None:
             view.tabSelected = sheet is ws
 
 
-def _csv_workbook(header_row: int, rows: pd.DataFrame) -> tuple[Workbook, Worksheet]:
-    """A new workbook holding a CSV upload's rows: template header, each entry at its own row."""
+def _csv_workbook(header_row: int, rows: pd.DataFrame, laid_out: tuple[str, ...]) -> tuple[Workbook, Worksheet]:
+    """A new workbook holding a CSV upload's rows: the `laid_out` template columns as its header,
+    each entry at its own row."""
     wb = Workbook()
     ws = active_sheet(wb)
     ws.title = CSV_SHEET
@@ -256,10 +259,10 @@ def _csv_workbook(header_row: int, rows: pd.DataFrame) -> tuple[Workbook, Worksh
     # number in a message points at the same row here as in the centre's file.
     header_at = header_row if 1 <= header_row < MAX_ROW else 1
     bold = Font(bold=True)
-    for col, name in enumerate(TEMPLATE_COLUMNS, start=1):
+    for col, name in enumerate(laid_out, start=1):
         put(ws, header_at, col, name).font = bold
         ws.column_dimensions[get_column_letter(col)].width = max(len(name) + 4, 12)
-    columns = [c for c in TEMPLATE_COLUMNS if c in rows.columns]
+    columns = [c for c in laid_out if c in rows.columns]
     for record in rows[["row", *columns]].itertuples(index=False, name=None):
         row = _row_number(record[0])
         if row is None:
@@ -268,7 +271,7 @@ def _csv_workbook(header_row: int, rows: pd.DataFrame) -> tuple[Workbook, Worksh
             text = _text(value)
             if text:
                 # Text format, so a centre that edits this copy keeps its leading zeros.
-                put(ws, row, TEMPLATE_COLUMNS.index(column) + 1, text).number_format = "@"
+                put(ws, row, laid_out.index(column) + 1, text).number_format = "@"
     ws.freeze_panes = ws.cell(row=header_at + 1, column=1).coordinate
     return wb, ws
 

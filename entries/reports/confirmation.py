@@ -76,7 +76,7 @@ def confirmation_rows(con: duckdb.DuckDBPyConnection, submission_id: int) -> lis
     """The confirmation's rows, in order, as both files carry them."""
     found = con.execute(
         """SELECT s.centre, c.name, s.order_ref, s.series, s.received_on, s.status
-           FROM submissions s LEFT JOIN ref_centres c ON c.centre_number = s.centre
+           FROM submissions s LEFT JOIN all_centres c ON c.centre_number = s.centre
            WHERE s.submission_id = ?""",
         [submission_id],
     ).fetchall()

@@ -126,7 +126,7 @@ def build_invoice(
             GROUP BY e.series, e.order_ref, e.entry_code, e.kind, e.late, e.fee_pence""",
         params,
     ).fetchall()
-    name = con.execute("SELECT name FROM ref_centres WHERE centre_number = ?", [centre]).fetchall()
+    name = con.execute("SELECT name FROM all_centres WHERE centre_number = ?", [centre]).fetchall()
 
     orders: dict[tuple[str, str | None], list[InvoiceLine]] = {}
     for row_series, ref, code, kind, late, fee, quantity, amount, title in grouped:

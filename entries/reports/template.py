@@ -15,6 +15,7 @@ With a centre, the drop-downs and the code table cover only the suites that cent
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from entries.core import clock
 from entries.core.errors import EntriesError, UsageError
 from entries.intake.headers import REQUIRED_COLUMNS, TEMPLATE_COLUMNS, UNIT_COLUMNS
 from entries.reports.files import active_sheet, put, write_xlsx_atomically
@@ -42,11 +44,24 @@ _KIND_ORDER = "CASE e.kind WHEN 'full_award' THEN 0 WHEN 'top_up' THEN 1 ELSE 2 
 
 
 @dataclass(frozen=True)
+class _Series:
+    """A series still taking entries on the template's date."""
+
+    series: str
+    title: str
+    entry_deadline: dt.date
+    late_entry_deadline: dt.date
+    late: bool  # only at the late fee on that date
+
+
+@dataclass(frozen=True)
 class _Offer:
-    """What the template offers: entry codes (code, kind, title) and examined unit numbers."""
+    """What the template offers: entry codes (code, kind, title), examined unit numbers and the
+    series open on its date."""
 
     entry_codes: list[tuple[str, str, str]]
     exam_units: list[str]
+    series: list[_Series]
 
 
 @dataclass(frozen=True)
@@ -57,8 +72,13 @@ class _ColumnHelp:
     rules: str
 
 
-def write_template(path: Path, con: duckdb.DuckDBPyConnection, centre: str | None = None) -> Path:
+def write_template(
+    path: Path, con: duckdb.DuckDBPyConnection, centre: str | None = None, on: dt.date | None = None
+) -> Path:
     """Write the entries template workbook (xlsx) to `path` and return `path`.
+
+    `on` (default today) decides which series the Series drop-down offers: those still taking
+    entries on that day.
 
     `con` is a store with reference data loaded. With `centre` (5 digits), the Entry Code and Unit
     drop-downs and the Help sheet's code table cover only the suites that centre is approved for;
@@ -72,7 +92,7 @@ def write_template(path: Path, con: duckdb.DuckDBPyConnection, centre: str | Non
         centre = str(centre).strip()
         if not re.fullmatch(r"[0-9]{5}", centre):
             raise UsageError("the centre number must be 5 digits")
-    offer = _offer(con, centre)
+    offer = _offer(con, centre, on or clock.today())
     if not offer.entry_codes:
         raise EntriesError(
             f"centre {centre} is not approved for any qualification" if centre else "no entry codes are loaded"
@@ -98,12 +118,13 @@ def write_template(path: Path, con: duckdb.DuckDBPyConnection, centre: str | Non
     return path
 
 
-def _offer(con: duckdb.DuckDBPyConnection, centre: str | None) -> _Offer:
-    """Entry codes and examined units of the centre's approved suites (all suites without one)."""
+def _offer(con: duckdb.DuckDBPyConnection, centre: str | None, on: dt.date) -> _Offer:
+    """Entry codes and examined units of the centre's approved suites (all suites without one), and
+    the series open on `on`."""
     suites = "SELECT suite_id FROM ref_suites"
     params: list[object] = []
     if centre is not None:
-        suites = "SELECT suite_id FROM ref_centre_approvals WHERE centre_number = ?"
+        suites = "SELECT suite_id FROM all_centre_approvals WHERE centre_number = ?"
         params = [centre]
     codes = con.execute(
         f"""
@@ -122,10 +143,20 @@ def _offer(con: duckdb.DuckDBPyConnection, centre: str | None) -> _Offer:
         """,
         params,
     ).fetchall()
+    series = con.execute(
+        """SELECT series, title, entry_deadline, late_entry_deadline, entry_deadline < ? FROM ref_series
+           WHERE late_entry_deadline >= ? ORDER BY series""",
+        [on, on],
+    ).fetchall()
     return _Offer(
         entry_codes=[(str(c), str(k), str(t)) for c, k, t in codes],
         exam_units=[str(u) for (u,) in units],
+        series=[_Series(str(s), str(t), d, late_d, bool(late)) for s, t, d, late_d, late in series],
     )
+
+
+def _long(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"
 
 
 def _column_help(offer: _Offer, centre: str | None) -> dict[str, _ColumnHelp]:
@@ -197,6 +228,7 @@ def _column_help(offer: _Offer, centre: str | None) -> dict[str, _ColumnHelp]:
             "13B",
             "Optional; free text for your own use.",
         ),
+        "Series": _series_help(offer),
     }
     for column in UNIT_COLUMNS:
         out[column] = _ColumnHelp(
@@ -211,6 +243,31 @@ def _column_help(offer: _Offer, centre: str | None) -> dict[str, _ColumnHelp]:
     if missing:
         raise RuntimeError(f"template help is missing for {missing}")
     return out
+
+
+def _series_help(offer: _Offer) -> _ColumnHelp:
+    standard = [s for s in offer.series if not s.late]
+    default = standard[0] if standard else None
+    listed = "; ".join(
+        f"{s.series} ({s.title}): "
+        + (
+            f"late fee only, until {_long(s.late_entry_deadline)}"
+            if s.late
+            else f"standard fee until {_long(s.entry_deadline)}, late fee until {_long(s.late_entry_deadline)}"
+        )
+        for s in offer.series
+    )
+    return _ColumnHelp(
+        f"optional; blank = {default.title}" if default else "optional, e.g. 2027-06",
+        "The exam series of this row's entries, when not the series the upload is for.",
+        default.series if default else "2027-06",
+        "Optional. Write 2027-06 or June 2027. Left blank, a row is for the series the upload names "
+        "(its folder or the operator's choice), else the first series still at the standard fee"
+        + (f" ({default.title})" if default else "")
+        + ". A late fee is charged only for a series you write here or name. Open series: "
+        + (listed or "none")
+        + ".",
+    )
 
 
 def _fill_entries(ws: Worksheet, help_by_column: dict[str, _ColumnHelp]) -> None:
@@ -245,7 +302,12 @@ def _fill_lists(ws: Worksheet, offer: _Offer) -> dict[str, str]:
     ws.sheet_state = "hidden"
     ranges: dict[str, str] = {}
     for col, (name, values) in enumerate(
-        (("Entry Code", [c for c, _, _ in offer.entry_codes]), ("Unit", offer.exam_units)), start=1
+        (
+            ("Entry Code", [c for c, _, _ in offer.entry_codes]),
+            ("Unit", offer.exam_units),
+            ("Series", [s.series for s in offer.series]),
+        ),
+        start=1,
     ):
         put(ws, 1, col, name).font = Font(bold=True)
         letter = get_column_letter(col)
@@ -261,7 +323,7 @@ def _add_validations(ws: Worksheet, ranges: dict[str, str]) -> None:
         letters = [get_column_letter(TEMPLATE_COLUMNS.index(n) + 1) for n in names]
         return [f"{x}{FIRST_DATA_ROW}:{x}{LAST_ROW}" for x in letters]
 
-    def add(formula: str, cells: list[str], error: str) -> None:
+    def add(formula: str, cells: list[str], error: str, style: str = "stop") -> None:
         dv = DataValidation(
             type="list",
             formula1=formula,
@@ -269,6 +331,7 @@ def _add_validations(ws: Worksheet, ranges: dict[str, str]) -> None:
             showErrorMessage=True,
             errorTitle="Not in the list",
             error=error,
+            errorStyle=style,
         )
         for cell_range in cells:
             dv.add(cell_range)
@@ -279,6 +342,14 @@ def _add_validations(ws: Worksheet, ranges: dict[str, str]) -> None:
     # No examined units at all: no unit drop-down rather than a broken empty range.
     if ranges["Unit"]:
         add(ranges["Unit"], column_range(*UNIT_COLUMNS), "Choose an examined unit number from the list.")
+    if ranges["Series"]:
+        # A warning, not a stop: `June 2027` typed by hand is accepted too.
+        add(
+            ranges["Series"],
+            column_range("Series"),
+            "Choose a series still taking entries (or write it as June 2027), or leave it blank.",
+            "warning",
+        )
 
 
 def _fill_help(ws: Worksheet, help_by_column: dict[str, _ColumnHelp], offer: _Offer, centre: str | None) -> None:

@@ -23,7 +23,7 @@ from entries.core.status import Status, status_for_refusal
 from entries.intake.headers import TEMPLATE_COLUMNS
 from entries.store import database
 from entries.store.candidates import complete_candidates, draw, insert_candidates, run_with
-from entries.store.submissions import NewSubmission, accepted_submission, change_status, record
+from entries.store.submissions import NewSubmission, accepted_submission, change_status, claim_of, record
 
 KINDS = ("full_award", "unit", "top_up", "move_down")
 
@@ -61,14 +61,17 @@ def _outcome(
     submission_id: int,
     order_ref: str | None,
     entries: pd.DataFrame | None = None,
+    claim: str | None = None,
 ) -> Outcome:
     ctx = prepared.context
     by_kind = {k: 0 for k in KINDS}
     fees = 0
+    by_series: list[dict] = []
     if entries is not None and not entries.empty:
         for kind, n in entries["kind"].value_counts().items():
             by_kind[str(kind)] = int(n)
         fees = int(entries["fee_pence"].sum())
+        by_series = series_totals(entries)
     return Outcome(
         file=prepared.path.name,
         sha256=prepared.sha256,
@@ -85,7 +88,21 @@ def _outcome(
         issues=issues,
         entries=by_kind,
         fees_pence=fees,
+        series_source=ctx.series_source,
+        by_series=by_series,
+        claim_number=claim,
     )
+
+
+def series_totals(entries: pd.DataFrame) -> list[dict]:
+    """Per series and fee (standard or late): entries and their fees, in series order."""
+    grouped = entries.groupby(["series", "late"], sort=True).agg(
+        entries=("fee_pence", "size"), fees_pence=("fee_pence", "sum")
+    )
+    return [
+        {"series": str(series), "late": bool(late), "entries": int(row.entries), "fees_pence": int(row.fees_pence)}
+        for (series, late), row in grouped.iterrows()
+    ]
 
 
 def _reason(status: Status, code: str | None, issues: list[Issue]) -> str | None:
@@ -105,6 +122,7 @@ def _new_submission(prepared: Prepared, order_ref: str | None) -> NewSubmission:
         centre=ctx.centre,
         received_on=ctx.received_on,
         series=ctx.series,
+        series_source=ctx.series_source,
         order_ref=order_ref,
         file_format=prepared.file_format,
         encoding=prepared.encoding,
@@ -166,9 +184,8 @@ def commit(
         )
     earlier = accepted_submission(con, prepared.sha256)
     if earlier is not None:
-        return refuse(
-            Status.DUPLICATE_FILE, "FILE_22", [issue("FILE_22", submission=earlier), *prepared.issues], earlier
-        )
+        told = issue("FILE_22", submission=earlier.label, received=earlier.received_on.isoformat())
+        return refuse(Status.DUPLICATE_FILE, "FILE_22", [told, *prepared.issues], earlier.submission_id)
 
     norm = prepared.entries
     matches = match_candidates(con, prepared.context.centre, norm)
@@ -196,9 +213,10 @@ def commit(
         store_entries(con, sid, prepared, norm, classified, order_ref)
         _store_holds(con, sid, norm, matches)
         change_status(con, sid, final, "CAND_01" if held_rows else None, reason=reason)
+        claim = claim_of(con, sid)
         if on_commit is not None:
             on_commit(con, sid)
-    return _outcome(prepared, final, reason, issues, counts, sid, order_ref, classified.entries)
+    return _outcome(prepared, final, reason, issues, counts, sid, order_ref, classified.entries, claim)
 
 
 def _hold_issues(norm: pd.DataFrame, matches: Matches) -> list[Issue]:

@@ -46,6 +46,14 @@ DDL: tuple[str, ...] = (
         late_fee_pence BIGINT NOT NULL, PRIMARY KEY (series, suite_id))""",
     """CREATE TABLE IF NOT EXISTS ref_centres (
         centre_number VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, centre_type VARCHAR NOT NULL)""",
+    "ALTER TABLE ref_centres ADD COLUMN IF NOT EXISTS address_line_1 VARCHAR",
+    "ALTER TABLE ref_centres ADD COLUMN IF NOT EXISTS address_line_2 VARCHAR",
+    "ALTER TABLE ref_centres ADD COLUMN IF NOT EXISTS town VARCHAR",
+    "ALTER TABLE ref_centres ADD COLUMN IF NOT EXISTS postcode VARCHAR",
+    """CREATE TABLE IF NOT EXISTS ref_issuer (
+        name VARCHAR PRIMARY KEY, address_line_1 VARCHAR NOT NULL, address_line_2 VARCHAR, town VARCHAR NOT NULL,
+        postcode VARCHAR NOT NULL, vat_number VARCHAR, company_number VARCHAR, vat_rate_basis_points INTEGER NOT NULL,
+        vat_note VARCHAR, payment_terms_days INTEGER NOT NULL, invoice_prefix VARCHAR NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS ref_centre_approvals (
         centre_number VARCHAR NOT NULL, suite_id VARCHAR NOT NULL, approved_from DATE NOT NULL,
         PRIMARY KEY (centre_number, suite_id))""",
@@ -72,6 +80,11 @@ DDL: tuple[str, ...] = (
     # The fix as the centre was told it, so an outcome rebuilt from the store needs no template values.
     "ALTER TABLE submission_issues ADD COLUMN IF NOT EXISTS fix VARCHAR",
     "CREATE SEQUENCE IF NOT EXISTS submission_ids START 1",
+    # Where the upload's series came from (column, folder, option, stated, default), and the claim
+    # number an accepted submission is quoted by (entries.core.claims).
+    "ALTER TABLE submissions ADD COLUMN IF NOT EXISTS series_source VARCHAR",
+    "ALTER TABLE submissions ADD COLUMN IF NOT EXISTS claim_number VARCHAR",
+    "CREATE SEQUENCE IF NOT EXISTS claim_numbers START 1",
     # A candidate is known at a centre by candidate number; the UCI links them across centres.
     """CREATE TABLE IF NOT EXISTS candidates (
         candidate_id INTEGER PRIMARY KEY, centre_number VARCHAR NOT NULL, candidate_number VARCHAR NOT NULL,
@@ -104,15 +117,37 @@ DDL: tuple[str, ...] = (
     # tables so a reference reload never drops them; reference snapshots read both.
     """CREATE TABLE IF NOT EXISTS onboarded_centres (
         centre_number VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, centre_type VARCHAR NOT NULL, onboarded_at TIMESTAMP NOT NULL)""",
+    "ALTER TABLE onboarded_centres ADD COLUMN IF NOT EXISTS address_line_1 VARCHAR",
+    "ALTER TABLE onboarded_centres ADD COLUMN IF NOT EXISTS address_line_2 VARCHAR",
+    "ALTER TABLE onboarded_centres ADD COLUMN IF NOT EXISTS town VARCHAR",
+    "ALTER TABLE onboarded_centres ADD COLUMN IF NOT EXISTS postcode VARCHAR",
     """CREATE TABLE IF NOT EXISTS onboarded_approvals (
         centre_number VARCHAR NOT NULL, suite_id VARCHAR NOT NULL, approved_from DATE NOT NULL, onboarded_at TIMESTAMP NOT NULL,
         PRIMARY KEY (centre_number, suite_id))""",
+    # One view of centres and approvals: the published list plus bulk-onboarded ones (the published
+    # entry wins on a clash). Search, template, validation, reports and invoices all read these.
+    """CREATE OR REPLACE VIEW all_centres AS
+        SELECT centre_number, name, centre_type, address_line_1, address_line_2, town, postcode,
+               'reference' AS source FROM ref_centres
+        UNION ALL
+        SELECT o.centre_number, o.name, o.centre_type, o.address_line_1, o.address_line_2, o.town, o.postcode,
+               'onboarded' AS source FROM onboarded_centres o
+        WHERE NOT EXISTS (SELECT 1 FROM ref_centres r WHERE r.centre_number = o.centre_number)""",
+    """CREATE OR REPLACE VIEW all_centre_approvals AS
+        SELECT centre_number, suite_id, approved_from FROM ref_centre_approvals
+        UNION ALL
+        SELECT o.centre_number, o.suite_id, o.approved_from FROM onboarded_approvals o
+        WHERE NOT EXISTS (SELECT 1 FROM ref_centre_approvals r
+                          WHERE r.centre_number = o.centre_number AND r.suite_id = o.suite_id)""",
     # The nightly run's journal: a claimed file, and the submission its commit recorded (exactly once).
     """CREATE TABLE IF NOT EXISTS nightly_claims (
         claim_id INTEGER PRIMARY KEY, sha256 VARCHAR NOT NULL, centre VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
         claimed_path VARCHAR NOT NULL, received_on DATE NOT NULL, order_ref VARCHAR, claimed_at TIMESTAMP NOT NULL,
         submission_id INTEGER, final_path VARCHAR, done_at TIMESTAMP)""",
     "CREATE SEQUENCE IF NOT EXISTS claim_ids START 1",
+    # The series a claimed file's folder or the run's --series stated (NULL: the default rule).
+    "ALTER TABLE nightly_claims ADD COLUMN IF NOT EXISTS series VARCHAR",
+    "ALTER TABLE nightly_claims ADD COLUMN IF NOT EXISTS series_source VARCHAR",
 )
 
 REFERENCE_TABLES = (
@@ -126,6 +161,7 @@ REFERENCE_TABLES = (
     "unit_fees",
     "centres",
     "centre_approvals",
+    "issuer",
 )
 
 

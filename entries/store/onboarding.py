@@ -17,8 +17,9 @@ from entries.core import clock
 from entries.core.rules import Issue, issue
 from entries.store import database
 from entries.store.candidates import complete_candidates, insert_candidates
-from schemas.onboarding import APPROVAL_ROW, CENTRE_ROW
+from schemas.onboarding import ADDRESS_FIELDS, APPROVAL_ROW, CENTRE_ROW
 
+CENTRE_VALUES = ["name", "centre_type", *ADDRESS_FIELDS]
 ONBOARDED_SUBMISSION = 0  # candidates.submission_id of an onboarded candidate: no submission row
 
 
@@ -116,14 +117,16 @@ def store_onboarding(
     """Work out every change against the store, then write them all in ONE transaction."""
     if centres is not None:
         CENTRE_ROW.validate(centres)
+        centres = _keep_stored_addresses(con, centres)
         centres = centres.assign(
             action=_plan_rows(
                 con,
-                "SELECT centre_number, name, centre_type FROM onboarded_centres",
+                "SELECT centre_number, name, centre_type, coalesce(address_line_1, ''), coalesce(address_line_2, ''), "
+                "coalesce(town, ''), coalesce(postcode, '') FROM onboarded_centres",
                 "SELECT centre_number FROM ref_centres",
                 centres,
                 ["centre_number"],
-                ["name", "centre_type"],
+                CENTRE_VALUES,
             )
         )
     if approvals is not None:
@@ -142,7 +145,7 @@ def store_onboarding(
     now = clock.now()
     with database.transaction(con):
         if centres is not None:
-            _write_changes(con, centres, "onboarded_centres", ["centre_number"], ["name", "centre_type"], now)
+            _write_changes(con, centres, "onboarded_centres", ["centre_number"], CENTRE_VALUES, now)
         if approvals is not None:
             _write_changes(
                 con,
@@ -202,6 +205,20 @@ def store_onboarding(
         for (centre, group), n in sorted(grouped.items()):
             groups.setdefault(centre, []).append((group, int(n)))
         result.groups = groups
+
+
+def _keep_stored_addresses(con: duckdb.DuckDBPyConnection, centres: pd.DataFrame) -> pd.DataFrame:
+    """A Centres row that gives no address keeps the one on record (an onboarding that only
+    changes a name must not wipe the address invoices are sent to)."""
+    stored = con.execute(
+        "SELECT centre_number, " + ", ".join(f"coalesce({f}, '') AS stored_{f}" for f in ADDRESS_FIELDS)
+        + " FROM onboarded_centres"
+    ).df()
+    merged = centres.merge(stored, on="centre_number", how="left")
+    blank = (merged[list(ADDRESS_FIELDS)] == "").all(axis=1) & merged[f"stored_{ADDRESS_FIELDS[0]}"].notna()
+    for f in ADDRESS_FIELDS:
+        merged[f] = merged[f].where(~blank, merged[f"stored_{f}"]).astype("str")
+    return merged.drop(columns=[f"stored_{f}" for f in ADDRESS_FIELDS])
 
 
 def _write_changes(

@@ -18,7 +18,7 @@ def search(con: duckdb.DuckDBPyConnection, text: str = "", centre: str | None = 
         where.append("(strpos(lower(q.title), ?) > 0 OR strpos(q.qualification_code, ?) > 0)")
         params += [word, word]
     if centre is not None:
-        where.append("q.suite_id IN (SELECT suite_id FROM ref_centre_approvals WHERE centre_number = ?)")
+        where.append("q.suite_id IN (SELECT suite_id FROM all_centre_approvals WHERE centre_number = ?)")
         params.append(centre)
     rows = con.execute(
         f"""

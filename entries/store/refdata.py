@@ -23,7 +23,7 @@ from entries.core.errors import ReferenceDataError
 from entries.core.failures import Failure, schema_issues
 from entries.core.rules import Issue, issue
 from entries.store import database
-from schemas.reference import TABLES
+from schemas.reference import OPTIONAL_COLUMNS, TABLES
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,9 @@ def _read_table(name: str, directory: Path, digest: hashlib._Hash) -> tuple[pd.D
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         return None, [issue("REF_13", file=file, detail=str(exc).splitlines()[0])]
     expected = list(schema.columns)
+    for optional in OPTIONAL_COLUMNS.get(name, ()):
+        if optional not in frame.columns:
+            frame[optional] = ""
     missing = [c for c in expected if c not in frame.columns]
     unexpected = [c for c in frame.columns if c not in expected]
     if missing or unexpected:
@@ -231,6 +234,8 @@ def check_relationships(t: dict[str, pd.DataFrame]) -> list[Issue]:
         if rec["late_entry_deadline"] < rec["entry_deadline"]:
             problems.append(issue("REF_07", file="series.csv", row=_row(i)))
 
+    if "issuer" in t and len(t["issuer"]) != 1:
+        problems.append(issue("REF_15", file="issuer.csv", count=len(t["issuer"])))
     problems += _missing(centres.assign(), "centre_number", centres["centre_number"], "centres.csv", "centre")
     problems += _missing(approvals, "centre_number", centres["centre_number"], "centre_approvals.csv", "centre")
     problems += _missing(approvals, "suite_id", suites["suite_id"], "centre_approvals.csv", "suite")
@@ -315,14 +320,6 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> Reference:
     version = con.execute("SELECT max(version_id) FROM reference_versions").fetchall()[0][0]
     tables = {name: con.execute(f"SELECT * FROM ref_{name}").df() for name in database.REFERENCE_TABLES}
     # Centres onboarded in bulk count as approved centres too (the published list wins on a clash).
-    tables["centres"] = con.execute(
-        """SELECT centre_number, name, centre_type FROM ref_centres
-           UNION ALL SELECT centre_number, name, centre_type FROM onboarded_centres o
-           WHERE NOT EXISTS (SELECT 1 FROM ref_centres r WHERE r.centre_number = o.centre_number)"""
-    ).df()
-    tables["centre_approvals"] = con.execute(
-        """SELECT centre_number, suite_id, approved_from FROM ref_centre_approvals
-           UNION ALL SELECT centre_number, suite_id, approved_from FROM onboarded_approvals o
-           WHERE NOT EXISTS (SELECT 1 FROM ref_centre_approvals r WHERE r.centre_number = o.centre_number AND r.suite_id = o.suite_id)"""
-    ).df()
+    tables["centres"] = con.execute("SELECT * EXCLUDE (source) FROM all_centres").df()
+    tables["centre_approvals"] = con.execute("SELECT * FROM all_centre_approvals").df()
     return Reference(version_id=version, tables=tables)

@@ -8,16 +8,35 @@ import duckdb
 
 from entries.checks.reference import Reference
 from entries.core.errors import UsageError
+from entries.core.series import parse_series
 
 
 def default_series(con: duckdb.DuckDBPyConnection, received_on: dt.date) -> str:
-    """The first series whose late entry deadline has not passed on `received_on`."""
+    """The first series whose standard entry deadline has not passed on `received_on`.
+
+    Never the late window of an earlier series: a late fee is charged only for a series the centre
+    stated (a Series column, a series folder, --series), so the default is never a guess at money."""
     found = con.execute(
-        "SELECT series FROM ref_series WHERE late_entry_deadline >= ? ORDER BY series LIMIT 1", [received_on]
+        "SELECT series FROM ref_series WHERE entry_deadline >= ? ORDER BY series LIMIT 1", [received_on]
     ).fetchall()
     if not found:
-        raise UsageError(f"no series is open for entries received on {received_on.isoformat()}; give --series")
+        raise UsageError(
+            f"no series takes entries at the standard fee on {received_on.isoformat()}; give --series"
+        )
     return found[0][0]
+
+
+def open_series(con: duckdb.DuckDBPyConnection, received_on: dt.date) -> list[tuple[str, str, bool]]:
+    """(series, title, late) for every series still taking entries on `received_on`, in order;
+    `late` when only at the late fee."""
+    return [
+        (series, title, bool(late))
+        for series, title, late in con.execute(
+            """SELECT series, title, entry_deadline < ? FROM ref_series WHERE late_entry_deadline >= ?
+               ORDER BY series""",
+            [received_on, received_on],
+        ).fetchall()
+    ]
 
 
 def known_series(con: duckdb.DuckDBPyConnection, series: str) -> str:
@@ -29,7 +48,10 @@ def known_series(con: duckdb.DuckDBPyConnection, series: str) -> str:
 
 
 def series_for(reference: Reference, received_on: dt.date, stated: str | None = None) -> str:
-    """The series an upload is for: the one stated (checked against the reference data), else the
-    default rule of `default_series`, read from a reference snapshot (no store needed)."""
+    """The series an upload is for: the one stated (checked against the reference data; `June
+    2027` is read as `2027-06`), else the default rule of `default_series`, read from a reference
+    snapshot (no store needed)."""
     mem = reference.session()
-    return known_series(mem, stated) if stated else default_series(mem, received_on)
+    if stated:
+        return known_series(mem, parse_series(stated) or stated)
+    return default_series(mem, received_on)

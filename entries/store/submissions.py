@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from entries.core import clock
+from entries.core.claims import claim_number
 from entries.core.rules import Issue
 from entries.core.status import Status
 
@@ -26,15 +27,34 @@ class NewSubmission:
     centre: str
     received_on: dt.date
     series: str | None = None
+    series_source: str | None = None
     order_ref: str | None = None
     file_format: str | None = None
     encoding: str | None = None
 
 
-def accepted_submission(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
+@dataclass(frozen=True)
+class Earlier:
+    """The submission that accepted a file's bytes before."""
+
+    submission_id: int
+    claim_number: str | None
+    received_on: dt.date
+
+    @property
+    def label(self) -> str:
+        """How a message names it: its claim number, else its id."""
+        return self.claim_number or f"#{self.submission_id}"
+
+
+def accepted_submission(con: duckdb.DuckDBPyConnection, sha256: str) -> Earlier | None:
     """The submission that already accepted these bytes, if any."""
-    found = con.execute("SELECT submission_id FROM accepted_files WHERE sha256 = ?", [sha256]).fetchall()
-    return found[0][0] if found else None
+    found = con.execute(
+        """SELECT a.submission_id, s.claim_number, s.received_on FROM accepted_files a
+           JOIN submissions s USING (submission_id) WHERE a.sha256 = ?""",
+        [sha256],
+    ).fetchall()
+    return Earlier(*found[0]) if found else None
 
 
 def record(
@@ -50,16 +70,20 @@ def record(
 ) -> int:
     """Insert the submission, its first status and its issues; call inside a transaction.
 
-    Returns the new submission id. A `Read and recognised` upload also claims its content key.
+    Returns the new submission id. A `Read and recognised` upload also claims its content key and
+    gets its claim number.
     """
     counts = counts or {}
     submission_id = con.execute("SELECT nextval('submission_ids')").fetchall()[0][0]
+    claim = None
+    if status == Status.READ_AND_RECOGNISED:
+        claim = claim_number(con.execute("SELECT nextval('claim_numbers')").fetchall()[0][0])
     now = clock.now()
     con.execute(
         """INSERT INTO submissions (submission_id, sha256, file_name, file_format, encoding, centre, series,
                order_ref, received_on, status, reason_code, reason, rows, accepted, rejected, held,
-               duplicate_of, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               duplicate_of, created_at, series_source, claim_number)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             submission_id,
             new.sha256,
@@ -79,6 +103,8 @@ def record(
             counts.get("held", 0),
             duplicate_of,
             now,
+            new.series_source,
+            claim,
         ],
     )
     con.execute("INSERT INTO submission_status VALUES (?, 1, ?, ?, ?)", [submission_id, str(status), reason_code, now])
@@ -105,6 +131,12 @@ def record(
         finally:
             con.unregister("new_issues")
     return submission_id
+
+
+def claim_of(con: duckdb.DuckDBPyConnection, submission_id: int) -> str | None:
+    """The claim number of a submission (None unless it was accepted)."""
+    found = con.execute("SELECT claim_number FROM submissions WHERE submission_id = ?", [submission_id]).fetchall()
+    return found[0][0] if found else None
 
 
 def change_status(
