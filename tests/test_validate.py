@@ -34,6 +34,7 @@ VALID = {
     "Unit 5": "",
     "Unit 6": "",
     "Candidate Group": "13A",
+    "Series": "",
 }
 
 
@@ -111,6 +112,19 @@ RULES = [
         [{"Date of Birth": "31/02/2009"}, {"Date of Birth": "not a date"}, {"Date of Birth": ""}],
         [{"Date of Birth": "2009-05-14"}],
     ),
+    (
+        "DOB_05",
+        "Date of Birth",
+        [{"Date of Birth": "14/05/09"}, {"Date of Birth": "1/5/09"}, {"Date of Birth": "14.05.09"}],
+        [{"Date of Birth": "14/05/2009"}, {"Date of Birth": "2009-05-14"}],
+    ),
+    (
+        "SER_01",
+        "Series",
+        [{"Series": "next summer"}, {"Series": "Jun 27"}, {"Series": "2027-13"}, {"Series": "06/2027"}],
+        [{"Series": "June 2027"}, {"Series": "2027-06"}, {"Series": "jun 2027"}, {"Series": ""}],
+    ),
+    ("SER_02", "Series", [{"Series": "2031-06"}, {"Series": "May 2027"}], [{"Series": "2027-06"}]),
     ("DOB_02", "Date of Birth", [{"Date of Birth": "2026-12-01"}], [{"Date of Birth": "2010-01-01"}]),
     (
         "DOB_03",
@@ -170,8 +184,10 @@ def _without_fee(reference):
 WHOLE_FILE_RULES = [
     ("CEN_03", [{"Centre Number": "99999"}], {"centre": "99999"}, None, {(None, "Centre Number")}),
     ("ENT_04", [{}], {}, _without_fee, {(2, "Entry Code")}),
-    ("ENT_05", [{}], {"received_on": dt.date(2027, 2, 22)}, None, {(None, "Entry Code")}),
-    ("ENT_06", [{}], {"received_on": dt.date(2027, 4, 22)}, None, {(None, "Entry Code")}),
+    ("ENT_05", [{}, {}], {"received_on": dt.date(2027, 2, 22)}, None, {(None, "Series")}),
+    ("ENT_06", [{}], {"received_on": dt.date(2027, 4, 22)}, None, {(2, "Series")}),
+    # A row naming a closed series is refused on that row; the next row, for June, is not.
+    ("ENT_06", [{"Series": "2027-01"}, {"Candidate Number": "0043", "UCI": ""}], {"received_on": dt.date(2026, 12, 2)}, None, {(2, "Series")}),
     ("ROW_01", [{}, {}], {}, None, {(3, None)}),
     (
         "ROW_02",
@@ -237,6 +253,36 @@ def test_normalised_row_is_typed_and_completed(reference):
 def test_series_deadlines(reference, received, expected):
     result = validate(frame({}), dataclasses.replace(CTX, received_on=received), reference)
     assert {i.code for i in result.issues if i.code.startswith("ENT_0")} == expected
+
+
+def test_a_two_digit_year_is_told_as_such_not_as_an_unreal_date(reference):
+    result = validate(frame({"Date of Birth": "14/05/09"}), CTX, reference)
+    assert {i.code for i in result.issues} == {"DOB_05"}
+
+
+@pytest.mark.parametrize(
+    ("cell", "series"),
+    [("", "2027-06"), ("2027-01", "2027-01"), ("June 2027", "2027-06"), ("jan 2028", "2028-01"), ("JUNE-2028", "2028-06")],
+)
+def test_each_row_is_for_its_own_series_or_the_uploads(reference, cell, series):
+    result = validate(frame({"Series": cell}), CTX, reference)
+    assert result.rows["series"].tolist() == [series]
+
+
+def test_late_warning_lists_the_rows_of_each_stated_late_series(reference):
+    # Received 28 November 2026: January 2027 is past its standard deadline, June is not.
+    rows = [{"Series": "2027-01"}, {"Candidate Number": "0043", "UCI": ""}, {"Candidate Number": "0044", "UCI": "", "Series": "Jan 2027"}]
+    result = validate(frame(*rows), CTX, reference)
+    late = [i for i in result.issues if i.code == "ENT_05"]
+    assert [(i.params["series"], i.params["rows"]) for i in late] == [("2027-01", "2, 4")]
+    assert not result.has_errors
+
+
+def test_unit_not_in_the_qualification_lists_the_units_that_may_be_entered(reference):
+    result = validate(frame({"Unit 1": "3"}), CTX, reference)
+    (found,) = [i for i in result.issues if i.code == "UNI_02"]
+    assert found.params["allowed"] == "1, 2"
+    assert "1, 2" in found.fix
 
 
 def test_repeated_row_kept_once_with_a_warning(reference):
@@ -308,7 +354,8 @@ def test_annotated_workbook_marks_exactly_the_error_cells(con, tmp_path):
     path = outcome.reports["annotated"]
     sheet = openpyxl.load_workbook(path)["Entries"]
     red, amber = set(), set()
-    for row in sheet.iter_rows(min_row=2, max_col=len(COLUMNS)):
+    # The sample has the template's columns up to Candidate Group (no Series); the status column follows.
+    for row in sheet.iter_rows(min_row=2, max_col=COLUMNS.index("Series")):
         for cell in row:
             colour = cell.fill.fgColor.rgb if cell.fill and cell.fill.fill_type == "solid" else None
             place = (cell.row, COLUMNS[cell.column - 1])
