@@ -162,6 +162,19 @@ def cmd_results_load(args: argparse.Namespace) -> int:
     return 1 if loaded.has_errors else 0
 
 
+def _print_invoice(produced) -> None:
+    inv = produced.invoice
+    print(
+        f"Invoice {inv.invoice_number} ({'new' if produced.new else 'issued before'}, dated {inv.invoice_date}): "
+        f"centre {inv.centre.number}, series {inv.series}; {inv.quantity} entries; "
+        f"subtotal £{inv.subtotal_pence / 100:,.2f}, VAT £{inv.vat_pence / 100:,.2f}, total £{inv.total_pence / 100:,.2f}; "
+        f"due {inv.due_date}"
+    )
+    for order in inv.orders:
+        print(f"  order {order.label}: {order.quantity} entries, £{order.total_pence / 100:,.2f}")
+    print(f"  files: {produced.files['html'].parent}/{produced.files['html'].stem}.(html|xlsx|csv|json)")
+
+
 def cmd_invoice(args: argparse.Namespace) -> int:
     from entries.reports import invoice as invoicing
     from entries.store.series import known_series
@@ -170,23 +183,23 @@ def cmd_invoice(args: argparse.Namespace) -> int:
     if args.series:
         known_series(con, args.series)
     known_centre(con, args.centre)
-    orders = invoicing.invoice_orders(con, args.centre, args.series, args.order_ref)
-    if not orders["orders"]:
+    produced = invoicing.produce_invoices(
+        con, args.centre, config.out_dir(args.out), series=args.series, order_ref=args.order_ref, on=args.on
+    )
+    if not produced:
         what = f"order {args.order_ref}" if args.order_ref else f"series {args.series}" if args.series else "any series"
         print(f"entries: no stored entries for centre {args.centre} in {what}; no invoice written", file=sys.stderr)
         return 1
-    written = invoicing.write_invoice(con, args.centre, config.out_dir(args.out), args.series, args.order_ref)
     if args.json:
-        print(json.dumps(orders, indent=2, ensure_ascii=False))
+        print(json.dumps([p.as_json() for p in produced], indent=2, ensure_ascii=False))
         return 0
-    for order in orders["orders"]:
-        print(
-            f"Order {order['order_ref'] or '(no order number)'}: {sum(line['quantity'] for line in order['lines'])} entries, "
-            f"£{order['total_pence'] / 100:,.2f}"
-        )
-    print(f"Centre {args.centre} total £{orders['total_pence'] / 100:,.2f}")
-    for kind, path in written.items():
-        print(f"  {kind}: {path}")
+    for one in produced:
+        _print_invoice(one)
+    new = [p for p in produced if p.new]
+    print(
+        f"{len(produced)} invoice(s) for centre {args.centre}; {len(new)} new"
+        + ("" if new else " (every entry was already billed: the invoices above were produced again, unchanged)")
+    )
     return 0
 
 
@@ -204,16 +217,19 @@ def cmd_invoices(args: argparse.Namespace) -> int:
     con = _open(args)
     if args.series:
         known_series(con, args.series)
-    done = invoicing.write_series_invoices(con, args.series, config.out_dir(args.out), received)
+    done = invoicing.write_series_invoices(con, args.series, config.out_dir(args.out), received, on=args.on)
     if args.json:
         print(json.dumps(done, indent=2, ensure_ascii=False))
         return 0
     for centre in done["centres"]:
         print(
-            f"centre {centre['centre']}: {centre['entries']} entries, £{centre['total_pence'] / 100:,.2f} -> {centre['files']['html']}"
+            f"centre {centre['centre']}: {centre['entries']} entries, £{centre['total_pence'] / 100:,.2f}; "
+            f"invoices {', '.join(centre['invoices'])}"
         )
+    new = sum(1 for i in done["invoices"] if i["new"])
     print(
-        f"{len(done['centres'])} centre(s), total £{done['total_pence'] / 100:,.2f}; finance summary {done['summary']}"
+        f"{len(done['centres'])} centre(s), {len(done['invoices'])} invoice(s) ({new} new), "
+        f"total £{done['total_pence'] / 100:,.2f}; finance summary {done['summary']}"
     )
     return 0
 
@@ -529,6 +545,9 @@ def build_parser() -> argparse.ArgumentParser:
     invoice.add_argument("--centre", type=centre_number, required=True, help=CENTRE_HELP)
     invoice.add_argument("--series", help="series, e.g. 2027-06 (default: every series)")
     invoice.add_argument("--order-ref", help="only this order number")
+    invoice.add_argument(
+        "--on", type=iso_date, help="invoice date (YYYY-MM-DD) of any new invoice (default: today)"
+    )
     invoice.add_argument("--json", action="store_true", help="print the invoice JSON")
     invoice.set_defaults(handler=cmd_invoice)
 
@@ -540,6 +559,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--received-from", type=iso_date, help="first day (YYYY-MM-DD) of a date range of submissions"
     )
     invoices.add_argument("--received-to", type=iso_date, help="last day (YYYY-MM-DD) of that range")
+    invoices.add_argument(
+        "--on", type=iso_date, help="invoice date (YYYY-MM-DD) of any new invoice (default: today)"
+    )
     invoices.add_argument("--json", action="store_true", help="print JSON")
     invoices.set_defaults(handler=cmd_invoices)
 

@@ -1,5 +1,6 @@
-"""Fee reporting as a Prefect flow: invoice orders for every centre with entries in a series, by
-centre, plus one summary for finance. The flow only orders the task; `entries.invoice` does the work."""
+"""Fee reporting as a Prefect flow: invoices for every centre with entries in a series (new ones for
+entries not yet billed), plus one summary for finance. The flow only orders the task;
+`entries.reports.invoice` does the work."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from flows.retry import busy_store
     retry_condition_fn=busy_store,
 )
 def invoices_task(db: str, series: str, out: str) -> dict:
-    """Write every centre's invoice for `series` and the finance summary; returns counts and paths."""
+    """Write every centre's invoices for `series` and the finance summary; returns counts and paths."""
     con = database.connect(Path(db))
     try:
         return write_series_invoices(con, series, Path(out))
@@ -39,7 +40,13 @@ def invoicing_flow(series: str, db: str | None = None, out: str | None = None) -
     create_table_artifact(
         key=f"invoices-{series}",
         table=[
-            {"centre": c["centre"], "orders": c["orders"], "entries": c["entries"], "total_pence": c["total_pence"]}
+            {
+                "centre": c["centre"],
+                "invoices": ", ".join(c["invoices"]),
+                "orders": c["orders"],
+                "entries": c["entries"],
+                "total_pence": c["total_pence"],
+            }
             for c in done["centres"]
         ],
         description=f"Invoice orders for series {series}: total {done['total_pence']} pence",

@@ -71,15 +71,50 @@ def test_list_json_fields(stored, capsys):
     assert {e["kind"] for e in entries} >= {"full_award", "unit", "top_up", "move_down"}
 
 
+INVOICE_KEYS = {
+    "invoice_number",
+    "invoice_date",
+    "tax_point",
+    "issuer",
+    "centre",
+    "series",
+    "orders",
+    "subtotal_pence",
+    "vat_rate",
+    "vat_pence",
+    "vat_note",
+    "total_pence",
+    "payment_terms",
+    "due_date",
+}
+LINE_KEYS = {"entry_code", "title", "quantity", "unit_fee_pence", "late", "amount_pence"}
+
+
 @pytest.mark.slow
-def test_invoice_json_totals_match_the_entries(stored, capsys):
+def test_invoice_json_follows_the_contract_and_totals_match_the_entries(stored, capsys):
     base, _ = stored
     assert main([*base, "list", "--centre", "12345", "--series", "2027-06", "--json"]) == 0
     fees = sum(e["fee_pence"] for e in json.loads(capsys.readouterr().out))
-    assert main([*base, "invoice", "--centre", "12345", "--series", "2027-06", "--json"]) == 0
-    invoice = json.loads(capsys.readouterr().out)
-    assert set(invoice) >= {"centre", "series", "orders", "total_pence"} and invoice["total_pence"] == fees
-    assert all(set(o) >= {"order_ref", "lines", "total_pence"} for o in invoice["orders"])
+    assert main([*base, "invoice", "--centre", "12345", "--series", "2027-06", "--on", "2027-01-16", "--json"]) == 0
+    (invoice,) = json.loads(capsys.readouterr().out)
+    assert INVOICE_KEYS <= set(invoice) and invoice["subtotal_pence"] == fees
+    assert invoice["total_pence"] == invoice["subtotal_pence"] + invoice["vat_pence"]
+    assert (invoice["invoice_date"], invoice["tax_point"], invoice["due_date"]) == ("2027-01-16", "2027-01-16", "2027-02-15")
+    assert set(invoice["issuer"]) >= {"name", "address", "registration"} and invoice["issuer"]["address"]
+    assert invoice["centre"] == {
+        "number": "12345",
+        "name": "Northfield Academy",
+        "address": ["Northfield Road", "Leicester", "LE4 7AB"],
+    }
+    assert (invoice["vat_rate"], invoice["vat_pence"]) == ("0%", 0) and "VAT" in invoice["vat_note"]
+    assert all(set(o) >= {"order_ref", "lines"} for o in invoice["orders"])
+    assert all(LINE_KEYS <= set(line) and line["claim_number"] for o in invoice["orders"] for line in o["lines"])
+    # Produced again: the same invoice, the same number, nothing new.
+    assert main([*base, "invoice", "--centre", "12345", "--series", "2027-06", "--on", "2027-03-01", "--json"]) == 0
+    (again,) = json.loads(capsys.readouterr().out)
+    assert again["new"] is False and {k: v for k, v in again.items() if k != "new"} == {
+        k: v for k, v in invoice.items() if k != "new"
+    }
 
 
 @pytest.mark.slow
@@ -100,6 +135,9 @@ def test_invoices_for_a_series_write_a_finance_summary(stored, capsys, tmp_path)
     done = json.loads(capsys.readouterr().out)
     assert [c["centre"] for c in done["centres"]] == ["12345", "23456", "56789"]
     assert done["total_pence"] == sum(c["total_pence"] for c in done["centres"])
+    assert done["total_pence"] == sum(i["total_pence"] for i in done["invoices"])
+    numbers = [i["invoice_number"] for i in done["invoices"]]
+    assert len(numbers) == len(set(numbers)) == 3 and all(i["new"] for i in done["invoices"])
     assert (tmp_path / "out" / "finance" / "invoices_2027-06.csv").is_file()
 
 

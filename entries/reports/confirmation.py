@@ -3,11 +3,12 @@
 `write_confirmation` writes `<out_dir>/<centre>/<stem>.confirmation.xlsx` and `.csv`, both with the
 same rows:
 
-1. a header block: centre number and name, order number, series, date received (the submission's
-   `received_on`, never today) and status;
+1. a header block: centre number and name, order number, series (each series the entries are for,
+   marked late where the late fee applies), date received (the submission's `received_on`, never
+   today), status and claim number;
 2. one row per stored entry of the submission, sorted by candidate number, entry code and unit:
    candidate number, UCI, surname, forenames, entry code, title (with the unit's title for a unit
-   entry), unit, kind, fee and late (Yes/No);
+   entry), unit, kind, fee, late (Yes/No) and series;
 3. totals by kind (count and amount), then the overall total.
 
 Fees are pounds in the xlsx (number cells in a `£` format) and integer pence in the CSV (columns
@@ -47,10 +48,11 @@ ENTRY_COLUMNS = (
     "Kind",
     "Fee",
     "Late",
+    "Series",
 )
 # Headers that differ in the CSV, where amounts are integer pence.
 CSV_HEADERS = {"Fee": "fee_pence", "Amount": "amount_pence"}
-_WIDTHS = (18, 16, 22, 22, 12, 55, 6, 12, 12, 6)
+_WIDTHS = (18, 16, 22, 22, 12, 55, 6, 12, 12, 6, 10)
 
 
 Money = Pence  # an amount: pounds in the xlsx, pence in the CSV
@@ -75,14 +77,14 @@ def submission_stem(con: duckdb.DuckDBPyConnection, submission_id: int) -> str:
 def confirmation_rows(con: duckdb.DuckDBPyConnection, submission_id: int) -> list[_Row]:
     """The confirmation's rows, in order, as both files carry them."""
     found = con.execute(
-        """SELECT s.centre, c.name, s.order_ref, s.series, s.received_on, s.status
+        """SELECT s.centre, c.name, s.order_ref, s.series, s.received_on, s.status, s.claim_number
            FROM submissions s LEFT JOIN all_centres c ON c.centre_number = s.centre
            WHERE s.submission_id = ?""",
         [submission_id],
     ).fetchall()
     if not found:
         raise EntriesError(f"there is no submission {submission_id}")
-    centre, centre_name, order_ref, series, received_on, status = found[0]
+    centre, centre_name, order_ref, series, received_on, status, claim = found[0]
     entries = con.execute(
         """SELECT e.candidate_number, ca.uci, ca.surname, ca.forenames, e.entry_code, ec.title,
                   e.unit_number, u.title, e.kind, e.fee_pence, e.late, e.series
@@ -94,8 +96,10 @@ def confirmation_rows(con: duckdb.DuckDBPyConnection, submission_id: int) -> lis
            ORDER BY e.candidate_number, e.entry_code, e.unit_key, e.entry_id""",
         [submission_id],
     ).fetchall()
-    if series is None:
-        series = ", ".join(sorted({row[11] for row in entries}))
+    # The series the stored entries are for (rows may name their own); the upload's when none stored.
+    stored_series = sorted({(row[11], bool(row[10])) for row in entries})
+    if stored_series:
+        series = "; ".join(f"{name}{' (late)' if late else ''}" for name, late in stored_series)
 
     rows = [
         _Row("title", (TITLE,)),
@@ -105,12 +109,13 @@ def confirmation_rows(con: duckdb.DuckDBPyConnection, submission_id: int) -> lis
         _Row("field", ("Series", series or "")),
         _Row("field", ("Date received", received_on.isoformat())),
         _Row("field", ("Status", status)),
+        _Row("field", ("Claim number", claim or "")),
         _Row("blank", ()),
         _Row("header", ENTRY_COLUMNS),
     ]
     count = dict.fromkeys(KINDS, 0)
     amount = dict.fromkeys(KINDS, 0)
-    for number, uci, surname, forenames, code, code_title, unit, unit_title, kind, fee, late, _ in entries:
+    for number, uci, surname, forenames, code, code_title, unit, unit_title, kind, fee, late, row_series in entries:
         title = code_title or ""
         if unit is not None and unit_title:
             title = f"{title}: unit {unit} {unit_title}" if title else f"Unit {unit} {unit_title}"
@@ -128,6 +133,7 @@ def confirmation_rows(con: duckdb.DuckDBPyConnection, submission_id: int) -> lis
                     KIND_NAMES.get(kind, kind),
                     Money(int(fee)),
                     "Yes" if late else "No",
+                    row_series,
                 ),
             )
         )

@@ -1,25 +1,21 @@
-"""Invoices for a centre's stored entries: one order per order number, lines per entry code and fee.
+"""Invoices a finance team can send: issued once, numbered, rendered as xlsx, CSV, HTML and JSON.
 
-`invoice_orders` returns the `entries invoice --json` object (docs/architecture.md §8):
-
-    {"centre", "series", "orders": [{"order_ref", "lines": [{"entry_code", "quantity", "fee_pence",
-     "amount_pence", "late"}], "total_pence"}], "total_pence"}
-
-plus, as extra keys, `centre_name`, each order's `series` and each line's `title` and `kind`.
-Every stored entry is invoiced, replaced ones included (they were entered). An order is one order
-number in one series (entries without an order number are an order of their own, listed last).
-A line is the entries of one order with the same entry code, kind, late flag and fee, so late fees
-are lines of their own; lines are sorted by entry code, late, fee. Amounts are integer pence and
-every total is the sum of the stored entries' fees.
-
-`write_invoice` writes the same invoice as xlsx, CSV and a printable HTML page.
+`produce_invoices` first bills the centre's entries that no invoice bills yet (one new invoice per
+series, `entries.store.invoices.issue_invoices`), then renders every invoice that bills the
+centre's entries within the filters. The same invoice produced again keeps its number and its
+bytes; new entries get a new invoice for them only. `build_invoice` reads one issued invoice as the
+typed model (docs/architecture.md §8): its details, then one order per order number (entries
+without one last), each with lines of one claim, entry code, kind, late flag and fee. Amounts are
+integer pence; every line is quantity x unit fee, and the subtotal is the sum of the billed
+entries' stored fees.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -27,38 +23,39 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from entries.core.errors import UsageError
+from entries.core.errors import EntriesError, UsageError
 from entries.core.series import is_series
 from entries.reports.files import (
     MONEY_FORMAT,
     active_sheet,
     pounds,
     put,
-    safe_file_part,
     write_csv_atomically,
     write_text_atomically,
     write_xlsx_atomically,
 )
 from entries.reports.invoice_csv import CSV_COLUMNS, invoice_csv_rows
 from entries.reports.invoice_html import invoice_html
-from entries.reports.invoice_model import Invoice, InvoiceLine, InvoiceOrder
+from entries.reports.invoice_model import Invoice, InvoiceLine, InvoiceOrder, Party
 from entries.reports.invoice_xlsx import invoice_workbook
+from entries.store.invoices import invoices_for, issue_invoices
 from schemas.invoice import INVOICE_LINE
 
 LINE_FRAME_COLUMNS = (
+    "invoice_number",
     "centre",
     "series",
     "order_ref",
+    "claim_number",
     "entry_code",
     "kind",
     "title",
     "late",
     "quantity",
-    "fee_pence",
+    "unit_fee_pence",
     "amount_pence",
 )
 _KIND_ORDER = {"full_award": 0, "unit": 1, "top_up": 2, "move_down": 3}
-_WIDTHS = (14, 62, 10, 10, 12, 14)
 
 
 def _check_arguments(centre: str, series: str | None) -> str:
@@ -70,98 +67,82 @@ def _check_arguments(centre: str, series: str | None) -> str:
     return centre
 
 
-def _entry_filter(
-    series: str | None, received: tuple[dt.date, dt.date] | None, alias: str = ""
-) -> tuple[list[str], list[object]]:
-    """SQL conditions on `entries` for a series and/or a received-on date range (inclusive)."""
-    where: list[str] = ["TRUE"]
-    params: list[object] = []
-    if series is not None:
-        where.append(f"{alias}series = ?")
-        params.append(series)
-    if received is not None:
-        where.append(
-            f"{alias}submission_id IN (SELECT submission_id FROM submissions WHERE received_on BETWEEN ? AND ?)"
-        )
-        params += list(received)
-    return where, params
-
-
-def invoice_orders(
-    con: duckdb.DuckDBPyConnection,
-    centre: str,
-    series: str | None = None,
-    order_ref: str | None = None,
-    received: tuple[dt.date, dt.date] | None = None,
-) -> dict:
-    """The centre's invoice as docs/architecture.md §8's JSON object (see the module docstring)."""
-    return build_invoice(con, centre, series, order_ref, received).as_json()
-
-
-def build_invoice(
-    con: duckdb.DuckDBPyConnection,
-    centre: str,
-    series: str | None = None,
-    order_ref: str | None = None,
-    received: tuple[dt.date, dt.date] | None = None,
-) -> Invoice:
-    """The centre's invoice, read from the store in one grouped query (and the centre's name).
-
-    `series` None covers every series (the object's `series` is then null); `order_ref` None
-    covers every order, else only that order number. Raises UsageError for a malformed centre
-    number or series.
-    """
-    centre = _check_arguments(centre, series)
-    where, params = _entry_filter(series, received, "e.")
-    where.append("e.centre_number = ?")
-    params.append(centre)
-    if order_ref is not None:
-        where.append("e.order_ref = ?")
-        params.append(order_ref)
-    grouped = con.execute(
-        f"""SELECT e.series, e.order_ref, e.entry_code, e.kind, e.late, e.fee_pence,
-                   count(*) AS quantity, sum(e.fee_pence) AS amount, any_value(ec.title) AS title
-            FROM entries e LEFT JOIN ref_entry_codes ec ON ec.entry_code = e.entry_code
-            WHERE {" AND ".join(where)}
-            GROUP BY e.series, e.order_ref, e.entry_code, e.kind, e.late, e.fee_pence""",
-        params,
+def build_invoice(con: duckdb.DuckDBPyConnection, number: str) -> Invoice:
+    """The issued invoice `number` as the typed model: one query for its details, one grouped
+    query for its lines. Raises EntriesError when no invoice has that number."""
+    found = con.execute(
+        """SELECT invoice_number, invoice_date, tax_point, due_date, payment_terms, issuer_json, centre_json,
+                  series, vat_rate_basis_points, coalesce(vat_note, ''), subtotal_pence, vat_pence, total_pence
+           FROM invoices WHERE invoice_number = ?""",
+        [number],
     ).fetchall()
-    name = con.execute("SELECT name FROM all_centres WHERE centre_number = ?", [centre]).fetchall()
-
-    orders: dict[tuple[str, str | None], list[InvoiceLine]] = {}
-    for row_series, ref, code, kind, late, fee, quantity, amount, title in grouped:
-        fee, quantity, amount = int(fee), int(quantity), int(amount)
-        if amount != quantity * fee:  # cannot happen: every entry of the line has this fee
-            raise AssertionError("an invoice line's amount is not quantity x fee")
-        orders.setdefault((row_series, ref), []).append(
+    if not found:
+        raise EntriesError(f"no invoice has the number {number}")
+    (num, day, tax_point, due, terms, issuer_json, centre_json, series, rate, note, subtotal, vat, total) = found[0]
+    grouped = con.execute(
+        """SELECT e.order_ref, s.claim_number, e.entry_code, e.kind, e.late, e.fee_pence,
+                  count(*) AS quantity, sum(e.fee_pence) AS amount, any_value(ec.title) AS title
+           FROM invoice_entries b JOIN entries e USING (entry_id)
+           JOIN submissions s ON s.submission_id = e.submission_id
+           LEFT JOIN ref_entry_codes ec ON ec.entry_code = e.entry_code
+           WHERE b.invoice_number = ?
+           GROUP BY e.order_ref, s.claim_number, e.entry_code, e.kind, e.late, e.fee_pence""",
+        [number],
+    ).fetchall()
+    orders: dict[str | None, list[InvoiceLine]] = {}
+    for ref, claim, code, kind, late, fee, quantity, amount, title in grouped:
+        orders.setdefault(ref, []).append(
             InvoiceLine(
                 entry_code=code,
                 title=_line_title(title, code, kind),
                 kind=kind,
-                quantity=quantity,
-                fee_pence=fee,
-                amount_pence=amount,
+                quantity=int(quantity),
+                unit_fee_pence=int(fee),
+                amount_pence=int(amount),
                 late=bool(late),
+                claim_number=claim,
             )
         )
-    ordered = tuple(
-        InvoiceOrder(
-            order_ref=ref,
-            series=row_series,
-            lines=tuple(
-                sorted(lines, key=lambda x: (x.entry_code, x.late, x.fee_pence, _KIND_ORDER.get(x.kind, 9), x.kind))
-            ),
-        )
-        for (row_series, ref), lines in sorted(orders.items(), key=lambda item: _order_key(*item[0]))
-    )
+    issuer, centre = json.loads(issuer_json), json.loads(centre_json)
     return Invoice(
-        centre=centre, centre_name=name[0][0] if name else None, series=series, order_ref=order_ref, orders=ordered
+        invoice_number=num,
+        invoice_date=day,
+        tax_point=tax_point,
+        due_date=due,
+        payment_terms=terms,
+        issuer=Party(
+            name=issuer["name"],
+            address=tuple(issuer["address"]),
+            vat_number=issuer.get("vat_number"),
+            company_number=issuer.get("company_number"),
+        ),
+        centre=Party(name=centre.get("name") or "", address=tuple(centre.get("address") or ()), number=centre["number"]),
+        series=series,
+        vat_rate_basis_points=int(rate),
+        vat_note=note,
+        subtotal_pence=int(subtotal),
+        vat_pence=int(vat),
+        total_pence=int(total),
+        orders=tuple(
+            InvoiceOrder(
+                order_ref=ref,
+                lines=tuple(
+                    sorted(
+                        lines,
+                        key=lambda x: (
+                            x.claim_number or "",
+                            x.entry_code,
+                            x.late,
+                            x.unit_fee_pence,
+                            _KIND_ORDER.get(x.kind, 9),
+                            x.kind,
+                        ),
+                    )
+                ),
+            )
+            for ref, lines in sorted(orders.items(), key=lambda item: (item[0] is None, item[0] or ""))
+        ),
     )
-
-
-def _order_key(series: str, order_ref: str | None) -> tuple:
-    # Order numbers in order, entries without one last; one order number across series by series.
-    return (order_ref is None, order_ref or "", series)
 
 
 def _line_title(title: str | None, code: str, kind: str) -> str:
@@ -169,159 +150,228 @@ def _line_title(title: str | None, code: str, kind: str) -> str:
     return f"{base} (unit entries)" if kind == "unit" else base
 
 
-def invoice_lines(invoice: Invoice | dict) -> pd.DataFrame:
-    """The invoice's lines as one frame (columns LINE_FRAME_COLUMNS), validated by INVOICE_LINE."""
-    data = invoice.as_json() if isinstance(invoice, Invoice) else invoice
+def invoice_lines(invoice: Invoice) -> pd.DataFrame:
+    """The invoice's lines as one frame (columns LINE_FRAME_COLUMNS), validated by INVOICE_LINE;
+    the lines must add up to the invoice's subtotal."""
     records = [
-        {"centre": data["centre"], "series": order["series"], "order_ref": order["order_ref"], **line}
-        for order in data["orders"]
-        for line in order["lines"]
+        {
+            "invoice_number": invoice.invoice_number,
+            "centre": invoice.centre.number,
+            "series": invoice.series,
+            "order_ref": order.order_ref,
+            **line.as_json(),
+        }
+        for order in invoice.orders
+        for line in order.lines
     ]
     frame = pd.DataFrame.from_records(records, columns=list(LINE_FRAME_COLUMNS))
     frame = frame.astype(
         {
+            "invoice_number": "str",
             "centre": "str",
             "series": "str",
-            "order_ref": "str",
             "entry_code": "str",
             "kind": "str",
             "title": "str",
             "late": "bool",
             "quantity": "int64",
-            "fee_pence": "int64",
+            "unit_fee_pence": "int64",
             "amount_pence": "int64",
         }
     )
-    return INVOICE_LINE.validate(frame)
+    validated = INVOICE_LINE.validate(frame)
+    if int(validated["amount_pence"].sum()) != invoice.subtotal_pence:
+        raise EntriesError(f"invoice {invoice.invoice_number}: its lines do not add up to its subtotal")
+    return validated
 
 
-def invoice_file_stem(centre: str, series: str | None = None, order_ref: str | None = None) -> str:
-    """`invoice_{centre}_{series or 'all'}[_{order}]`; an order number that is not a safe file name
-    part is made one and given a hash of the original, so two order numbers never share a file."""
-    stem = f"invoice_{centre}_{series or 'all'}"
-    if order_ref is not None:
-        part = safe_file_part(order_ref)
-        if part != order_ref or not part:
-            part = f"{part}_{hashlib.sha256(order_ref.encode('utf-8')).hexdigest()[:8]}".lstrip("_")
-        stem += f"_{part}"
-    return stem
+def invoice_file_stem(number: str) -> str:
+    """`invoice_<number>`: an invoice number is letters, digits and hyphens, safe in a file name."""
+    if not re.fullmatch(r"[A-Z]{2,6}-[0-9]{4}-[0-9]{6}", number):
+        raise EntriesError(f"{number!r} is not an invoice number")
+    return f"invoice_{number}"
 
 
-def write_invoice(
-    con: duckdb.DuckDBPyConnection,
-    centre: str,
-    out_dir: Path,
-    series: str | None = None,
-    order_ref: str | None = None,
-    received: tuple[dt.date, dt.date] | None = None,
-) -> dict[str, Path]:
-    """Write the invoice as xlsx, CSV and HTML under `out_dir/<centre>/`; return {"xlsx", "csv", "html"}.
-
-    Amounts are pounds and pence in the xlsx (number cells, `£` format) and the HTML, integer pence
-    in the CSV. The lines are validated (INVOICE_LINE) before anything is written; each file is
-    written under a temporary name and moved into place.
-    """
-    return write_invoice_files(build_invoice(con, centre, series, order_ref, received), out_dir, received)
-
-
-def write_invoice_files(
-    invoice: Invoice, out_dir: Path, received: tuple[dt.date, dt.date] | None = None
-) -> dict[str, Path]:
-    """Render `invoice` once per format under `out_dir/<centre>/` (lines validated first)."""
-    invoice_lines(invoice)  # raises pandera's SchemaError before any file is written
-    folder = Path(out_dir) / invoice.centre
-    stem = invoice_file_stem(invoice.centre, invoice.series, invoice.order_ref)
-    if received is not None:
-        stem += f"_received_{received[0].isoformat()}_to_{received[1].isoformat()}"
+def write_invoice_files(invoice: Invoice, out_dir: Path) -> dict[str, Path]:
+    """Render `invoice` once per format under `out_dir/<centre>/` (lines validated first); returns
+    {"xlsx", "csv", "html", "json"}. Each file is written under a temporary name and moved into place."""
+    invoice_lines(invoice)  # raises before any file is written
+    folder = Path(out_dir) / (invoice.centre.number or "unknown")
+    stem = invoice_file_stem(invoice.invoice_number)
     return {
         "xlsx": write_xlsx_atomically(invoice_workbook(invoice), folder / f"{stem}.xlsx"),
         "csv": write_csv_atomically(invoice_csv_rows(invoice), CSV_COLUMNS, folder / f"{stem}.csv"),
         "html": write_text_atomically(invoice_html(invoice), folder / f"{stem}.html"),
+        "json": write_text_atomically(
+            json.dumps(invoice.as_json(), indent=2, ensure_ascii=False) + "\n", folder / f"{stem}.json"
+        ),
     }
 
 
-FINANCE_HEADER = ("Centre", "Centre name", "Orders", "Entries", "Late entries", "Total (£)")
+@dataclass(frozen=True)
+class Produced:
+    """One invoice as produced by a run: the model, its files, and whether this run issued it."""
+
+    invoice: Invoice
+    files: dict[str, Path]
+    new: bool
+
+    def as_json(self) -> dict:
+        return {**self.invoice.as_json(), "new": self.new, "files": {k: str(v) for k, v in self.files.items()}}
+
+
+def produce_invoices(
+    con: duckdb.DuckDBPyConnection,
+    centre: str,
+    out_dir: Path,
+    *,
+    series: str | None = None,
+    order_ref: str | None = None,
+    received: tuple[dt.date, dt.date] | None = None,
+    on: dt.date | None = None,
+) -> list[Produced]:
+    """Issue invoices for the centre's unbilled entries within the filters (dated `on`, default
+    today), then write every invoice billing its entries within them, oldest first."""
+    centre = _check_arguments(centre, series)
+    issued = issue_invoices(con, centre, on=on, series=series, order_ref=order_ref, received=received)
+    out = []
+    for number in invoices_for(con, centre, series, order_ref, received):
+        invoice = build_invoice(con, number)
+        out.append(Produced(invoice, write_invoice_files(invoice, out_dir), number in issued.new))
+    return out
+
+
+FINANCE_HEADER = (
+    "Invoice number",
+    "Invoice date",
+    "Due date",
+    "Centre",
+    "Centre name",
+    "Series",
+    "Orders",
+    "Entries",
+    "Late entries",
+    "Subtotal (£)",
+    "VAT (£)",
+    "Total (£)",
+    "New",
+)
+FINANCE_CSV_HEADER = (
+    "invoice_number",
+    "invoice_date",
+    "due_date",
+    "centre",
+    "centre_name",
+    "series",
+    "orders",
+    "entries",
+    "late_entries",
+    "subtotal_pence",
+    "vat_pence",
+    "total_pence",
+    "new",
+)
 
 
 def write_series_invoices(
-    con: duckdb.DuckDBPyConnection, series: str | None, out_dir: Path, received: tuple[dt.date, dt.date] | None = None
+    con: duckdb.DuckDBPyConnection,
+    series: str | None,
+    out_dir: Path,
+    received: tuple[dt.date, dt.date] | None = None,
+    on: dt.date | None = None,
 ) -> dict:
-    """Invoice orders for every centre with entries in `series` and/or received in a date range,
-    by centre, plus one summary for finance.
+    """Invoices for every centre with entries in `series` and/or received in a date range (issuing
+    new ones for unbilled entries, dated `on`), plus one summary for finance: a row per invoice.
 
-    Returns {"series", "received", "centres": [{"centre", "centre_name", "orders", "entries", "late",
-    "total_pence", "files"}], "total_pence", "summary"} (the summary's xlsx path; a CSV with pence
-    sits beside it).
+    Returns {"series", "received", "invoices": [§8 object + "new" and "files"], "centres": [{"centre",
+    "centre_name", "invoices", "orders", "entries", "late", "total_pence"}], "total_pence", "summary"}
+    (the summary's xlsx path; a CSV with pence sits beside it).
     """
     if series is None and received is None:
         raise UsageError("give a series or a date range")
     if series is not None:
         _check_arguments("00000", series)
-    where, params = _entry_filter(series, received)
+    where, params = ["TRUE"], []
+    if series is not None:
+        where.append("e.series = ?")
+        params.append(series)
+    if received is not None:
+        where.append("s.received_on BETWEEN ? AND ?")
+        params += list(received)
     centres = [
         r[0]
         for r in con.execute(
-            f"SELECT DISTINCT centre_number FROM entries WHERE {' AND '.join(where)} ORDER BY centre_number", params
+            f"""SELECT DISTINCT e.centre_number FROM entries e JOIN submissions s USING (submission_id)
+                WHERE {" AND ".join(where)} ORDER BY e.centre_number""",
+            params,
         ).fetchall()
     ]
-    rows = []
-    for centre in centres:
-        invoice = build_invoice(con, centre, series, None, received)  # one query per centre
-        files = write_invoice_files(invoice, out_dir, received)
-        rows.append(
+    produced: list[Produced] = []
+    by_centre = []
+    for centre in centres:  # one issue and a few queries per centre, never per entry
+        mine = produce_invoices(con, centre, out_dir, series=series, received=received, on=on)
+        produced += mine
+        by_centre.append(
             {
                 "centre": centre,
-                "centre_name": invoice.centre_name,
-                "orders": len(invoice.orders),
-                "entries": invoice.quantity,
-                "late": sum(line.quantity for line in invoice.lines if line.late),
-                "total_pence": invoice.total_pence,
-                "files": {kind: str(path) for kind, path in files.items()},
+                "centre_name": mine[0].invoice.centre.name if mine else None,
+                "invoices": [p.invoice.invoice_number for p in mine],
+                "orders": sum(len(p.invoice.orders) for p in mine),
+                "entries": sum(p.invoice.quantity for p in mine),
+                "late": sum(line.quantity for p in mine for line in p.invoice.lines if line.late),
+                "total_pence": sum(p.invoice.total_pence for p in mine),
             }
         )
     folder = Path(out_dir) / "finance"
     stem = f"invoices_{series or 'all'}" + (
         f"_received_{received[0].isoformat()}_to_{received[1].isoformat()}" if received else ""
     )
+    records = [
+        (
+            p.invoice.invoice_number,
+            p.invoice.invoice_date.isoformat(),
+            p.invoice.due_date.isoformat(),
+            p.invoice.centre.number,
+            p.invoice.centre.name,
+            p.invoice.series,
+            len(p.invoice.orders),
+            p.invoice.quantity,
+            sum(line.quantity for line in p.invoice.lines if line.late),
+            p.invoice.subtotal_pence,
+            p.invoice.vat_pence,
+            p.invoice.total_pence,
+            "yes" if p.new else "",
+        )
+        for p in produced
+    ]
     wb = Workbook()
     ws = active_sheet(wb)
     ws.title = "Invoices"
     for col, title in enumerate(FINANCE_HEADER, start=1):
         put(ws, 1, col, title).font = Font(bold=True)
-    for r, row in enumerate(rows, start=2):
-        for col, value in enumerate(
-            (row["centre"], row["centre_name"] or "", row["orders"], row["entries"], row["late"]), start=1
-        ):
-            put(ws, r, col, value)
-        put(ws, r, 6, pounds(row["total_pence"])).number_format = MONEY_FORMAT
-    total = sum(row["total_pence"] for row in rows)
-    last = len(rows) + 2
+    for r, record in enumerate(records, start=2):
+        for col, value in enumerate(record, start=1):
+            cell = put(ws, r, col, pounds(value) if 10 <= col <= 12 else value)
+            if 10 <= col <= 12:
+                cell.number_format = MONEY_FORMAT
+    last = len(records) + 2
     put(ws, last, 1, "Total").font = Font(bold=True)
-    put(ws, last, 6, pounds(total)).number_format = MONEY_FORMAT
+    for col, index in ((10, 9), (11, 10), (12, 11)):
+        cell = put(ws, last, col, pounds(sum(int(rec[index]) for rec in records)))
+        cell.number_format, cell.font = MONEY_FORMAT, Font(bold=True)
     ws.freeze_panes = "A2"
     summary = write_xlsx_atomically(wb, folder / f"{stem}.xlsx")
+    totals = [sum(int(rec[i]) for rec in records) for i in (6, 7, 8, 9, 10, 11)]
     write_csv_atomically(
-        [
-            [row["centre"], row["centre_name"] or "", row["orders"], row["entries"], row["late"], row["total_pence"]]
-            for row in rows
-        ]
-        + [
-            [
-                "Total",
-                "",
-                sum(r["orders"] for r in rows),
-                sum(r["entries"] for r in rows),
-                sum(r["late"] for r in rows),
-                total,
-            ]
-        ],
-        ("centre", "centre_name", "orders", "entries", "late_entries", "total_pence"),
+        [list(rec) for rec in records] + [["Total", "", "", "", "", "", *totals, ""]],
+        FINANCE_CSV_HEADER,
         folder / f"{stem}.csv",
     )
     return {
         "series": series,
         "received": None if received is None else [d.isoformat() for d in received],
-        "centres": rows,
-        "total_pence": total,
+        "invoices": [p.as_json() for p in produced],
+        "centres": by_centre,
+        "total_pence": sum(p.invoice.total_pence for p in produced),
         "summary": str(summary),
     }

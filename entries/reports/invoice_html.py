@@ -1,4 +1,5 @@
-"""The invoice as a self-contained printable HTML page (inline CSS, no scripts, every text escaped)."""
+"""The invoice as a self-contained printable HTML page, laid out for A4 (inline CSS, no scripts,
+every text escaped)."""
 
 from __future__ import annotations
 
@@ -6,84 +7,121 @@ import html
 
 from entries.reports.files import pounds_text
 from entries.reports.invoice_model import Invoice
-from entries.reports.invoice_xlsx import LATE_MARK, TITLE
+from entries.reports.invoice_xlsx import LATE_MARK, STANDARD_MARK, TITLE
 
 _CSS = """
-  body { font-family: "Segoe UI", Arial, Helvetica, sans-serif; color: #111; margin: 2em auto; max-width: 60em; padding: 0 1em; }
-  h1 { font-size: 1.6em; margin-bottom: 0.3em; }
-  h2 { font-size: 1.15em; margin: 1.6em 0 0.4em; }
-  dl.details { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; margin: 0 0 1em; }
+  @page { size: A4; margin: 16mm 14mm; }
+  body { font-family: "DejaVu Sans", "Segoe UI", Arial, Helvetica, sans-serif; color: #111; font-size: 10pt;
+         margin: 1.5em auto; max-width: 182mm; padding: 0 1em; }
+  header.top { display: flex; justify-content: space-between; align-items: flex-start; gap: 2em; }
+  .issuer { text-align: right; font-size: 9pt; }
+  .issuer strong { font-size: 11pt; }
+  h1 { font-size: 20pt; letter-spacing: 0.05em; margin: 0 0 0.3em; }
+  h2 { font-size: 11pt; margin: 1.4em 0 0.3em; }
+  .parties { display: flex; justify-content: space-between; gap: 2em; margin: 1.2em 0; }
+  .bill-to { border: 1px solid #999; padding: 0.6em 0.9em; min-width: 45%; }
+  .bill-to h2 { margin-top: 0; }
+  dl.details { display: grid; grid-template-columns: max-content auto; gap: 0.15em 1em; margin: 0; }
   dl.details dt { font-weight: bold; }
   dl.details dd { margin: 0; }
   table { border-collapse: collapse; width: 100%; }
-  th, td { border-bottom: 1px solid #bbb; padding: 0.35em 0.5em; text-align: left; vertical-align: top; }
-  th.num, td.num { text-align: right; white-space: nowrap; }
+  th, td { border-bottom: 1px solid #bbb; padding: 0.3em 0.4em; text-align: left; vertical-align: top; }
+  th.num, td.num, td.code { text-align: right; white-space: nowrap; }
+  td.code { text-align: left; }
   tfoot th, tfoot td { font-weight: bold; border-top: 2px solid #111; border-bottom: none; }
   tr.late td { background: #fff2cc; }
   .late-mark { font-weight: bold; color: #9c5700; }
-  p.grand-total { font-size: 1.2em; font-weight: bold; text-align: right; border-top: 3px double #111; padding-top: 0.5em; margin-top: 2em; }
-  p.note { color: #555; font-size: 0.9em; }
+  table.totals { width: 45%; margin: 1.2em 0 0 auto; }
+  table.totals th { text-align: left; }
+  table.totals tr.grand th, table.totals tr.grand td { border-top: 3px double #111; font-size: 12pt; }
+  p.note { color: #333; font-size: 9pt; margin: 0.3em 0; }
+  footer { margin-top: 2em; border-top: 1px solid #999; padding-top: 0.5em; font-size: 8.5pt; color: #444; }
   @media print {
-    body { margin: 0; max-width: none; font-size: 10.5pt; }
+    body { margin: 0; max-width: none; padding: 0; }
     section.order { break-inside: avoid; page-break-inside: avoid; }
-    tr.late td { background: none; }
+    table.totals, footer { break-inside: avoid; page-break-inside: avoid; }
     thead { display: table-header-group; }
   }
 """
 
 
 def invoice_html(invoice: Invoice) -> str:
-    """The invoice as a self-contained printable HTML page: inline CSS, no scripts, every text escaped."""
+    """The invoice as a self-contained printable HTML page (A4): issuer, details, the centre billed,
+    the orders and their lines, subtotal, VAT and total, the VAT statement and payment terms."""
 
     def e(value: object) -> str:
         return html.escape(str(value), quote=True)
 
-    page_title = f"{TITLE}: centre {invoice.centre}, {invoice.series or 'all series'}"
-    if invoice.order_ref is not None:
-        page_title += f", order {invoice.order_ref}"
+    def lines_of(parts: tuple[str, ...] | list[str]) -> str:
+        return "<br>".join(e(p) for p in parts if p)
+
     out = [
         "<!DOCTYPE html>",
         '<html lang="en-GB">',
         "<head>",
         '<meta charset="utf-8">',
-        f"<title>{e(page_title)}</title>",
+        f"<title>{e(TITLE)} {e(invoice.invoice_number)}: centre {e(invoice.centre.number)}</title>",
         f"<style>{_CSS}</style>",
         "</head>",
         "<body>",
-        f"<h1>{e(TITLE)}</h1>",
+        '<header class="top">',
+        f"<div><h1>{e(TITLE.upper())}</h1><p><strong>{e(invoice.invoice_number)}</strong></p></div>",
+        f'<div class="issuer"><strong>{e(invoice.issuer.name)}</strong><br>{lines_of(invoice.issuer.address)}</div>',
+        "</header>",
+        '<div class="parties">',
+        '<div class="bill-to"><h2>Bill to</h2>',
+        f"<p>{e(invoice.centre.name)}<br>Centre number {e(invoice.centre.number)}"
+        + (f"<br>{lines_of(invoice.centre.address)}" if invoice.centre.address else "")
+        + "</p></div>",
         '<dl class="details">',
     ]
     for label, value in invoice.header_fields():
+        if label in ("Centre number", "Centre name"):
+            continue  # shown under Bill to
         out.append(f"<dt>{e(label)}</dt><dd>{e(value)}</dd>")
     out.append("</dl>")
+    out.append("</div>")
     if not invoice.orders:
-        out.append('<p class="note">No entries are stored for this invoice.</p>')
+        out.append('<p class="note">No entries are billed on this invoice.</p>')
     for order in invoice.orders:
         out.append('<section class="order">')
-        out.append(f"<h2>Order number: {e(order.label)} &middot; Series {e(order.series)}</h2>")
+        out.append(f"<h2>Order number: {e(order.label)}</h2>")
         out.append("<table>")
         out.append(
-            '<thead><tr><th>Entry code</th><th>Title</th><th class="num">Quantity</th>'
-            '<th class="num">Fee</th><th class="num">Amount</th></tr></thead>'
+            "<thead><tr><th>Claim number</th><th>Entry code</th><th>Title</th><th>Fee</th>"
+            '<th class="num">Quantity</th><th class="num">Unit fee</th><th class="num">Amount</th></tr></thead>'
         )
         out.append("<tbody>")
         for line in order.lines:
-            late = f' <span class="late-mark">({e(LATE_MARK)})</span>' if line.late else ""
+            fee = f'<span class="late-mark">{e(LATE_MARK)}</span>' if line.late else e(STANDARD_MARK)
             css = ' class="late"' if line.late else ""
             out.append(
-                f"<tr{css}><td>{e(line.entry_code)}</td><td>{e(line.title)}{late}</td>"
-                f'<td class="num">{line.quantity}</td><td class="num">{e(pounds_text(line.fee_pence))}</td>'
+                f'<tr{css}><td class="code">{e(line.claim_number or "")}</td><td class="code">{e(line.entry_code)}</td>'
+                f'<td>{e(line.title)}</td><td class="code">{fee}</td><td class="num">{line.quantity}</td>'
+                f'<td class="num">{e(pounds_text(line.unit_fee_pence))}</td>'
                 f'<td class="num">{e(pounds_text(line.amount_pence))}</td></tr>'
             )
         out.append("</tbody>")
         out.append(
-            f'<tfoot><tr><th colspan="2">Order total</th><td class="num">{order.quantity}</td>'
+            f'<tfoot><tr><th colspan="4">Order total</th><td class="num">{order.quantity}</td>'
             f'<td></td><td class="num">{e(pounds_text(order.total_pence))}</td></tr></tfoot>'
         )
         out.append("</table>")
         out.append("</section>")
-    out.append(f'<p class="grand-total">Grand total: {e(pounds_text(invoice.total_pence))}</p>')
-    out.append('<p class="note">Amounts are in pounds sterling. Lines marked late are charged the late entry fee.</p>')
+    out.append('<table class="totals">')
+    out.append(f'<tr><th>Subtotal</th><td class="num">{e(pounds_text(invoice.subtotal_pence))}</td></tr>')
+    out.append(f'<tr><th>VAT at {e(invoice.vat_rate)}</th><td class="num">{e(pounds_text(invoice.vat_pence))}</td></tr>')
+    out.append(f'<tr class="grand"><th>Total due</th><td class="num">{e(pounds_text(invoice.total_pence))}</td></tr>')
+    out.append("</table>")
+    if invoice.vat_note:
+        out.append(f'<p class="note">{e(invoice.vat_note)}</p>')
+    out.append(f'<p class="note">{e(invoice.payment_terms)} Due date: {e(invoice.due_date.isoformat())}.</p>')
+    out.append(
+        '<p class="note">Amounts are in pounds sterling. Lines marked late are charged the late entry fee. '
+        "Please quote the invoice number, your centre number and the claim number in all communications.</p>"
+    )
+    registration = invoice.issuer.registration
+    out.append(f"<footer>{e(invoice.issuer.name)}" + (f" &middot; {e(registration)}" if registration else "") + "</footer>")
     out.append("</body>")
     out.append("</html>")
     return "\n".join(out) + "\n"

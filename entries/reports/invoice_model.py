@@ -1,11 +1,12 @@
-"""The invoice as a typed model: a centre's orders, each with its lines (amounts in integer pence).
+"""The invoice as a typed model: an issued invoice's details, its orders and their lines (integer pence).
 
-Built once per centre from the store (`entries.reports.invoice.build_invoice`); every renderer
+Built from the store (`entries.reports.invoice.build_invoice`) for one issued invoice; every renderer
 (xlsx, csv, html, json) reads this model and nothing else.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 NO_ORDER = "No order number"
@@ -13,15 +14,16 @@ NO_ORDER = "No order number"
 
 @dataclass(frozen=True)
 class InvoiceLine:
-    """The entries of one order with the same entry code, kind, late flag and fee."""
+    """The entries of one order and one claim with the same entry code, kind, late flag and fee."""
 
     entry_code: str
     title: str
     kind: str
     quantity: int
-    fee_pence: int
+    unit_fee_pence: int
     amount_pence: int
     late: bool
+    claim_number: str | None = None
 
     def as_json(self) -> dict:
         return {
@@ -29,18 +31,18 @@ class InvoiceLine:
             "title": self.title,
             "kind": self.kind,
             "quantity": self.quantity,
-            "fee_pence": self.fee_pence,
-            "amount_pence": self.amount_pence,
+            "unit_fee_pence": self.unit_fee_pence,
             "late": self.late,
+            "amount_pence": self.amount_pence,
+            "claim_number": self.claim_number,
         }
 
 
 @dataclass(frozen=True)
 class InvoiceOrder:
-    """One order number in one series (entries without an order number are an order of their own)."""
+    """One order number's lines (entries sent without an order number are an order of their own)."""
 
     order_ref: str | None
-    series: str
     lines: tuple[InvoiceLine, ...]
 
     @property
@@ -58,25 +60,49 @@ class InvoiceOrder:
     def as_json(self) -> dict:
         return {
             "order_ref": self.order_ref,
-            "series": self.series,
             "lines": [line.as_json() for line in self.lines],
             "total_pence": self.total_pence,
         }
 
 
 @dataclass(frozen=True)
-class Invoice:
-    """A centre's invoice for a series (None: every series), optionally one order number."""
+class Party:
+    """Who issues or receives the invoice: a name, address lines and registration details."""
 
-    centre: str
-    centre_name: str | None
-    series: str | None
-    order_ref: str | None = None
-    orders: tuple[InvoiceOrder, ...] = field(default_factory=tuple)
+    name: str
+    address: tuple[str, ...]
+    number: str | None = None  # the centre's number
+    vat_number: str | None = None
+    company_number: str | None = None
 
     @property
-    def total_pence(self) -> int:
-        return sum(order.total_pence for order in self.orders)
+    def registration(self) -> str:
+        parts = []
+        if self.company_number:
+            parts.append(f"Registered number {self.company_number}")
+        if self.vat_number:
+            parts.append(f"VAT registration {self.vat_number}")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """One issued invoice: a centre's entries in one series billed on one day."""
+
+    invoice_number: str
+    invoice_date: dt.date
+    tax_point: dt.date
+    due_date: dt.date
+    payment_terms: str
+    issuer: Party
+    centre: Party
+    series: str
+    vat_rate_basis_points: int
+    vat_note: str
+    subtotal_pence: int
+    vat_pence: int
+    total_pence: int
+    orders: tuple[InvoiceOrder, ...] = field(default_factory=tuple)
 
     @property
     def quantity(self) -> int:
@@ -86,21 +112,49 @@ class Invoice:
     def lines(self) -> list[InvoiceLine]:
         return [line for order in self.orders for line in order.lines]
 
+    @property
+    def vat_rate(self) -> str:
+        """The VAT rate as a percentage, e.g. `20%` or `0%`."""
+        return f"{self.vat_rate_basis_points / 100:g}%"
+
+    @property
+    def claim_numbers(self) -> list[str]:
+        return sorted({line.claim_number for line in self.lines if line.claim_number})
+
     def header_fields(self) -> list[tuple[str, str]]:
         """The labelled details every rendering shows above the orders."""
         return [
-            ("Centre number", self.centre),
-            ("Centre name", self.centre_name or ""),
-            ("Series", self.series or "All series"),
-            ("Order number", self.order_ref if self.order_ref is not None else "All orders"),
+            ("Invoice number", self.invoice_number),
+            ("Invoice date", self.invoice_date.isoformat()),
+            ("Tax point", self.tax_point.isoformat()),
+            ("Due date", self.due_date.isoformat()),
+            ("Centre number", self.centre.number or ""),
+            ("Centre name", self.centre.name),
+            ("Series", self.series),
+            ("Claim numbers", ", ".join(self.claim_numbers)),
         ]
 
     def as_json(self) -> dict:
-        """The `entries invoice --json` object (docs/architecture.md §8)."""
+        """The docs/architecture.md §8 invoice object."""
         return {
-            "centre": self.centre,
-            "centre_name": self.centre_name,
+            "invoice_number": self.invoice_number,
+            "invoice_date": self.invoice_date.isoformat(),
+            "tax_point": self.tax_point.isoformat(),
+            "issuer": {
+                "name": self.issuer.name,
+                "address": list(self.issuer.address),
+                "registration": self.issuer.registration,
+                "vat_number": self.issuer.vat_number,
+                "company_number": self.issuer.company_number,
+            },
+            "centre": {"number": self.centre.number, "name": self.centre.name, "address": list(self.centre.address)},
             "series": self.series,
             "orders": [order.as_json() for order in self.orders],
+            "subtotal_pence": self.subtotal_pence,
+            "vat_rate": self.vat_rate,
+            "vat_pence": self.vat_pence,
+            "vat_note": self.vat_note,
             "total_pence": self.total_pence,
+            "payment_terms": self.payment_terms,
+            "due_date": self.due_date.isoformat(),
         }

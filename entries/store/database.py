@@ -124,6 +124,16 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS onboarded_approvals (
         centre_number VARCHAR NOT NULL, suite_id VARCHAR NOT NULL, approved_from DATE NOT NULL, onboarded_at TIMESTAMP NOT NULL,
         PRIMARY KEY (centre_number, suite_id))""",
+    # Issued invoices (entries.store.invoices): a number is never reused; an entry is billed once.
+    """CREATE TABLE IF NOT EXISTS invoices (
+        invoice_number VARCHAR PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, centre VARCHAR NOT NULL, series VARCHAR NOT NULL,
+        invoice_date DATE NOT NULL, tax_point DATE NOT NULL, due_date DATE NOT NULL, payment_terms VARCHAR NOT NULL,
+        issuer_json VARCHAR NOT NULL, centre_json VARCHAR NOT NULL, vat_rate_basis_points INTEGER NOT NULL,
+        vat_note VARCHAR, subtotal_pence BIGINT NOT NULL, vat_pence BIGINT NOT NULL, total_pence BIGINT NOT NULL,
+        created_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS invoice_entries (
+        entry_id INTEGER PRIMARY KEY, invoice_number VARCHAR NOT NULL)""",
+    "CREATE SEQUENCE IF NOT EXISTS invoice_numbers START 1",
     # One view of centres and approvals: the published list plus bulk-onboarded ones (the published
     # entry wins on a clash). Search, template, validation, reports and invoices all read these.
     """CREATE OR REPLACE VIEW all_centres AS

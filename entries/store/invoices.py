@@ -1,0 +1,171 @@
+"""Issued invoices: each stored entry is billed on exactly one invoice, and an invoice keeps its number.
+
+`issue_invoices` bills a centre's entries not yet on any invoice: one new invoice per series, in
+one transaction, with a number drawn from a sequence and never reused (`invoices.invoice_number`
+is the primary key, `invoice_entries.entry_id` too, so an entry can never be billed twice). The
+issuer's and the centre's details, the VAT rate and the payment terms are copied onto the invoice
+when it is issued, so the same invoice produced again is the same document even after the
+reference data changes.
+
+`invoices_for` finds the invoices that bill a centre's entries (optionally one series, one order
+number, or entries received in a date range).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import duckdb
+
+from entries.core import clock
+from entries.core.errors import EntriesError
+from entries.store import database
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What `issue_invoices` did: the numbers of the invoices it issued (none when nothing was new)."""
+
+    new: tuple[str, ...]
+
+
+def _filter(
+    centre: str, series: str | None, order_ref: str | None, received: tuple[dt.date, dt.date] | None
+) -> tuple[str, list[object]]:
+    where = ["e.centre_number = ?"]
+    params: list[object] = [centre]
+    if series is not None:
+        where.append("e.series = ?")
+        params.append(series)
+    if order_ref is not None:
+        where.append("e.order_ref = ?")
+        params.append(order_ref)
+    if received is not None:
+        where.append("s.received_on BETWEEN ? AND ?")
+        params += list(received)
+    return " AND ".join(where), params
+
+
+def _issuer(con: duckdb.DuckDBPyConnection) -> dict:
+    found = con.execute("SELECT * FROM ref_issuer").df()
+    if len(found) != 1:
+        raise EntriesError("the reference data has no issuer (reference_data/issuer.csv); load it before invoicing")
+    return {k: (None if v is None or v != v else v) for k, v in found.iloc[0].to_dict().items()}
+
+
+def _centre(con: duckdb.DuckDBPyConnection, centre: str) -> dict:
+    found = con.execute(
+        """SELECT name, address_line_1, address_line_2, town, postcode FROM all_centres WHERE centre_number = ?""",
+        [centre],
+    ).fetchall()
+    name, *address = found[0] if found else (None, None, None, None, None)
+    return {"number": centre, "name": name, "address": [part for part in address if part]}
+
+
+def vat_pence(subtotal_pence: int, basis_points: int) -> int:
+    """VAT on `subtotal_pence` at `basis_points` (2000 = 20%), rounded half up to a whole penny."""
+    return (subtotal_pence * basis_points + 5_000) // 10_000
+
+
+def issue_invoices(
+    con: duckdb.DuckDBPyConnection,
+    centre: str,
+    *,
+    on: dt.date | None = None,
+    series: str | None = None,
+    order_ref: str | None = None,
+    received: tuple[dt.date, dt.date] | None = None,
+) -> Issued:
+    """Bill the centre's entries (within the filters) that no invoice bills yet: one invoice per
+    series, dated `on` (default today), all in one transaction. Nothing new, nothing issued."""
+    day = on or clock.today()
+    where, params = _filter(centre, series, order_ref, received)
+    unbilled = f"""SELECT e.entry_id, e.series, e.fee_pence FROM entries e JOIN submissions s USING (submission_id)
+                   WHERE {where} AND NOT EXISTS (SELECT 1 FROM invoice_entries b WHERE b.entry_id = e.entry_id)"""
+    totals = con.execute(
+        f"SELECT series, sum(fee_pence) FROM ({unbilled}) GROUP BY series ORDER BY series", params
+    ).fetchall()
+    if not totals:
+        return Issued(new=())
+    issuer = _issuer(con)
+    who = _centre(con, centre)
+    rate = int(issuer["vat_rate_basis_points"])
+    terms = int(issuer["payment_terms_days"])
+    note = issuer.get("vat_note") or ("" if rate else "No VAT is charged.")
+    issued: list[str] = []
+    with database.transaction(con):
+        for row_series, subtotal in totals:
+            n = con.execute("SELECT nextval('invoice_numbers')").fetchall()[0][0]
+            number = f"{issuer['invoice_prefix']}-{day.year}-{n:06d}"
+            subtotal = int(subtotal)
+            vat = vat_pence(subtotal, rate)
+            con.execute(
+                """INSERT INTO invoices (invoice_number, seq, centre, series, invoice_date, tax_point, due_date,
+                       payment_terms, issuer_json, centre_json, vat_rate_basis_points, vat_note,
+                       subtotal_pence, vat_pence, total_pence, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    number,
+                    n,
+                    centre,
+                    row_series,
+                    day,
+                    day,  # the tax point of a fee invoiced when the entry is billed: the invoice date
+                    day + dt.timedelta(days=terms),
+                    f"Payment due within {terms} days of the invoice date.",
+                    json.dumps(
+                        {
+                            "name": issuer["name"],
+                            "address": [
+                                p
+                                for p in (
+                                    issuer["address_line_1"],
+                                    issuer.get("address_line_2"),
+                                    issuer["town"],
+                                    issuer["postcode"],
+                                )
+                                if p
+                            ],
+                            "vat_number": issuer.get("vat_number"),
+                            "company_number": issuer.get("company_number"),
+                        },
+                        sort_keys=True,
+                    ),
+                    json.dumps(who, sort_keys=True),
+                    rate,
+                    note,
+                    subtotal,
+                    vat,
+                    subtotal + vat,
+                    clock.now(),
+                ],
+            )
+            con.execute(
+                f"INSERT INTO invoice_entries (entry_id, invoice_number) SELECT entry_id, ? FROM ({unbilled}) u "
+                "WHERE u.series = ?",
+                [number, *params, row_series],
+            )
+            issued.append(number)
+    return Issued(new=tuple(issued))
+
+
+def invoices_for(
+    con: duckdb.DuckDBPyConnection,
+    centre: str,
+    series: str | None = None,
+    order_ref: str | None = None,
+    received: tuple[dt.date, dt.date] | None = None,
+) -> list[str]:
+    """Numbers of the invoices billing the centre's entries within the filters, oldest first."""
+    where, params = _filter(centre, series, order_ref, received)
+    return [
+        r[0]
+        for r in con.execute(
+            f"""SELECT b.invoice_number FROM invoice_entries b JOIN entries e USING (entry_id)
+                JOIN submissions s ON s.submission_id = e.submission_id JOIN invoices i USING (invoice_number)
+                WHERE {where} GROUP BY b.invoice_number ORDER BY min(i.seq)""",
+            params,
+        ).fetchall()
+    ]
