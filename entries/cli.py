@@ -256,9 +256,8 @@ def print_run(summary: dict) -> None:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
-    from entries.pipeline import nightly
-
     from entries.core.series import parse_series
+    from entries.pipeline import nightly
 
     if not args.inbox.is_dir():
         raise UsageError(f"no inbox folder at {args.inbox}")
@@ -545,9 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
     invoice.add_argument("--centre", type=centre_number, required=True, help=CENTRE_HELP)
     invoice.add_argument("--series", help="series, e.g. 2027-06 (default: every series)")
     invoice.add_argument("--order-ref", help="only this order number")
-    invoice.add_argument(
-        "--on", type=iso_date, help="invoice date (YYYY-MM-DD) of any new invoice (default: today)"
-    )
+    invoice.add_argument("--on", type=iso_date, help="invoice date (YYYY-MM-DD) of any new invoice (default: today)")
     invoice.add_argument("--json", action="store_true", help="print the invoice JSON")
     invoice.set_defaults(handler=cmd_invoice)
 
@@ -559,9 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--received-from", type=iso_date, help="first day (YYYY-MM-DD) of a date range of submissions"
     )
     invoices.add_argument("--received-to", type=iso_date, help="last day (YYYY-MM-DD) of that range")
-    invoices.add_argument(
-        "--on", type=iso_date, help="invoice date (YYYY-MM-DD) of any new invoice (default: today)"
-    )
+    invoices.add_argument("--on", type=iso_date, help="invoice date (YYYY-MM-DD) of any new invoice (default: today)")
     invoices.add_argument("--json", action="store_true", help="print JSON")
     invoices.set_defaults(handler=cmd_invoices)
 

@@ -195,7 +195,9 @@ ISSUER = _table(
             coerce=True,
             description="Days from the invoice date to the due date.",
         ),
-        "invoice_prefix": text("Letters that begin every invoice number, e.g. OCR.", pa.Check.str_matches(r"^[A-Z]{2,6}$")),
+        "invoice_prefix": text(
+            "Letters that begin every invoice number, e.g. OCR.", pa.Check.str_matches(r"^[A-Z]{2,6}$")
+        ),
     },
     "Who issues invoices: one row.",
 )

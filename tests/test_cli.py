@@ -97,9 +97,13 @@ def test_invoice_json_follows_the_contract_and_totals_match_the_entries(stored, 
     fees = sum(e["fee_pence"] for e in json.loads(capsys.readouterr().out))
     assert main([*base, "invoice", "--centre", "12345", "--series", "2027-06", "--on", "2027-01-16", "--json"]) == 0
     (invoice,) = json.loads(capsys.readouterr().out)
-    assert INVOICE_KEYS <= set(invoice) and invoice["subtotal_pence"] == fees
+    assert set(invoice) >= INVOICE_KEYS and invoice["subtotal_pence"] == fees
     assert invoice["total_pence"] == invoice["subtotal_pence"] + invoice["vat_pence"]
-    assert (invoice["invoice_date"], invoice["tax_point"], invoice["due_date"]) == ("2027-01-16", "2027-01-16", "2027-02-15")
+    assert (invoice["invoice_date"], invoice["tax_point"], invoice["due_date"]) == (
+        "2027-01-16",
+        "2027-01-16",
+        "2027-02-15",
+    )
     assert set(invoice["issuer"]) >= {"name", "address", "registration"} and invoice["issuer"]["address"]
     assert invoice["centre"] == {
         "number": "12345",
@@ -108,7 +112,7 @@ def test_invoice_json_follows_the_contract_and_totals_match_the_entries(stored, 
     }
     assert (invoice["vat_rate"], invoice["vat_pence"]) == ("0%", 0) and "VAT" in invoice["vat_note"]
     assert all(set(o) >= {"order_ref", "lines"} for o in invoice["orders"])
-    assert all(LINE_KEYS <= set(line) and line["claim_number"] for o in invoice["orders"] for line in o["lines"])
+    assert all(set(line) >= LINE_KEYS and line["claim_number"] for o in invoice["orders"] for line in o["lines"])
     # Produced again: the same invoice, the same number, nothing new.
     assert main([*base, "invoice", "--centre", "12345", "--series", "2027-06", "--on", "2027-03-01", "--json"]) == 0
     (again,) = json.loads(capsys.readouterr().out)

@@ -34,8 +34,8 @@ from entries.reports.confirmation import submission_stem, write_confirmation
 from entries.reports.files import MONEY_FORMAT, csv_safe, pounds_text
 from entries.reports.invoice import build_invoice, invoice_file_stem, invoice_lines, produce_invoices
 from entries.reports.invoice_csv import CSV_COLUMNS
-from entries.store.invoices import vat_pence
 from entries.store import database, refdata
+from entries.store.invoices import vat_pence
 from schemas.invoice import INVOICE_LINE
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -138,7 +138,9 @@ def add_entry(
 def seed(con) -> None:
     """Two candidates, a full award, two unit entries and a late top-up, over two order numbers."""
     add_submission(con, 1, order_ref="PO-1001", file_name="Year 13 entries.xlsx", claim=claim_number(1))
-    add_submission(con, 2, order_ref="PO-1002", received_on=dt.date(2027, 3, 1), file_name="late.xlsx", claim=claim_number(2))
+    add_submission(
+        con, 2, order_ref="PO-1002", received_on=dt.date(2027, 3, 1), file_name="late.xlsx", claim=claim_number(2)
+    )
     add_candidate(con, 1, "0001", "O'Brien", "Zoë")
     add_candidate(con, 2, "0002", HYPERLINK, "Sam", sex="M")
     # Inserted out of order: the reports sort them.
@@ -315,7 +317,10 @@ def test_invoice_files_match_golden(con, tmp_path):
     (made,) = produce(con, tmp_path, series="2027-06")
     folder = tmp_path / "12345"
     assert made.files == {kind: folder / f"invoice_OCR-2027-000001.{kind}" for kind in ("xlsx", "csv", "html", "json")}
-    check_golden("invoice_OCR-2027-000001.cells.json", {"xlsx": xlsx_cells(made.files["xlsx"]), "csv": csv_rows(made.files["csv"])})
+    check_golden(
+        "invoice_OCR-2027-000001.cells.json",
+        {"xlsx": xlsx_cells(made.files["xlsx"]), "csv": csv_rows(made.files["csv"])},
+    )
     check_golden("invoice_OCR-2027-000001.html", made.files["html"].read_text(encoding="utf-8"))
     assert json.loads(made.files["json"].read_text(encoding="utf-8")) == made.invoice.as_json()
 
@@ -341,12 +346,15 @@ def test_after_new_entries_a_new_invoice_bills_only_them(con, tmp_path):
     old, new = produce_invoices(con, "12345", tmp_path, series="2027-06", on=dt.date(2027, 3, 6))
     assert old.invoice == first.invoice and not old.new
     assert new.new and new.invoice.invoice_number == "OCR-2027-000002"
-    assert [(o.order_ref, [line.entry_code for line in o.lines]) for o in new.invoice.orders] == [("PO-1003", ["05838"])]
+    assert [(o.order_ref, [line.entry_code for line in o.lines]) for o in new.invoice.orders] == [
+        ("PO-1003", ["05838"])
+    ]
     assert new.invoice.subtotal_pence == 9840 and new.invoice.invoice_date == dt.date(2027, 3, 6)
     # Every stored entry is on exactly one invoice.
-    assert con.execute(
-        "SELECT count(*), count(DISTINCT entry_id) FROM invoice_entries"
-    ).fetchall() == con.execute("SELECT count(*), count(*) FROM entries").fetchall()
+    assert (
+        con.execute("SELECT count(*), count(DISTINCT entry_id) FROM invoice_entries").fetchall()
+        == con.execute("SELECT count(*), count(*) FROM entries").fetchall()
+    )
 
 
 def test_an_order_invoiced_alone_is_not_billed_again_with_the_rest(con, tmp_path):
@@ -369,7 +377,10 @@ def test_vat_follows_the_issuers_reference_data(con, tmp_path):
     assert "VAT at 20%" in made.files["html"].read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(("subtotal", "rate", "vat"), [(0, 2000, 0), (1, 2000, 0), (3, 2000, 1), (2, 2500, 1), (9840, 2000, 1968), (9841, 500, 492)])
+@pytest.mark.parametrize(
+    ("subtotal", "rate", "vat"),
+    [(0, 2000, 0), (1, 2000, 0), (3, 2000, 1), (2, 2500, 1), (9840, 2000, 1968), (9841, 500, 492)],
+)
 def test_vat_is_rounded_half_up_to_a_penny(subtotal, rate, vat):
     assert vat_pence(subtotal, rate) == vat
 
@@ -402,7 +413,11 @@ def test_invoice_csv_amounts_are_pence_and_add_up(con, tmp_path):
     assert sum(int(r["amount_pence"]) for r in lines) == 23910
     assert all(int(r["quantity"]) * int(r["unit_fee_pence"]) == int(r["amount_pence"]) for r in lines)
     assert [r["amount_pence"] for r in records if r["record"] == "order total"] == ["16740", "7170"]
-    assert [(r["record"], r["amount_pence"]) for r in records[-3:]] == [("subtotal", "23910"), ("vat", "0"), ("total", "23910")]
+    assert [(r["record"], r["amount_pence"]) for r in records[-3:]] == [
+        ("subtotal", "23910"),
+        ("vat", "0"),
+        ("total", "23910"),
+    ]
     assert [r["late"] for r in lines] == ["No", "No", "Yes"]
     assert {r["claim_number"] for r in lines} == {claim_number(1), claim_number(2)}
 
@@ -428,7 +443,10 @@ def test_late_and_standard_fees_are_separate_lines(con, tmp_path):
     add_entry(con, 5, 2, 3, "0003", "05839T1", "top_up", "05839", 4780, order_ref="PO-1002")
     (made,) = produce(con, tmp_path, order_ref="PO-1002")
     lines = made.invoice.orders[0].lines
-    assert [(x.entry_code, x.late, x.unit_fee_pence) for x in lines] == [("05839T1", False, 4780), ("05839T1", True, 7170)]
+    assert [(x.entry_code, x.late, x.unit_fee_pence) for x in lines] == [
+        ("05839T1", False, 4780),
+        ("05839T1", True, 7170),
+    ]
 
 
 def test_invoice_file_names_are_safe():

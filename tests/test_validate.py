@@ -187,7 +187,13 @@ WHOLE_FILE_RULES = [
     ("ENT_05", [{}, {}], {"received_on": dt.date(2027, 2, 22)}, None, {(None, "Series")}),
     ("ENT_06", [{}], {"received_on": dt.date(2027, 4, 22)}, None, {(2, "Series")}),
     # A row naming a closed series is refused on that row; the next row, for June, is not.
-    ("ENT_06", [{"Series": "2027-01"}, {"Candidate Number": "0043", "UCI": ""}], {"received_on": dt.date(2026, 12, 2)}, None, {(2, "Series")}),
+    (
+        "ENT_06",
+        [{"Series": "2027-01"}, {"Candidate Number": "0043", "UCI": ""}],
+        {"received_on": dt.date(2026, 12, 2)},
+        None,
+        {(2, "Series")},
+    ),
     ("ROW_01", [{}, {}], {}, None, {(3, None)}),
     (
         "ROW_02",
@@ -262,7 +268,13 @@ def test_a_two_digit_year_is_told_as_such_not_as_an_unreal_date(reference):
 
 @pytest.mark.parametrize(
     ("cell", "series"),
-    [("", "2027-06"), ("2027-01", "2027-01"), ("June 2027", "2027-06"), ("jan 2028", "2028-01"), ("JUNE-2028", "2028-06")],
+    [
+        ("", "2027-06"),
+        ("2027-01", "2027-01"),
+        ("June 2027", "2027-06"),
+        ("jan 2028", "2028-01"),
+        ("JUNE-2028", "2028-06"),
+    ],
 )
 def test_each_row_is_for_its_own_series_or_the_uploads(reference, cell, series):
     result = validate(frame({"Series": cell}), CTX, reference)
@@ -271,7 +283,11 @@ def test_each_row_is_for_its_own_series_or_the_uploads(reference, cell, series):
 
 def test_late_warning_lists_the_rows_of_each_stated_late_series(reference):
     # Received 28 November 2026: January 2027 is past its standard deadline, June is not.
-    rows = [{"Series": "2027-01"}, {"Candidate Number": "0043", "UCI": ""}, {"Candidate Number": "0044", "UCI": "", "Series": "Jan 2027"}]
+    rows = [
+        {"Series": "2027-01"},
+        {"Candidate Number": "0043", "UCI": ""},
+        {"Candidate Number": "0044", "UCI": "", "Series": "Jan 2027"},
+    ]
     result = validate(frame(*rows), CTX, reference)
     late = [i for i in result.issues if i.code == "ENT_05"]
     assert [(i.params["series"], i.params["rows"]) for i in late] == [("2027-01", "2, 4")]

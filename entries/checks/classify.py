@@ -102,7 +102,9 @@ def classify(rows: pd.DataFrame, ctx: Context, reference: Reference, history: Hi
         .astype(bool)
     )
     repeated = lines.duplicated(subset=key, keep="first")
-    for row, series in zip(lines.loc[on_record | repeated, "row"], lines.loc[on_record | repeated, "series"], strict=True):
+    for row, series in zip(
+        lines.loc[on_record | repeated, "row"], lines.loc[on_record | repeated, "series"], strict=True
+    ):
         issues.append(issue("DUP_01", row=int(row), series=series))
     lines = lines[~(on_record | repeated)].reset_index(drop=True)
 

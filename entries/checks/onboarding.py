@@ -175,11 +175,15 @@ def address_fields(rows: pd.DataFrame) -> dict[str, pd.Series]:
     one Address cell split by `split_address`."""
     parts = {c: rows[c].str.strip() for c in ("Address Line 1", "Address Line 2", "Town", "Postcode")}
     by_parts = pd.concat(parts.values(), axis=1).ne("").any(axis=1)
-    split = pd.DataFrame(
-        [split_address(text) for text in rows["Address"].tolist()],
-        columns=list(ADDRESS_FIELDS),
-        index=rows.index,
-    ) if len(rows) else pd.DataFrame({f: pd.Series([], dtype="str") for f in ADDRESS_FIELDS})
+    split = (
+        pd.DataFrame(
+            [split_address(text) for text in rows["Address"].tolist()],
+            columns=list(ADDRESS_FIELDS),
+            index=rows.index,
+        )
+        if len(rows)
+        else pd.DataFrame({f: pd.Series([], dtype="str") for f in ADDRESS_FIELDS})
+    )
     own = [parts["Address Line 1"], parts["Address Line 2"], parts["Town"], parts["Postcode"].str.upper()]
     return {
         field: mine.where(by_parts, split[field]).astype("str") for field, mine in zip(ADDRESS_FIELDS, own, strict=True)

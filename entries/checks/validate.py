@@ -225,7 +225,13 @@ def reference_issues(norm: pd.DataFrame, ctx: Context, reference: Reference) -> 
                    JOIN ref_units un ON un.suite_id = q.suite_id AND un.unit_number = r.unit_number
                    WHERE un.assessment <> 'moderated' GROUP BY r.qualification_code""")
     )
-    for row, col, unit, code, qualification in rows_of(f"""SELECT row, col, unit, entry_code, e.qualification_code FROM {units}
+    for (
+        row,
+        col,
+        unit,
+        code,
+        qualification,
+    ) in rows_of(f"""SELECT row, col, unit, entry_code, e.qualification_code FROM {units}
                                              AND e.kind = 'full_award'
                                              AND NOT EXISTS (SELECT 1 FROM ref_rules_of_combination r
                                                              WHERE r.qualification_code = e.qualification_code AND r.unit_number = u.unit)"""):

@@ -39,9 +39,8 @@ from entries.core.rules import Issue
 from entries.intake.sheets import read_folder_sheets, read_workbook_sheets, sha_of, take_table
 from entries.reports.onboarding import write_report
 from entries.store import database, refdata
-from schemas.onboarding import OPTIONAL_CENTRE_COLUMNS
 from entries.store.onboarding import plan_candidates, store_onboarding
-from schemas.onboarding import APPROVAL_COLUMNS, CENTRE_COLUMNS
+from schemas.onboarding import APPROVAL_COLUMNS, CENTRE_COLUMNS, OPTIONAL_CENTRE_COLUMNS
 
 SHEETS = ("Centres", "Approvals", "Candidates")
 

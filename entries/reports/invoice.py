@@ -116,7 +116,9 @@ def build_invoice(con: duckdb.DuckDBPyConnection, number: str) -> Invoice:
             vat_number=issuer.get("vat_number"),
             company_number=issuer.get("company_number"),
         ),
-        centre=Party(name=centre.get("name") or "", address=tuple(centre.get("address") or ()), number=centre["number"]),
+        centre=Party(
+            name=centre.get("name") or "", address=tuple(centre.get("address") or ()), number=centre["number"]
+        ),
         series=series,
         vat_rate_basis_points=int(rate),
         vat_note=note,
@@ -291,7 +293,8 @@ def write_series_invoices(
         raise UsageError("give a series or a date range")
     if series is not None:
         _check_arguments("00000", series)
-    where, params = ["TRUE"], []
+    where: list[str] = ["TRUE"]
+    params: list[object] = []
     if series is not None:
         where.append("e.series = ?")
         params.append(series)
@@ -326,7 +329,7 @@ def write_series_invoices(
     stem = f"invoices_{series or 'all'}" + (
         f"_received_{received[0].isoformat()}_to_{received[1].isoformat()}" if received else ""
     )
-    records = [
+    records: list[tuple] = [
         (
             p.invoice.invoice_number,
             p.invoice.invoice_date.isoformat(),

@@ -110,7 +110,9 @@ def invoice_html(invoice: Invoice) -> str:
         out.append("</section>")
     out.append('<table class="totals">')
     out.append(f'<tr><th>Subtotal</th><td class="num">{e(pounds_text(invoice.subtotal_pence))}</td></tr>')
-    out.append(f'<tr><th>VAT at {e(invoice.vat_rate)}</th><td class="num">{e(pounds_text(invoice.vat_pence))}</td></tr>')
+    out.append(
+        f'<tr><th>VAT at {e(invoice.vat_rate)}</th><td class="num">{e(pounds_text(invoice.vat_pence))}</td></tr>'
+    )
     out.append(f'<tr class="grand"><th>Total due</th><td class="num">{e(pounds_text(invoice.total_pence))}</td></tr>')
     out.append("</table>")
     if invoice.vat_note:
@@ -121,7 +123,9 @@ def invoice_html(invoice: Invoice) -> str:
         "Please quote the invoice number, your centre number and the claim number in all communications.</p>"
     )
     registration = invoice.issuer.registration
-    out.append(f"<footer>{e(invoice.issuer.name)}" + (f" &middot; {e(registration)}" if registration else "") + "</footer>")
+    out.append(
+        f"<footer>{e(invoice.issuer.name)}" + (f" &middot; {e(registration)}" if registration else "") + "</footer>"
+    )
     out.append("</body>")
     out.append("</html>")
     return "\n".join(out) + "\n"

@@ -26,10 +26,10 @@ def invoice_workbook(invoice: Invoice) -> Workbook:
     bold = Font(bold=True)
     row = 1
     put(ws, row, 1, invoice.issuer.name).font = Font(bold=True, size=12)
-    for line in (*invoice.issuer.address, invoice.issuer.registration):
-        if line:
+    for text in (*invoice.issuer.address, invoice.issuer.registration):
+        if text:
             row += 1
-            put(ws, row, 1, line)
+            put(ws, row, 1, text)
     row += 2
     put(ws, row, 1, TITLE).font = Font(bold=True, size=14)
     for label, value in invoice.header_fields():
@@ -38,8 +38,8 @@ def invoice_workbook(invoice: Invoice) -> Workbook:
         put(ws, row, 2, value)
     row += 2
     put(ws, row, 1, "Bill to").font = bold
-    for line in (f"{invoice.centre.name} (centre {invoice.centre.number})", *invoice.centre.address):
-        put(ws, row, 2, line)
+    for text in (f"{invoice.centre.name} (centre {invoice.centre.number})", *invoice.centre.address):
+        put(ws, row, 2, text)
         row += 1
     for order in invoice.orders:
         row += 1

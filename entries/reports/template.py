@@ -19,6 +19,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 from openpyxl import Workbook
@@ -323,7 +324,9 @@ def _add_validations(ws: Worksheet, ranges: dict[str, str]) -> None:
         letters = [get_column_letter(TEMPLATE_COLUMNS.index(n) + 1) for n in names]
         return [f"{x}{FIRST_DATA_ROW}:{x}{LAST_ROW}" for x in letters]
 
-    def add(formula: str, cells: list[str], error: str, style: str = "stop") -> None:
+    def add(
+        formula: str, cells: list[str], error: str, style: Literal["stop", "warning", "information"] = "stop"
+    ) -> None:
         dv = DataValidation(
             type="list",
             formula1=formula,

@@ -211,7 +211,8 @@ def _keep_stored_addresses(con: duckdb.DuckDBPyConnection, centres: pd.DataFrame
     """A Centres row that gives no address keeps the one on record (an onboarding that only
     changes a name must not wipe the address invoices are sent to)."""
     stored = con.execute(
-        "SELECT centre_number, " + ", ".join(f"coalesce({f}, '') AS stored_{f}" for f in ADDRESS_FIELDS)
+        "SELECT centre_number, "
+        + ", ".join(f"coalesce({f}, '') AS stored_{f}" for f in ADDRESS_FIELDS)
         + " FROM onboarded_centres"
     ).df()
     merged = centres.merge(stored, on="centre_number", how="left")

@@ -20,9 +20,7 @@ def default_series(con: duckdb.DuckDBPyConnection, received_on: dt.date) -> str:
         "SELECT series FROM ref_series WHERE entry_deadline >= ? ORDER BY series LIMIT 1", [received_on]
     ).fetchall()
     if not found:
-        raise UsageError(
-            f"no series takes entries at the standard fee on {received_on.isoformat()}; give --series"
-        )
+        raise UsageError(f"no series takes entries at the standard fee on {received_on.isoformat()}; give --series")
     return found[0][0]
 
 
