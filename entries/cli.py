@@ -123,10 +123,23 @@ def print_outcome(outcome: Outcome, limit: int = 20) -> None:
     """A short human summary of one upload, with its first issues."""
     reason = f" ({outcome.reason})" if outcome.reason else ""
     print(f"{outcome.file}: {outcome.status}{reason}")
+    source = {"default": " (the default: first series at the standard fee)", "option": " (--series)"}
     print(
-        f"  centre {outcome.centre}, series {outcome.series or '-'}, order {outcome.order_ref or '-'}; "
+        f"  centre {outcome.centre}, series {outcome.series or '-'}{source.get(outcome.series_source, '')}, "
+        f"order {outcome.order_ref or '-'}; "
         f"rows {outcome.rows}, accepted {outcome.accepted}, rejected {outcome.rejected}, held {outcome.held}"
     )
+    stored = sum(outcome.entries.values())
+    if stored or outcome.claim_number:
+        by_series = "; ".join(
+            f"{s['series']}{' late' if s['late'] else ''}: {s['entries']} (£{s['fees_pence'] / 100:,.2f})"
+            for s in outcome.by_series
+        )
+        print(
+            f"  {stored} entries stored, total £{outcome.fees_pence / 100:,.2f}"
+            + (f" ({by_series})" if by_series else "")
+            + (f"; claim number {outcome.claim_number}" if outcome.claim_number else "")
+        )
     errors = sum(1 for i in outcome.issues if i.severity == "error")
     warnings = len(outcome.issues) - errors
     if outcome.issues:
@@ -385,18 +398,30 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from entries.core.claims import parse_claim_number
     from entries.reports import listing
 
+    claim = None
+    if args.claim is not None:
+        claim = parse_claim_number(args.claim)
+        if claim is None:
+            raise UsageError(f"{args.claim!r} is not a claim number (C, seven digits and a check letter, e.g. C0000042K)")
     con = _open(args)
-    found = listing.submission_history(con, args.centre, args.qualification, args.group)
-    written = listing.write_history(found, config.out_dir(args.out), args.centre, args.qualification, args.group)
+    found = listing.submission_history(con, args.centre, args.qualification, args.group, claim)
+    if claim is not None and not found:
+        print(f"entries: no submission has the claim number {claim}", file=sys.stderr)
+        return 1
+    written = listing.write_history(
+        found, config.out_dir(args.out), args.centre, args.qualification, args.group, claim
+    )
     if args.json:
         print(json.dumps(found, indent=2, ensure_ascii=False))
         return 0
     for s in found:
         kinds = ", ".join(f"{k} {n}" for k, n in s["entries"].items() if n)
         print(
-            f"#{s['submission_id']} {s['received_on']} centre {s['centre']} {s['file']}: {s['status']}"
+            f"#{s['submission_id']}{' claim ' + s['claim_number'] if s['claim_number'] else ''} {s['received_on']} "
+            f"centre {s['centre']} {s['file']}: {s['status']}"
             f" (series {s['series'] or '-'}, order {s['order_ref'] or '-'}; rows {s['rows']}; {kinds or 'no entries'};"
             f" £{s['fees_pence'] / 100:.2f})"
         )
@@ -414,6 +439,10 @@ def cmd_review_list(args: argparse.Namespace) -> int:
         return 0
     for item in items:
         rec = item["on_record"]
+        entered = ", ".join(
+            f"{e['entry_code']}{' units ' + '/'.join(map(str, e['units'])) if e['units'] else ''} {e['series']}"
+            for e in item["entries"]
+        )
         print(
             f"#{item['review_id']} {item['reason_code']} centre {item['centre']} {item['file']} rows {item['rows']}: "
             f"{item['candidate_number']} {item['surname']}, {item['forenames']} ({item['date_of_birth']})"
@@ -422,6 +451,7 @@ def cmd_review_list(args: argparse.Namespace) -> int:
                 if rec
                 else ""
             )
+            + f"; entries {entered}"
         )
     print(f"{len(items)} open item(s)")
     return 0
@@ -440,6 +470,8 @@ def cmd_review_resolve(args: argparse.Namespace) -> int:
         f"{'y' if done['entries'] == 1 else 'ies'} stored; submission now {done['submission_status']}; "
         f"confirmation {confirmation}"
     )
+    if done["candidate_number"]:
+        print(f"  the new candidate was given the free candidate number {done['candidate_number']}: tell the centre")
     return 0
 
 
@@ -636,6 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--centre", type=centre_number, help=CENTRE_HELP)
     history.add_argument("--qualification", help="only submissions with entries for this qualification code")
     history.add_argument("--group", help="only submissions with entries for this candidate group")
+    history.add_argument("--claim", metavar="NUMBER", help="the submission with this claim number (e.g. C0000042K)")
     history.add_argument("--json", action="store_true", help="print JSON")
     history.set_defaults(handler=cmd_history)
 
@@ -651,8 +684,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--as",
         dest="how",
         required=True,
-        choices=["existing", "new", "reject"],
-        help="existing: the candidate on record; new: a new candidate; reject: drop the rows",
+        choices=["existing", "new", "new-number", "reject"],
+        help="existing: the candidate on record; new: a new candidate; new-number: a new candidate with the "
+        "centre's lowest free candidate number (tell the centre); reject: drop the rows",
     )
     resolve.set_defaults(handler=cmd_review_resolve)
     return parser

@@ -58,13 +58,18 @@ def submission_history(
     centre: str | None = None,
     qualification: str | None = None,
     group: str | None = None,
+    claim: str | None = None,
 ) -> list[dict]:
     """Each submission (newest first) with its status changes, counts of entries by kind and fees.
 
     `qualification` keeps submissions with entries leading to that qualification code (counts then
-    cover those entries only); `group` likewise for a candidate group.
+    cover those entries only); `group` likewise for a candidate group; `claim` keeps the one
+    submission with that claim number.
     """
     where, params = ["TRUE"], []
+    if claim is not None:
+        where.append("s.claim_number = ?")
+        params.append(claim)
     entry_filter, entry_params = ["TRUE"], []
     if centre is not None:
         where.append("s.centre = ?")
@@ -85,7 +90,7 @@ def submission_history(
             SELECT s.submission_id, s.centre, s.file_name, s.sha256, s.series, s.order_ref, s.received_on, s.status,
                    s.reason_code, s.rows, s.accepted, s.rejected, s.held,
                    coalesce(k.full_award, 0), coalesce(k.unit, 0), coalesce(k.top_up, 0), coalesce(k.move_down, 0),
-                   coalesce(k.fees_pence, 0)
+                   coalesce(k.fees_pence, 0), s.claim_number
             FROM submissions s LEFT JOIN counts k USING (submission_id)
             WHERE {" AND ".join(where)} {"AND k.submission_id IS NOT NULL" if filtered else ""}
             ORDER BY s.received_on DESC, s.submission_id DESC""",
@@ -103,6 +108,7 @@ def submission_history(
         out.append(
             {
                 "submission_id": r[0],
+                "claim_number": r[18],
                 "centre": r[1],
                 "file": r[2],
                 "sha256": r[3],
@@ -125,6 +131,7 @@ def submission_history(
 
 HISTORY_HEADER = (
     "Submission",
+    "Claim number",
     "Centre",
     "File",
     "Received on",
@@ -151,6 +158,7 @@ def write_history(
     centre: str | None = None,
     qualification: str | None = None,
     group: str | None = None,
+    claim: str | None = None,
 ) -> dict[str, str]:
     """The entry submission history report (xlsx and csv) under out_dir/history/; returns both paths.
 
@@ -164,10 +172,12 @@ def write_history(
     parts = [f"centre_{centre}" if centre else "all"]
     parts += [f"qualification_{safe_file_part(qualification)}"] if qualification else []
     parts += [f"group_{safe_file_part(group)}"] if group else []
+    parts += [f"claim_{claim}"] if claim else []
     stem = "history_" + "_".join(parts)
     rows = [
         [
             s["submission_id"],
+            s["claim_number"] or "",
             s["centre"],
             s["file"],
             s["received_on"],

@@ -19,21 +19,31 @@ from entries.store import database
 from entries.store.commit import load_history, store_entries
 from entries.store.submissions import change_status
 
-RESOLUTIONS = ("existing", "new", "reject")
+RESOLUTIONS = ("existing", "new", "new-number", "reject")
+
+
+def _entries_of(held: list[dict], series: str | None) -> list[dict]:
+    """What each held row would enter: its entry code, units and series (no personal data)."""
+    out = []
+    for row in held:
+        units = [int(row[f"unit_{n}"]) for n in range(1, 7) if row.get(f"unit_{n}") is not None]
+        out.append({"row": row.get("row"), "entry_code": row["entry_code"], "units": units, "series": row.get("series") or series})
+    return out
 
 
 def open_items(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """Open review items, oldest first, with what the operator needs to decide."""
     rows = con.execute(
         """SELECT r.review_id, r.submission_id, s.centre, s.file_name, r.reason_code, r.source_rows, r.rows_json,
-                  c.candidate_number, c.surname, c.forenames, c.date_of_birth, c.uci
+                  c.candidate_number, c.surname, c.forenames, c.date_of_birth, c.uci, s.series
            FROM review_items r JOIN submissions s USING (submission_id)
            LEFT JOIN candidates c ON c.candidate_id = r.match_candidate_id
            WHERE r.status = 'open' ORDER BY r.review_id"""
     ).fetchall()
     items = []
-    for rid, sid, centre, file, code, source_rows, rows_json, m_number, m_surname, m_forenames, m_dob, m_uci in rows:
-        first = json.loads(rows_json)[0]
+    for rid, sid, centre, file, code, source_rows, rows_json, m_number, m_surname, m_forenames, m_dob, m_uci, series in rows:
+        held = json.loads(rows_json)
+        first = held[0]
         items.append(
             {
                 "review_id": rid,
@@ -47,6 +57,7 @@ def open_items(con: duckdb.DuckDBPyConnection) -> list[dict]:
                 "forenames": first["forenames"],
                 "date_of_birth": first["date_of_birth"],
                 "uci": first["uci"],
+                "entries": _entries_of(held, series),
                 "on_record": None
                 if m_number is None
                 else {
@@ -65,7 +76,10 @@ def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference:
     """Resolve one held item; returns {"review_id", "resolution", "entries", "submission_status"}.
 
     existing: the rows' entries go to the candidate on record; new: a new candidate is created
-    (only for a probable duplicate, CAND_01); reject: the rows are dropped.
+    (only for a probable duplicate, CAND_01); new-number: a new candidate is created with the
+    centre's lowest free candidate number (for a number that belongs to someone else, CAND_03, or a
+    probable duplicate); reject: the rows are dropped. A new number is returned as
+    "candidate_number" so the centre can be told it.
     """
     if how not in RESOLUTIONS:
         raise UsageError(f"--as must be one of {', '.join(RESOLUTIONS)}")
@@ -84,13 +98,20 @@ def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference:
         raise EntriesError(
             f"review item {review_id} ({code}) clashes with a candidate on record: resolve it as existing or reject"
         )
+    if how == "new-number" and code == "CAND_02":
+        raise EntriesError(
+            f"review item {review_id} (CAND_02) is about a UCI, not a candidate number: resolve it as existing or reject"
+        )
     if how == "existing" and match_id is None:
         raise EntriesError(f"review item {review_id} has no candidate on record to attach to")
     rows = pd.DataFrame(json.loads(rows_json))
+    if "series" not in rows.columns:  # held before rows carried their own series
+        rows["series"] = series
     rows["date_of_birth"] = pd.to_datetime(rows["date_of_birth"]).astype("datetime64[s]")
     for n in range(1, 7):
         rows[f"unit_{n}"] = rows[f"unit_{n}"].astype("Int64")
     stored = 0
+    given_number: str | None = None
     context = Context(centre=centre, series=series, received_on=received_on)
     with database.transaction(con):
         if how != "reject":
@@ -103,6 +124,9 @@ def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference:
                 rows["candidate_number"] = number
                 history = load_history(con, [int(match_id)])
             else:
+                if how == "new-number":
+                    given_number = free_candidate_number(con, centre)
+                    rows["candidate_number"] = given_number
                 history = load_history(con, [])
             classified = classify(rows, context, reference, history)
             errors = [i for i in classified.issues if i.severity == "error"]
@@ -130,4 +154,17 @@ def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference:
         "entries": stored,
         "submission_status": now,
         "submission_id": sid,
+        "candidate_number": given_number,
     }
+
+
+def free_candidate_number(con: duckdb.DuckDBPyConnection, centre: str) -> str:
+    """The centre's lowest candidate number (0001-9999) that no candidate has; one query."""
+    found = con.execute(
+        """SELECT min(n) FROM range(1, 10000) r(n)
+           WHERE lpad(n::VARCHAR, 4, '0') NOT IN (SELECT candidate_number FROM candidates WHERE centre_number = ?)""",
+        [centre],
+    ).fetchall()[0][0]
+    if found is None:
+        raise EntriesError(f"centre {centre} has no free candidate number left (0001-9999 are all used)")
+    return f"{int(found):04d}"

@@ -71,7 +71,10 @@ def load_spooled(path: Path) -> Prepared:
         for name in _FRAMES
     }
     context = Context(
-        centre=meta["centre"], series=meta["series"], received_on=dt.date.fromisoformat(meta["received_on"])
+        centre=meta["centre"],
+        series=meta["series"],
+        received_on=dt.date.fromisoformat(meta["received_on"]),
+        series_source=meta.get("series_source", "stated"),
     )
     issues = [Issue(**i) for i in meta["issues"]]
     return Prepared(
@@ -136,6 +139,7 @@ def _meta(prepared: Prepared) -> dict:
         "sha256": prepared.sha256,
         "centre": prepared.context.centre,
         "series": prepared.context.series,
+        "series_source": prepared.context.series_source,
         "received_on": prepared.context.received_on.isoformat(),
         "issues": [
             {

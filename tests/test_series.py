@@ -1,0 +1,173 @@
+"""Which series an upload is for, and whether it is late: never guessed where money is concerned.
+
+Received on 29 November 2026: January 2027's standard deadline (21 October) has passed and its late
+deadline (1 December) has not; June 2027 is at the standard fee until 21 February 2027.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+
+import openpyxl
+import pytest
+
+from entries.cli import main
+from entries.store import refdata
+from entries.store.series import default_series, open_series
+from tests.conftest import FIXTURES
+
+SERIES = FIXTURES / "series"
+STANDARD = {"05838": 9840, "unit": 3450}
+LATE = {"05838": 14760, "unit": 5175}
+
+
+def ingest(db_path, tmp_path, capsys, name: str, received: str, *extra: str) -> tuple[int, dict]:
+    code = main(
+        [
+            "--db",
+            str(db_path),
+            "--out",
+            str(tmp_path / "out"),
+            "ingest",
+            str(SERIES / name),
+            "--centre",
+            "12345",
+            "--received-on",
+            received,
+            "--json",
+            *extra,
+        ]
+    )
+    return code, json.loads(capsys.readouterr().out)
+
+
+def stored(db_path, capsys) -> list[dict]:
+    assert main(["--db", str(db_path), "list", "--centre", "12345", "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_the_default_is_the_first_series_still_at_the_standard_fee(con):
+    reference = refdata.snapshot(con)
+    mem = reference.session()
+    assert default_series(mem, dt.date(2026, 11, 29)) == "2027-06"
+    assert default_series(mem, dt.date(2026, 10, 21)) == "2027-01"  # the deadline day itself is standard
+    assert open_series(mem, dt.date(2026, 11, 29))[:2] == [
+        ("2027-01", "January 2027", True),
+        ("2027-06", "June 2027", False),
+    ]
+
+
+def test_an_upload_without_a_series_goes_to_june_at_the_standard_fee(db_path, loaded_store, tmp_path, capsys):
+    shutil.copyfile(loaded_store, db_path)
+    code, out = ingest(db_path, tmp_path, capsys, "no_series.csv", "2026-11-29")
+    assert code == 0 and out["status"] == "Processing complete"
+    assert (out["series"], out["series_source"], out["late"]) == ("2027-06", "default", False)
+    assert out["fees_pence"] == STANDARD["05838"] + 2 * STANDARD["unit"]
+    assert out["by_series"] == [{"series": "2027-06", "late": False, "entries": 3, "fees_pence": out["fees_pence"]}]
+    assert {(e["series"], e["late"]) for e in stored(db_path, capsys)} == {("2027-06", False)}
+
+
+def test_a_series_column_naming_january_is_a_late_january_entry(db_path, loaded_store, tmp_path, capsys):
+    shutil.copyfile(loaded_store, db_path)
+    code, out = ingest(db_path, tmp_path, capsys, "series_column_2027-01.csv", "2026-11-29")
+    assert code == 0 and out["late"] is True
+    assert out["fees_pence"] == LATE["05838"] + 2 * LATE["unit"]
+    assert {(e["series"], e["late"]) for e in stored(db_path, capsys)} == {("2027-01", True)}
+    late = [i for i in out["issues"] if i["code"] == "ENT_05"]
+    assert len(late) == 1 and late[0]["column"] == "Series" and late[0]["severity"] == "warning"
+
+
+def test_the_series_option_states_the_series_too(db_path, loaded_store, tmp_path, capsys):
+    shutil.copyfile(loaded_store, db_path)
+    code, out = ingest(db_path, tmp_path, capsys, "no_series.csv", "2026-11-29", "--series", "January 2027")
+    assert code == 0 and (out["series"], out["series_source"], out["late"]) == ("2027-01", "option", True)
+    assert out["fees_pence"] == LATE["05838"] + 2 * LATE["unit"]
+
+
+def test_rows_may_name_different_series_each_priced_for_its_own(db_path, loaded_store, tmp_path, capsys):
+    shutil.copyfile(loaded_store, db_path)
+    code, out = ingest(db_path, tmp_path, capsys, "mixed_series_in_words.csv", "2026-11-29")
+    assert code == 0
+    assert out["by_series"] == [
+        {"series": "2027-01", "late": True, "entries": 1, "fees_pence": LATE["05838"]},
+        {"series": "2027-06", "late": False, "entries": 2, "fees_pence": 2 * STANDARD["unit"]},
+    ]
+
+
+def test_a_row_for_a_closed_series_is_refused_never_moved(db_path, loaded_store, tmp_path, capsys):
+    shutil.copyfile(loaded_store, db_path)
+    code, out = ingest(db_path, tmp_path, capsys, "series_column_2027-01.csv", "2026-12-02")
+    assert code == 1 and out["status"] == "Read and rejected"
+    closed = [(i["row"], i["column"]) for i in out["issues"] if i["code"] == "ENT_06"]
+    assert closed == [(2, "Series"), (3, "Series")]
+    assert stored(db_path, capsys) == []
+
+
+def test_a_series_cell_that_names_no_series_is_an_error_with_a_fix(db_path, loaded_store, tmp_path, capsys):
+    shutil.copyfile(loaded_store, db_path)
+    code, out = ingest(db_path, tmp_path, capsys, "series_not_a_series.csv", "2026-11-29")
+    assert code == 1 and [(i["code"], i["row"], i["column"]) for i in out["issues"] if i["severity"] == "error"] == [
+        ("SER_01", 2, "Series")
+    ]
+
+
+@pytest.mark.slow
+def test_the_nightly_takes_the_series_from_the_folder_then_the_option_then_the_default(tmp_path, loaded_store, capsys):
+    db = tmp_path / "e.duckdb"
+    shutil.copyfile(loaded_store, db)
+    inbox = tmp_path / "inbox"
+    (inbox / "12345" / "2027-01").mkdir(parents=True)
+    (inbox / "23456").mkdir(parents=True)
+    shutil.copy(SERIES / "no_series.csv", inbox / "12345" / "2027-01" / "january.csv")
+    shutil.copy(SERIES / "no_series.csv", inbox / "12345" / "june.csv")
+    # The other centre's copy, made its own by its centre number.
+    text = (
+        (SERIES / "no_series.csv")
+        .read_text()
+        .replace("12345,0042,123450260042C", "23456,0042,")
+        .replace("12345,0043", "23456,0043")
+    )
+    (inbox / "23456" / "june.csv").write_text(text)
+    base = ["--db", str(db), "--out", str(tmp_path / "out")]
+    run = ["nightly", str(inbox), "--in-process", "--received-on", "2026-11-29", "--settle-seconds", "0", "--json"]
+    assert main([*base, *run]) == 0
+    files = {f"{f['centre']}/{f['file']}": f for f in json.loads(capsys.readouterr().out)["files"]}
+    assert files["12345/january.csv"]["series"] == "2027-01" and files["12345/january.csv"]["late"] is True
+    assert files["12345/january.csv"]["series_source"] == "folder"
+    assert files["12345/june.csv"]["series"] == "2027-06" and files["12345/june.csv"]["series_source"] == "default"
+    assert files["23456/june.csv"]["late"] is False
+    assert not list(inbox.rglob("*.csv"))  # every file claimed, the series folder's too
+
+    # A second night with --series: files that name none take it.
+    (inbox / "23456" / "stated.csv").write_text(
+        text.replace("23456,0042", "23456,0052")
+        .replace("23456,0043", "23456,0053")
+        .replace("Smith,Amy", "Patel,Riya")
+        .replace("Jones,Ben", "Khan,Omar")
+    )
+    assert main([*base, *run, "--series", "2027-01"]) == 0
+    (night,) = json.loads(capsys.readouterr().out)["files"]
+    assert (night["series"], night["series_source"], night["late"]) == ("2027-01", "option", True)
+
+
+def test_the_template_has_a_series_column_with_the_open_series(tmp_path, loaded_store, capsys):
+    db = tmp_path / "e.duckdb"
+    shutil.copyfile(loaded_store, db)
+    from entries.reports.template import write_template
+    from entries.store import database
+
+    con = database.connect(db)
+    path = write_template(tmp_path / "t.xlsx", con, "12345", on=dt.date(2026, 11, 29))
+    wb = openpyxl.load_workbook(path)
+    header = [c.value for c in wb["Entries"][1]]
+    assert header[header.index("Candidate Group") + 1] == "Series"
+    lists = wb["Lists"]
+    column = next(c for c in lists[1] if c.value == "Series").column
+    offered = [lists.cell(row=r, column=column).value for r in range(2, lists.max_row + 1)]
+    assert [v for v in offered if v] == ["2027-01", "2027-06", "2028-01", "2028-06"]
+    letter = openpyxl.utils.get_column_letter(header.index("Series") + 1)
+    assert any(f"{letter}3:{letter}" in str(dv.sqref) for dv in wb["Entries"].data_validations.dataValidation)
+    help_rows = {r[0].value: r[4].value for r in wb["Help"].iter_rows(min_row=2) if r[0].value}
+    assert "2027-01 (January 2027): late fee only, until 1 December 2026" in help_rows["Series"]
