@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from entries.cli import main
+from entries.core.claims import claim_number
 from tests.conftest import PROJECT
 
 SAMPLES = PROJECT / "data" / "samples"
@@ -130,6 +131,36 @@ def test_history_filters(stored, capsys):
     assert {s["centre"] for s in json.loads(capsys.readouterr().out)} == {"23456", "56789"}
     assert main([*base, "history", "--group", "no-such-group", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+@pytest.mark.slow
+def test_every_accepted_submission_has_a_claim_number_history_finds(stored, capsys):
+    base, summary = stored
+    accepted = [f for f in summary["files"] if f["status"] in ("Processing complete", "OCR handling this")]
+    refused = [f for f in summary["files"] if f not in accepted]
+    claims = [f["claim_number"] for f in accepted]
+    assert all(claims) and len(set(claims)) == len(claims) and all(f["claim_number"] is None for f in refused)
+    wanted = accepted[0]
+    assert main([*base, "history", "--claim", wanted["claim_number"].lower(), "--json"]) == 0
+    (found,) = json.loads(capsys.readouterr().out)
+    assert (found["claim_number"], found["file"], found["centre"]) == (
+        wanted["claim_number"],
+        wanted["file"],
+        wanted["centre"],
+    )
+    assert main([*base, "history", "--claim", "C0000999A"]) == 2  # a wrong check letter is a usage error
+    assert (
+        main(
+            [
+                *base,
+                "history",
+                "--claim",
+    assert main([*base, "history", "--claim", claim_number(9999)]) == 1
+            ]
+        )
+        == 1
+    )
+    assert "no submission has the claim number" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -191,6 +191,7 @@ def test_probable_duplicate_candidate_is_held_then_resolved(con, run):
         "entries": 1,
         "submission_status": "Processing complete",
         "submission_id": held.submission_id,
+        "candidate_number": None,
     }
     assert count(con, "SELECT count(DISTINCT candidate_id) FROM entries") == 1
     # One number per candidate at a centre: the held row's entry takes the number on record.
@@ -212,6 +213,33 @@ def test_held_item_resolved_as_new_candidate_or_rejected(con, run):
     assert count(con, "SELECT count(*) FROM candidates") == 2
     with pytest.raises(Exception, match="already resolved"):
         review.resolve(con, item, "reject", refdata.snapshot(con))
+
+
+def test_review_list_shows_what_each_held_row_would_enter(con, run):
+    run("full_award_certificate.csv")
+    run("probable_duplicate_candidate.csv")
+    (item,) = review.open_items(con)
+    assert item["entries"] == [{"row": 2, "entry_code": "05850", "units": [], "series": "2027-06"}]
+
+
+def test_a_candidate_number_clash_is_resolved_with_a_free_number(con, run):
+    run("full_award_certificate.csv")
+    held = run("candidate_number_of_another_candidate.csv")
+    assert held.status == Status.OCR_HANDLING_THIS and "CAND_03" in codes(held)
+    (item,) = review.open_items(con)
+    with pytest.raises(Exception, match="clashes with a candidate on record"):
+        review.resolve(con, item["review_id"], "new", refdata.snapshot(con))
+    done = review.resolve(con, item["review_id"], "new-number", refdata.snapshot(con))
+    assert (done["candidate_number"], done["entries"], done["submission_status"]) == ("0001", 1, "Processing complete")
+    assert con.execute("SELECT candidate_number, surname FROM candidates ORDER BY candidate_number").fetchall() == [
+        ("0001", "Okafor"),
+        ("0042", "Smith"),
+    ]
+    assert con.execute("SELECT candidate_number, entry_code FROM entries ORDER BY entry_id").fetchall() == [
+        ("0042", "05838"),
+        ("0001", "05850"),
+    ]
+    assert review.free_candidate_number(con, "12345") == "0002"
 
 
 def test_uci_on_record_with_another_date_of_birth_is_held(con, run):
