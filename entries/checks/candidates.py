@@ -27,6 +27,14 @@ class Matches:
         return dict(zip(self.table["candidate_number"], self.table["cand_key"], strict=False))
 
 
+# The centre's stored candidates, read first and on their own: the filter alone lets DuckDB use the
+# centre index (candidates_by_centre); written inside the join, the join's own runtime filters make
+# it read the whole table instead, which grows with every file stored.
+_AT_CENTRE = """WITH at_centre AS MATERIALIZED (
+    SELECT candidate_id, candidate_number, uci, surname, forenames, date_of_birth
+    FROM candidates WHERE centre_number = ?)"""
+
+
 def _name(alias: str) -> str:
     return f"lower({alias}.surname || ' ' || {alias}.forenames)"
 
@@ -43,17 +51,19 @@ def match_candidates(con: duckdb.DuckDBPyConnection, centre: str, rows: pd.DataF
                FROM file_people f JOIN candidates c ON c.uci = f.uci"""
         ).df()
         by_number = con.execute(
-            f"""SELECT f.candidate_number, c.candidate_id,
+            f"""{_AT_CENTRE}
+                SELECT f.candidate_number, c.candidate_id,
                       (c.date_of_birth = CAST(f.date_of_birth AS DATE)
                        AND jaro_winkler_similarity({_name("c")}, {_name("f")}) >= {SAME_PERSON}
                        AND (c.uci IS NULL OR f.uci IS NULL OR c.uci = f.uci)) AS same_person
-                FROM file_people f JOIN candidates c ON c.centre_number = ? AND c.candidate_number = f.candidate_number""",
+                FROM file_people f JOIN at_centre c ON c.candidate_number = f.candidate_number""",
             [centre],
         ).df()
         lookalike = con.execute(
-            f"""SELECT f.candidate_number, c.candidate_id, c.candidate_number AS their_number
-                FROM file_people f JOIN candidates c
-                  ON c.centre_number = ? AND c.date_of_birth = CAST(f.date_of_birth AS DATE)
+            f"""{_AT_CENTRE}
+                SELECT f.candidate_number, c.candidate_id, c.candidate_number AS their_number
+                FROM file_people f JOIN at_centre c
+                  ON c.date_of_birth = CAST(f.date_of_birth AS DATE)
                  AND c.candidate_number <> f.candidate_number
                 WHERE jaro_winkler_similarity({_name("c")}, {_name("f")}) >= {PROBABLE_DUPLICATE}
                 QUALIFY row_number() OVER (PARTITION BY f.candidate_number
