@@ -10,6 +10,8 @@ run, printed side by side with the peak resident memory of each:
   reports, no checks against reference data;
 - `entries nightly --in-process` (reports included);
 - `entries nightly` through Prefect (its temporary API included);
+- with --dask: `entries nightly --dask local` (prepare on a local Dask cluster instead of Prefect's
+  threads), against the Prefect run above;
 - one file of each of --sizes rows through `entries ingest` (rows/s at each size).
 Figures only: nothing is asserted (tests never time anything).
 """
@@ -223,6 +225,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1000, help="rows per file (default 1000)")
     parser.add_argument("--sizes", default="1000,10000,100000", help="rows of the single files for `entries ingest`")
     parser.add_argument("--skip-prefect", action="store_true", help="leave out the run through Prefect")
+    parser.add_argument(
+        "--dask",
+        action="store_true",
+        help="also run the nightly through Prefect with prepare on a local Dask cluster (`--dask local`)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     python, entries = sys.executable, str(BIN / "entries")
@@ -266,10 +273,13 @@ def main() -> None:
         totals = json.loads(out)["totals"]
         assert totals["files"] == args.files and totals["by_status"] == {"Processing complete": args.files}, totals
 
-        if not args.skip_prefect:
-            db, run_inbox, out_dir = fresh(work, store, inbox, "prefect")
+        runs = [] if args.skip_prefect else [("nightly through Prefect", "prefect", [])]
+        if args.dask:
+            runs.append(("nightly through Prefect, prepare on Dask", "dask", ["--dask", "local"]))
+        for label, name, extra in runs:
+            db, run_inbox, out_dir = fresh(work, store, inbox, name)
             env = {
-                "PREFECT_HOME": str(work / "prefect"),
+                "PREFECT_HOME": str(work / f"{name}-home"),
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                 "PREFECT_LOGGING_LEVEL": "WARNING",
             }
@@ -282,6 +292,7 @@ def main() -> None:
                     str(out_dir),
                     "nightly",
                     str(run_inbox),
+                    *extra,
                     "--settle-seconds",
                     "0",
                     "--received-on",
@@ -290,7 +301,9 @@ def main() -> None:
                 ],
                 env,
             )
-            figures["nightly through Prefect"] = (wall, rss)
+            totals = json.loads(out)["totals"]
+            assert totals["files"] == args.files, totals
+            figures[label] = (wall, rss)
 
         print(f"\n{'run':42s} {'seconds':>9s} {'ms/file':>9s} {'rows/s':>10s} {'peak RSS':>10s}")
         for name, (wall, rss) in figures.items():
@@ -307,6 +320,12 @@ def main() -> None:
             print(
                 f"through Prefect / in-process: {figures['nightly through Prefect'][0] / inproc:.2f}x (target <= 1.5x)"
             )
+        if "nightly through Prefect, prepare on Dask" in figures:
+            dask = figures["nightly through Prefect, prepare on Dask"][0]
+            line = f"prepare on local Dask / in-process: {dask / inproc:.2f}x"
+            if "nightly through Prefect" in figures:
+                line += f"; / Prefect's threads: {dask / figures['nightly through Prefect'][0]:.2f}x"
+            print(f"{line} (below 1 when Dask pays; {os.cpu_count()} cores here)")
 
         print(f"\n{'entries ingest of one file':42s} {'seconds':>9s} {'rows/s':>10s} {'peak RSS':>10s}")
         speeds = {}
