@@ -35,6 +35,7 @@ reference: setup
 SAMPLE := data/sample-run
 run: reference
 	rm -rf $(SAMPLE) && mkdir -p $(SAMPLE) && cp -r data/samples/inbox $(SAMPLE)/inbox
+	ENTRIES_DB=$(CURDIR)/$(SAMPLE)/entries.duckdb ENTRIES_OUT=$(CURDIR)/$(SAMPLE)/out $(BIN)/entries onboard data/samples/onboarding --received-on 2026-09-01
 	ENTRIES_DB=$(CURDIR)/$(SAMPLE)/entries.duckdb ENTRIES_OUT=$(CURDIR)/$(SAMPLE)/out $(BIN)/entries results load data/samples/results.csv
 	ENTRIES_DB=$(CURDIR)/$(SAMPLE)/entries.duckdb ENTRIES_OUT=$(CURDIR)/$(SAMPLE)/out \
 		$(BIN)/entries nightly $(SAMPLE)/inbox --received-on 2027-01-15 --settle-seconds 0

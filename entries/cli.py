@@ -130,7 +130,14 @@ def print_outcome(outcome: Outcome, limit: int = 20) -> None:
         f"rows {outcome.rows}, accepted {outcome.accepted}, rejected {outcome.rejected}, held {outcome.held}"
     )
     stored = sum(outcome.entries.values())
-    if stored or outcome.claim_number:
+    if outcome.dry_run:
+        changes = outcome.changes or {}
+        print(
+            f"  dry run, nothing stored: would store {stored} entries, total £{outcome.fees_pence / 100:,.2f}; "
+            f"{changes.get('new', 0)} new, {changes.get('already_entered', 0)} already entered, "
+            f"{changes.get('replaces', 0)} replacing an entry on record"
+        )
+    elif stored or outcome.claim_number:
         by_series = "; ".join(
             f"{s['series']}{' late' if s['late'] else ''}: {s['entries']} (£{s['fees_pence'] / 100:,.2f})"
             for s in outcome.by_series
@@ -508,7 +515,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         series_source="option" if args.series else "default",
     )
     outcome = ingest_file(
-        con, args.path, context=context, reference=reference, order_ref=args.order_ref, out_dir=config.out_dir(args.out)
+        con,
+        args.path,
+        context=context,
+        reference=reference,
+        order_ref=args.order_ref,
+        out_dir=config.out_dir(args.out),
+        dry_run=args.dry_run,
     )
     if args.json:
         print(json.dumps(outcome.as_json(), indent=2, ensure_ascii=False))
@@ -560,6 +573,11 @@ def build_parser() -> argparse.ArgumentParser:
         "standard entry deadline has not passed on the received-on date; a late entry only when stated)",
     )
     ingest.add_argument("--order-ref", help="the centre's order number or reference, quoted on its invoice")
+    ingest.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check, match, classify and price without storing or writing anything; say what would change",
+    )
     ingest.add_argument("--received-on", type=iso_date, help="YYYY-MM-DD (default: today)")
     ingest.add_argument("--json", action="store_true", help="print the docs/architecture.md §5 JSON object")
     ingest.set_defaults(handler=cmd_ingest)

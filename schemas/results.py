@@ -134,6 +134,49 @@ def unit_of_qualification(con: duckdb.DuckDBPyConnection):
     return fn
 
 
+def candidate_on_record(con: duckdb.DuckDBPyConnection):
+    """Check: a well-formed UCI belongs to a candidate on record (a result is for someone entered)."""
+
+    def fn(s: pd.Series) -> pd.Series:
+        u = uci_text(s)
+        probe = pd.DataFrame({"i": range(len(s)), "u": u.to_numpy()})[(uci_reason(s) == "").to_numpy()]
+        return _mask(
+            s.index,
+            _unknown(
+                con,
+                probe,
+                """
+            SELECT p.i FROM probe p WHERE NOT EXISTS (SELECT 1 FROM candidates c WHERE c.uci = p.u)""",
+            ),
+        )
+
+    return fn
+
+
+def examined_unit(con: duckdb.DuckDBPyConnection):
+    """Check: the unit is examined, not moderated (a moderated unit's result is the centre's
+    assessment, moderated, and does not come through this file)."""
+
+    def fn(df: pd.DataFrame) -> pd.Series:
+        q = df["Qualification Code"].str.strip()
+        u = unit_number(df["Unit Number"])
+        probe = pd.DataFrame({"i": range(len(df)), "q": q.to_numpy(), "u": u.to_numpy()})
+        probe = probe[(q.str.fullmatch(QUALIFICATION) & u.notna()).to_numpy()]
+        return _mask(
+            df.index,
+            _unknown(
+                con,
+                probe,
+                """
+            SELECT p.i FROM probe p JOIN ref_qualifications q ON q.qualification_code = p.q
+            JOIN ref_units un ON un.suite_id = q.suite_id AND un.unit_number = p.u
+            WHERE un.assessment = 'moderated'""",
+            ),
+        )
+
+    return fn
+
+
 def result_key(df: pd.DataFrame) -> pd.Series:
     """The stored key of each row (UCI, qualification, unit, series) as one comparable string."""
     unit = (
@@ -180,6 +223,7 @@ def results_schema(con: duckdb.DuckDBPyConnection) -> pa.DataFrameSchema:
                     _check("UCI_02", lambda s: uci_text(s).str.len() == 13),
                     _check("UCI_03", lambda s: uci_reason(s) != "structure"),
                     _check("UCI_04", lambda s: uci_reason(s) != "check"),
+                    _check("RES_10", candidate_on_record(con)),
                 ],
             ),
             "Qualification Code": text(
@@ -211,6 +255,7 @@ def results_schema(con: duckdb.DuckDBPyConnection) -> pa.DataFrameSchema:
         },
         checks=[
             _check("RES_05", unit_of_qualification(con)),
+            _check("RES_11", examined_unit(con)),
             _check("RES_09", no_conflicting_results),
         ],
         name="unit_results_file",

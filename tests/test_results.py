@@ -18,6 +18,30 @@ from tests.conftest import FIXTURES
 
 RESULT_FILES = FIXTURES / "results"
 GOOD_ROWS = 5
+NOBODY = "681990012059R"  # well formed, but no candidate on record has it (unknown_uci.csv)
+
+
+@pytest.fixture
+def con(con):
+    """The store with a candidate on record for every UCI the results fixtures use (but NOBODY):
+    a result is only ever for a candidate entered or onboarded here."""
+    ucis = set()
+    for path in RESULT_FILES.glob("*.csv"):
+        ucis |= set(re.findall(r"\b[0-9]{5}[0A-Z][0-9]{6}[A-Z]\b", path.read_bytes().decode("cp1252")))
+    ucis.discard(NOBODY)
+    people = pd.DataFrame({"uci": sorted(ucis)})
+    people["candidate_id"] = range(1, len(people) + 1)
+    people["centre_number"] = people["uci"].str.slice(0, 5)
+    people["candidate_number"] = [f"{n:04d}" for n in people["candidate_id"]]
+    con.register("people", people)
+    con.execute(
+        """INSERT INTO candidates (candidate_id, centre_number, candidate_number, uci, surname, forenames, sex,
+               date_of_birth, submission_id)
+           SELECT candidate_id, centre_number, candidate_number, uci, 'Fixture', 'Candidate', 'F', DATE '2009-01-01', 0
+           FROM people"""
+    )
+    con.unregister("people")
+    return con
 
 
 def _stored(con) -> list[tuple]:
@@ -102,6 +126,8 @@ DEFECTS = [
     ("unknown_series.csv", "RES_07", 3, "Series"),
     ("bad_result.csv", "RES_08", 3, "Result"),
     ("bad_result_after_blank_line.csv", "RES_08", 5, "Result"),  # the blank line keeps its row number
+    ("unknown_uci.csv", "RES_10", 3, "UCI"),
+    ("moderated_unit.csv", "RES_11", 3, "Unit Number"),
     ("ragged_row.csv", "FILE_17", 3, None),
     ("missing_column.csv", "RES_01", 1, None),
 ]
@@ -221,8 +247,9 @@ def test_every_schema_column_is_described(con):
         "RES_06",
         "RES_07",
         "RES_08",
+        "RES_10",
     }
-    assert {c.name for c in schema.checks} == {"RES_05", "RES_09"}
+    assert {c.name for c in schema.checks} == {"RES_05", "RES_09", "RES_11"}
 
 
 @given(st.sampled_from(RESULTS), st.data())

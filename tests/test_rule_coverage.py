@@ -456,6 +456,8 @@ for _code, _name in {
     "RES_07": "unknown_series.csv",
     "RES_08": "bad_result.csv",
     "RES_09": "conflicting_duplicate.csv",
+    "RES_10": "unknown_uci.csv",
+    "RES_11": "moderated_unit.csv",
 }.items():
     produces(_code, producer=results_file(_name))
 

@@ -171,3 +171,57 @@ def test_the_template_has_a_series_column_with_the_open_series(tmp_path, loaded_
     assert any(f"{letter}3:{letter}" in str(dv.sqref) for dv in wb["Entries"].data_validations.dataValidation)
     help_rows = {r[0].value: r[4].value for r in wb["Help"].iter_rows(min_row=2) if r[0].value}
     assert "2027-01 (January 2027): late fee only, until 1 December 2026" in help_rows["Series"]
+
+
+def test_a_dry_run_says_what_would_change_and_stores_nothing(db_path, loaded_store, tmp_path, capsys):
+    shutil.copyfile(loaded_store, db_path)
+    commit = FIXTURES / "commit"
+
+    def dry(name: str) -> tuple[int, dict]:
+        code = main(
+            [
+                "--db",
+                str(db_path),
+                "--out",
+                str(tmp_path / "out"),
+                "ingest",
+                str(commit / name),
+                "--centre",
+                "12345",
+                "--received-on",
+                "2027-01-15",
+                "--dry-run",
+                "--json",
+            ]
+        )
+        return code, json.loads(capsys.readouterr().out)
+
+    code, out = dry("full_award_certificate.csv")
+    assert code == 0 and out["dry_run"] is True and out["status"] == "Processing complete"
+    assert out["changes"] == {"new": 1, "already_entered": 0, "replaces": 0} and out["fees_pence"] == 9840
+    assert out["claim_number"] is None and out["reports"] == {"annotated": None, "confirmation": None}
+    assert stored(db_path, capsys) == [] and not (tmp_path / "out").exists()
+
+    assert (
+        main(
+            [
+                "--db",
+                str(db_path),
+                "--out",
+                str(tmp_path / "out"),
+                "ingest",
+                str(commit / "full_award_certificate.csv"),
+                "--centre",
+                "12345",
+                "--received-on",
+                "2027-01-15",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    _, again = dry("full_award_certificate.csv")
+    assert again["status"] == "Duplicate file" and again["changes"]["new"] == 0
+    _, top_up = dry("top_up_to_extended_certificate.csv")
+    assert top_up["changes"] == {"new": 0, "already_entered": 0, "replaces": 1}
+    assert len(stored(db_path, capsys)) == 1

@@ -41,7 +41,30 @@ from scenarios import (
 
 INBOX = HERE / "inbox"
 RESULTS = HERE / "results.csv"
+ONBOARDING = HERE / "onboarding"  # the results' candidates, on record from an earlier series
 README = HERE / "README.md"
+
+
+def write_onboarding(result_rows: list[list[str]], info12: dict, info56: dict, info23: dict) -> None:
+    """The candidates the results are for, as a bulk onboarding folder (they were entered in an
+    earlier series, so they are on record before their results are loaded)."""
+    people = [info12["mover"], *(p for p, _ in info12["toppers"])]
+    people += [p for p, _, _ in info56["entries"]] + [p for p, _, _ in info23["entries"]]
+    by_uci = {p.uci: p for p in people if p.uci}
+    wanted = sorted({row[0] for row in result_rows}, key=lambda u: (by_uci[u].centre, by_uci[u].number))
+    if ONBOARDING.exists():
+        shutil.rmtree(ONBOARDING)
+    write_csv(ONBOARDING / "centres.csv", ["Centre Number", "Name", "Type"], [])
+    write_csv(ONBOARDING / "approvals.csv", ["Centre Number", "Suite", "Approved From"], [])
+    write_csv(
+        ONBOARDING / "candidates.csv",
+        ["Centre Number", "Candidate Number", "UCI", "ULN", "Surname", "Forenames", "Sex", "Date of Birth",
+         "Candidate Group"],
+        [
+            [p.centre, p.number, p.uci, p.uln, p.surname, p.forenames, p.sex, p.dob.strftime("%d/%m/%Y"), p.group]
+            for p in (by_uci[u] for u in wanted)
+        ],
+    )
 
 
 def main() -> None:
@@ -49,7 +72,9 @@ def main() -> None:
     rng = random.Random(SEED)
     if INBOX.exists():
         shutil.rmtree(INBOX)
-    header = list(TEMPLATE_COLUMNS)
+    # Without the optional Series column: these uploads are for the series their folder, the
+    # operator's --series or the default gives.
+    header = [c for c in TEMPLATE_COLUMNS if c != "Series"]
 
     rows12, topups12, info12 = centre_12345(rng)
     write_xlsx(INBOX / "12345" / "entries_june_2027.xlsx", header, rows12)
@@ -70,6 +95,7 @@ def main() -> None:
 
     result_rows, result_notes = results(rng, info12, info56, info23)
     write_csv(RESULTS, ["UCI", "Qualification Code", "Unit Number", "Series", "Result"], result_rows)
+    write_onboarding(result_rows, info12, info56, info23)
 
     counts = {"12345a": len(rows12), "12345b": len(topups12), "23456": len(rows23), "34567": len(rows34) - 1,
               "56789": len(rows56)}

@@ -58,6 +58,8 @@ class Outcome:
     series_source: str = "stated"
     by_series: list[dict] = field(default_factory=list)  # entries and fees per series and late flag
     claim_number: str | None = None
+    dry_run: bool = False
+    changes: dict[str, int] | None = None  # a dry run's new / already_entered / replaces
 
     def as_json(self) -> dict:
         """The docs/architecture.md §5 object (no personal data: issues carry codes, rows and columns)."""
@@ -81,4 +83,5 @@ class Outcome:
             "claim_number": self.claim_number,
             "issues": [i.as_json() for i in self.issues],
             "reports": dict(self.reports),
+            **({"dry_run": True, "changes": dict(self.changes or {})} if self.dry_run else {}),
         }

@@ -149,10 +149,16 @@ def ingest_file(
     order_ref: str | None,
     out_dir: Path,
     limits: ReadLimits | None = None,
+    dry_run: bool = False,
 ) -> Outcome:
-    """Prepare, commit and report one file in this process (the command line's `entries ingest`)."""
+    """Prepare, commit and report one file in this process (the command line's `entries ingest`).
+
+    A dry run decides everything and writes nothing: no submission, no report (the issues and
+    the changes are in the outcome)."""
     prepared = prepare(path, context, reference, limits)
-    outcome = commit(con, prepared, reference, order_ref=order_ref)
+    outcome = commit(con, prepared, reference, order_ref=order_ref, dry_run=dry_run)
+    if dry_run:
+        return outcome
     outcome.reports["confirmation"] = confirm(con, outcome, out_dir)
     note_report(outcome, report(prepared, outcome, out_dir))
     return outcome

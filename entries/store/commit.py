@@ -94,6 +94,21 @@ def _outcome(
     )
 
 
+def _dry(outcome: Outcome, issues: list[Issue], classified: Classified | None = None) -> Outcome:
+    """Mark `outcome` as a dry run and count what would change: entries new to the record, entries
+    already on it (DUP_01, not stored again) and entries that would replace one on record (a
+    top-up or moving down)."""
+    replaces = 0 if classified is None else int(classified.entries["replaces"].notna().sum())
+    stored = 0 if classified is None else len(classified.entries)
+    outcome.dry_run = True
+    outcome.changes = {
+        "new": stored - replaces,
+        "already_entered": sum(1 for i in issues if i.code == "DUP_01"),
+        "replaces": replaces,
+    }
+    return outcome
+
+
 def series_totals(entries: pd.DataFrame) -> list[dict]:
     """Per series and fee (standard or late): entries and their fees, in series order."""
     grouped = entries.groupby(["series", "late"], sort=True).agg(
@@ -140,11 +155,15 @@ def commit(
     *,
     order_ref: str | None,
     on_commit: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
+    dry_run: bool = False,
 ) -> Outcome:
     """Decide the upload's status and store it; everything for the file in one transaction.
 
     `on_commit(con, submission_id)` runs inside that transaction (the nightly run journals its
-    claim there, so a file's submission and its claim are written together or not at all)."""
+    claim there, so a file's submission and its claim are written together or not at all).
+    With `dry_run`, everything is decided (matched, classified, priced) and nothing is written:
+    the outcome has no submission id, and its `changes` say what would be new, already entered
+    or replaced."""
     rows = prepared.rows
     n_rows = 0 if rows is None else len(rows)
     distinct = None if rows is None else rows.drop_duplicates(subset=list(TEMPLATE_COLUMNS))
@@ -159,6 +178,8 @@ def commit(
 
     def refuse(status: Status, code: str | None, issues: list[Issue], duplicate_of: int | None = None) -> Outcome:
         reason = _reason(status, code, issues)
+        if dry_run:
+            return _dry(_outcome(prepared, status, reason, issues, counts, None, order_ref), issues)
         with database.transaction(con):
             sid = record(
                 con,
@@ -207,6 +228,10 @@ def commit(
     counts["accepted"] = len(norm) - held_rows
     final = Status.OCR_HANDLING_THIS if held_rows else Status.PROCESSING_COMPLETE
     reason = f"{held_rows} row(s) held for review" if held_rows else None
+    if dry_run:
+        return _dry(
+            _outcome(prepared, final, reason, issues, counts, None, order_ref, classified.entries), issues, classified
+        )
     with database.transaction(con):
         sid = record(con, new, Status.READ_AND_RECOGNISED, counts=counts, issues=issues)
         change_status(con, sid, Status.PROCESSING_IN_PROGRESS)

@@ -89,7 +89,7 @@ def _header(labels: list[str]) -> tuple[dict[str, int], list[Issue]]:
     return found.columns, problems
 
 
-PARAMETRISED = frozenset({"UCI_02", "RES_03", "RES_05", "RES_07", "RES_09"})
+PARAMETRISED = frozenset({"UCI_02", "RES_03", "RES_05", "RES_07", "RES_09", "RES_11"})
 
 
 def _schema_issues(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, file: str) -> list[Issue]:
@@ -120,7 +120,7 @@ def _params(code: str, rec: pd.Series, conflicts: dict[int, str], position: int)
             return {"length": len(rec["UCI"].strip())}
         case "RES_03":
             return {"qualification": rec["Qualification Code"].strip()}
-        case "RES_05":
+        case "RES_05" | "RES_11":
             return {"unit": int(rec["Unit Number"].strip()), "qualification": rec["Qualification Code"].strip()}
         case "RES_07":
             return {"series": rec["Series"].strip()}
