@@ -412,15 +412,15 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.claim is not None:
         claim = parse_claim_number(args.claim)
         if claim is None:
-            raise UsageError(f"{args.claim!r} is not a claim number (C, seven digits and a check letter, e.g. C0000042K)")
+            raise UsageError(
+                f"{args.claim!r} is not a claim number (C, seven digits and a check letter, e.g. C0000042K)"
+            )
     con = _open(args)
     found = listing.submission_history(con, args.centre, args.qualification, args.group, claim)
     if claim is not None and not found:
         print(f"entries: no submission has the claim number {claim}", file=sys.stderr)
         return 1
-    written = listing.write_history(
-        found, config.out_dir(args.out), args.centre, args.qualification, args.group, claim
-    )
+    written = listing.write_history(found, config.out_dir(args.out), args.centre, args.qualification, args.group, claim)
     if args.json:
         print(json.dumps(found, indent=2, ensure_ascii=False))
         return 0

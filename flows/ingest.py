@@ -115,7 +115,10 @@ def ingest_flow(
     reference = reference_task(db_file)
     chosen = series_for(reference, received, series)
     spooled = prepare_task(
-        path, Context(centre=centre, series=chosen, received_on=received), reference, str(spool_dir(Path(db_file)))
+        path,
+        Context(centre=centre, series=chosen, received_on=received, series_source="option" if series else "default"),
+        reference,
+        str(spool_dir(Path(db_file))),
     )
     out_dir = str(config.out_dir(out))
     outcome = commit_task(db_file, spooled, reference, order_ref, out_dir)

@@ -58,7 +58,7 @@ def _outcome(
     reason: str | None,
     issues: list[Issue],
     counts: dict,
-    submission_id: int,
+    submission_id: int | None,
     order_ref: str | None,
     entries: pd.DataFrame | None = None,
     claim: str | None = None,

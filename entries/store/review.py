@@ -27,7 +27,14 @@ def _entries_of(held: list[dict], series: str | None) -> list[dict]:
     out = []
     for row in held:
         units = [int(row[f"unit_{n}"]) for n in range(1, 7) if row.get(f"unit_{n}") is not None]
-        out.append({"row": row.get("row"), "entry_code": row["entry_code"], "units": units, "series": row.get("series") or series})
+        out.append(
+            {
+                "row": row.get("row"),
+                "entry_code": row["entry_code"],
+                "units": units,
+                "series": row.get("series") or series,
+            }
+        )
     return out
 
 
@@ -41,7 +48,21 @@ def open_items(con: duckdb.DuckDBPyConnection) -> list[dict]:
            WHERE r.status = 'open' ORDER BY r.review_id"""
     ).fetchall()
     items = []
-    for rid, sid, centre, file, code, source_rows, rows_json, m_number, m_surname, m_forenames, m_dob, m_uci, series in rows:
+    for (
+        rid,
+        sid,
+        centre,
+        file,
+        code,
+        source_rows,
+        rows_json,
+        m_number,
+        m_surname,
+        m_forenames,
+        m_dob,
+        m_uci,
+        series,
+    ) in rows:
         held = json.loads(rows_json)
         first = held[0]
         items.append(
