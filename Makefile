@@ -39,10 +39,10 @@ run: reference
 	ENTRIES_DB=$(CURDIR)/$(SAMPLE)/entries.duckdb ENTRIES_OUT=$(CURDIR)/$(SAMPLE)/out $(BIN)/entries results load data/samples/results.csv
 	ENTRIES_DB=$(CURDIR)/$(SAMPLE)/entries.duckdb ENTRIES_OUT=$(CURDIR)/$(SAMPLE)/out \
 		$(BIN)/entries nightly $(SAMPLE)/inbox --received-on 2027-01-15 --settle-seconds 0
-	ENTRIES_DB=$(CURDIR)/$(SAMPLE)/entries.duckdb ENTRIES_OUT=$(CURDIR)/$(SAMPLE)/out $(BIN)/entries invoices --series 2027-06
+	ENTRIES_DB=$(CURDIR)/$(SAMPLE)/entries.duckdb ENTRIES_OUT=$(CURDIR)/$(SAMPLE)/out $(BIN)/entries invoices --series 2027-06 --on 2027-01-16
 	@echo
 	@echo "Reports are in $(SAMPLE)/out: <centre>/*.annotated.xlsx (errors in red), <centre>/*.confirmation.xlsx,"
-	@echo "<centre>/invoice_*.html|xlsx|csv and finance/invoices_2027-06.xlsx; files moved to $(SAMPLE)/processed, rejected, failed."
+	@echo "<centre>/invoice_OCR-*.html|xlsx|csv|json and finance/invoices_2027-06.xlsx; files moved to $(SAMPLE)/processed, rejected, failed."
 
 test: reference
 	$(BIN)/python -m pytest
