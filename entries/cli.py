@@ -385,6 +385,60 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from entries.store import users
+
+    users.check_username(args.username)
+    password = sys.stdin.readline().rstrip("\r\n")  # from standard input: never an argument or a log line
+    con = _open(args)
+    user = users.add_user(con, args.username, password, centre=args.centre, operator=args.operator)
+    print(f"User {user.username} added ({'operator' if user.is_operator else 'centre ' + str(user.centre)})")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    from entries.store import users
+
+    found = users.list_users(_open(args))
+    if args.json:
+        print(json.dumps([{"username": u.username, "role": u.role, "centre": u.centre, "disabled": u.disabled} for u in found], indent=2))
+        return 0
+    for u in found:
+        print(f"{u.username}  {u.role}{' ' + u.centre if u.centre else ''}{'  (disabled)' if u.disabled else ''}")
+    print(f"{len(found)} user(s)")
+    return 0
+
+
+def cmd_users_disable(args: argparse.Namespace) -> int:
+    from entries.store import users
+
+    users.disable_user(_open(args), args.username)
+    print(f"User {args.username} disabled: they can no longer sign in")
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from entries.store import database
+    from entries.web.app import create_app
+    from entries.web.security import load_secret
+
+    db, out = config.db_path(args.db), config.out_dir(args.out)
+    con = database.connect(db, wait_seconds=60.0)  # tables and reference data in place before serving
+    try:
+        from entries.store import refdata
+
+        refdata.ensure_reference(con)
+    finally:
+        con.close()
+    app = create_app(db, out, load_secret(db.with_name(db.name + ".portal-secret")))
+    print(f"Portal on http://{args.host}:{args.port}/ (store {db}); Ctrl-C to stop")
+    # Access lines carry method, path and status only: paths hold ids and codes, never personal data.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=args.access_log)
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from entries.reports import listing
 
@@ -674,6 +728,30 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"time zone of the cron (default {schedule.DEFAULT_TIMEZONE})",
     )
     serve.set_defaults(handler=cmd_serve)
+
+    users_cmd = commands.add_parser("users", help="portal accounts", parents=[common])
+    users_cmds = users_cmd.add_subparsers(dest="users_command", metavar="ACTION", parser_class=_Parser)
+    users_cmds.required = True
+    add_user = users_cmds.add_parser(
+        "add", help="add an account; the password is read from standard input", parents=[common]
+    )
+    add_user.add_argument("username", help="3-40 characters: lower-case letters, digits, '.', '_' or '-'")
+    who = add_user.add_mutually_exclusive_group(required=True)
+    who.add_argument("--centre", type=centre_number, help="the centre this user acts for (sees only its data)")
+    who.add_argument("--operator", action="store_true", help="an operations team member (sees every centre)")
+    add_user.set_defaults(handler=cmd_users_add)
+    list_users = users_cmds.add_parser("list", help="every account", parents=[common])
+    list_users.add_argument("--json", action="store_true", help="print JSON")
+    list_users.set_defaults(handler=cmd_users_list)
+    disable = users_cmds.add_parser("disable", help="stop an account signing in", parents=[common])
+    disable.add_argument("username")
+    disable.set_defaults(handler=cmd_users_disable)
+
+    web = commands.add_parser("web", help="serve the centre portal", parents=[common])
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    web.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    web.add_argument("--access-log", action="store_true", help="print a line per request (method, path, status)")
+    web.set_defaults(handler=cmd_web)
 
     listing = commands.add_parser("list", help="stored entries", parents=[common])
     listing.add_argument("--centre", type=centre_number, help=CENTRE_HELP)

@@ -1,6 +1,6 @@
 """The package's layers: imports point only down the pipeline, and `entries` stays Prefect-free.
 
-cli -> pipeline -> reports -> store -> checks -> schemas -> intake -> core. A module may import
+cli -> web -> pipeline -> reports -> store -> checks -> schemas -> intake -> core. A module may import
 its own layer and any layer below it; `entries.cli` is the composition root and may reach `flows`.
 The contract is checked on the source text (every import, at any depth, lazy ones included), so it
 needs nothing installed and fails the moment an upward import is written.
@@ -24,6 +24,7 @@ LAYERS = (
     "entries.store",
     "entries.reports",
     "entries.pipeline",
+    "entries.web",
     "entries.cli",
     "flows",
 )

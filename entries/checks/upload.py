@@ -60,6 +60,8 @@ class Outcome:
     claim_number: str | None = None
     dry_run: bool = False
     changes: dict[str, int] | None = None  # a dry run's new / already_entered / replaces
+    # A dry run's classified entries (schemas.entry.CLASSIFIED_ENTRY): in memory only, never in JSON.
+    preview: pd.DataFrame | None = field(default=None, repr=False)
 
     def as_json(self) -> dict:
         """The docs/architecture.md §5 object (no personal data: issues carry codes, rows and columns)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from entries.core import clock
+
 COLUMNS = (
     "candidate_id",
     "centre_number",
@@ -31,11 +33,13 @@ def draw(con: duckdb.DuckDBPyConnection, sequence: str, n: int) -> list[int]:
     return [r[0] for r in con.execute(f"SELECT nextval('{sequence}') AS id FROM range(?) ORDER BY id", [n]).fetchall()]
 
 
-def run_with(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, sql: str) -> None:
+def run_with(
+    con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, sql: str, params: list[object] | None = None
+) -> None:
     """Run `sql` with `frame` registered as `name` (one statement, whatever the frame's size)."""
     con.register(name, frame)
     try:
-        con.execute(sql)
+        con.execute(sql, params or [])
     finally:
         con.unregister(name)
 
@@ -49,9 +53,10 @@ def insert_candidates(con: duckdb.DuckDBPyConnection, people: pd.DataFrame, subm
             con,
             "new_candidates",
             people.assign(candidate_id=ids, submission_id=submission_id)[list(COLUMNS)],
-            f"""INSERT INTO candidates ({", ".join(COLUMNS)})
-                SELECT {", ".join(c if c != "date_of_birth" else "CAST(date_of_birth AS DATE)" for c in COLUMNS)}
-                FROM new_candidates""",
+            f"""INSERT INTO candidates ({", ".join(COLUMNS)}, added_on)
+                SELECT {", ".join(c if c != "date_of_birth" else "CAST(date_of_birth AS DATE)" for c in COLUMNS)},
+                       ?::DATE FROM new_candidates""",
+            [clock.today()],
         )
     return ids
 

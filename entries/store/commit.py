@@ -101,6 +101,7 @@ def _dry(outcome: Outcome, issues: list[Issue], classified: Classified | None = 
     replaces = 0 if classified is None else int(classified.entries["replaces"].notna().sum())
     stored = 0 if classified is None else len(classified.entries)
     outcome.dry_run = True
+    outcome.preview = None if classified is None else classified.entries
     outcome.changes = {
         "new": stored - replaces,
         "already_entered": sum(1 for i in issues if i.code == "DUP_01"),

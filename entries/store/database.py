@@ -92,6 +92,9 @@ DDL: tuple[str, ...] = (
         date_of_birth DATE NOT NULL, candidate_group VARCHAR NOT NULL DEFAULT '', submission_id INTEGER NOT NULL,
         UNIQUE (centre_number, candidate_number))""",
     "CREATE SEQUENCE IF NOT EXISTS candidate_ids START 1",
+    # The day a candidate was first recorded (the web entry form's "added today / this week ..."); NULL
+    # for candidates recorded before this column existed.
+    "ALTER TABLE candidates ADD COLUMN IF NOT EXISTS added_on DATE",
     # Candidate matching reads one centre's candidates per file: with this index DuckDB answers
     # `centre_number = ?` by an index scan instead of reading the whole, ever-growing table (the
     # UNIQUE index above serves only lookups on both of its columns).
@@ -138,6 +141,14 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS invoice_entries (
         entry_id INTEGER PRIMARY KEY, invoice_number VARCHAR NOT NULL)""",
     "CREATE SEQUENCE IF NOT EXISTS invoice_numbers START 1",
+    # Portal accounts (entries.store.users): a centre user sees one centre; an operator every one.
+    """CREATE TABLE IF NOT EXISTS portal_users (
+        username VARCHAR PRIMARY KEY, password_hash VARCHAR NOT NULL, role VARCHAR NOT NULL,
+        centre VARCHAR, disabled BOOLEAN NOT NULL DEFAULT FALSE, created_at TIMESTAMP NOT NULL)""",
+    # Candidate groups a centre makes in the portal's entry form (beside its MIS's candidate_group).
+    """CREATE TABLE IF NOT EXISTS portal_groups (
+        centre VARCHAR NOT NULL, name VARCHAR NOT NULL, candidate_id INTEGER NOT NULL, created_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (centre, name, candidate_id))""",
     # One view of centres and approvals: the published list plus bulk-onboarded ones (the published
     # entry wins on a clash). Search, template, validation, reports and invoices all read these.
     """CREATE OR REPLACE VIEW all_centres AS

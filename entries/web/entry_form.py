@@ -1,0 +1,516 @@
+"""The web-based entry form (guide: "Using the web-based form"): select assessment, select
+candidates, entry options, summary, submit.
+
+A draft lives in this process for its user until submitted or cancelled. Candidate searches are
+POSTed (names and UCIs never go in a URL). The summary is a dry run of the real commit, so it shows
+each entry's fee (standard or late), the total, and what is already on record; Submit writes the
+draft as an entries file and sends it through the same stages as an upload (same checks, same
+commit, same statuses and reports): top-up only after a full award, moving down only with the units
+achieved, exactly as for uploads.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from entries.checks.candidates import match_candidates
+from entries.checks.validate import Context, validate
+from entries.core import clock
+from entries.intake.headers import TEMPLATE_COLUMNS, UNIT_COLUMNS
+from entries.pipeline.ingest import prepare
+from entries.store import candidate_search, qualifications, refdata
+from entries.store.commit import commit
+from entries.store.review import free_candidate_number
+from entries.store.series import series_for
+
+MAX_UNITS = 3  # unit entries for up to three units at once, as the guide's form allows
+
+
+@dataclass
+class Person:
+    """A candidate in the draft: on record (`candidate_id`) or new."""
+
+    key: str
+    candidate_id: int | None
+    candidate_number: str
+    uci: str
+    uln: str
+    surname: str
+    forenames: str
+    sex: str
+    date_of_birth: dt.date
+    group: str
+    option: tuple[str, tuple[int, ...]] | None = None  # ("full", ()) or ("units", (1, 3))
+
+    @property
+    def option_text(self) -> str:
+        if self.option is None:
+            return "not chosen yet"
+        kind, units = self.option
+        return "Full award" if kind == "full" else "Units " + ", ".join(map(str, units))
+
+
+@dataclass
+class Draft:
+    centre: str
+    entry_code: str | None = None
+    entry_title: str = ""
+    entry_kind: str = ""
+    people: dict[str, Person] = field(default_factory=dict)
+    found: list[candidate_search.Candidate] = field(default_factory=list)
+    order_ref: str = ""
+    new_count: int = 0
+    messages: list[str] = field(default_factory=list)
+    suspect: dict | None = None  # a new candidate that looks like one on record, waiting for a yes
+
+
+def _app():
+    from entries.web import app
+
+    return app
+
+
+def _draft(request: Request, *, create: bool = False) -> tuple[object, Draft]:
+    app = _app()
+    user, _ = app._user(request)
+    portal = app._portal(request)
+    centre = app._centre_of(user, request.query_params.get("centre") or (user.centre if not user.is_operator else None))
+    drafts = portal.__dict__.setdefault("drafts", {})
+    draft = drafts.get(user.username)
+    if create or draft is None or draft.centre != centre:
+        draft = drafts[user.username] = Draft(centre=centre)
+    return user, draft
+
+
+def _page(request: Request, name: str, user, draft: Draft, **context) -> Response:
+    messages, draft.messages = draft.messages, []
+    return _app().page(request, name, {"user": user, "draft": draft, "messages": messages, **context})
+
+
+def _go(path: str) -> Response:
+    return RedirectResponse(path, status_code=303)
+
+
+async def new(request: Request) -> Response:
+    _draft(request, create=True)
+    return _go("/entries/assessment")
+
+
+async def assessment_page(request: Request) -> Response:
+    user, draft = _draft(request)
+    text = (request.query_params.get("q") or "").strip()[:60]
+
+    def load() -> list[dict]:
+        with _app()._portal(request).store() as con:
+            return qualifications.search(con, text, draft.centre)
+
+    found = await run_in_threadpool(load)
+    return _page(request, "entry_assessment.html", user, draft, found=found, q=text)
+
+
+async def choose_assessment(request: Request) -> Response:
+    user, draft = _draft(request)
+    form = await _app()._form(request)
+    code = str(form.get("entry_code") or "").strip().upper()
+
+    def check() -> tuple[str, str] | None:
+        with _app()._portal(request).store() as con:
+            found = con.execute(
+                """SELECT e.title, e.kind FROM ref_entry_codes e JOIN ref_qualifications q USING (qualification_code)
+                   WHERE e.entry_code = ? AND q.suite_id IN
+                         (SELECT suite_id FROM all_centre_approvals WHERE centre_number = ?)""",
+                [code, draft.centre],
+            ).fetchall()
+            return found[0] if found else None
+
+    found = await run_in_threadpool(check)
+    if found is None:
+        draft.messages.append("Choose an entry code your centre is approved for.")
+        return _go("/entries/assessment")
+    draft.entry_code, (draft.entry_title, draft.entry_kind) = code, found
+    for person in draft.people.values():
+        person.option = ("full", ()) if draft.entry_kind != "full_award" else None
+    return _go("/entries/candidates")
+
+
+async def candidates_page(request: Request) -> Response:
+    user, draft = _draft(request)
+    if draft.entry_code is None:
+        return _go("/entries/assessment")
+
+    def load() -> list[tuple[str, int]]:
+        with _app()._portal(request).store() as con:
+            return candidate_search.groups(con, draft.centre)
+
+    groups = await run_in_threadpool(load)
+    return _page(
+        request, "entry_candidates.html", user, draft, groups=groups, within=list(candidate_search.ADDED_WITHIN)
+    )
+
+
+async def search(request: Request) -> Response:
+    _user, draft = _draft(request)
+    form = await _app()._form(request)
+    text = str(form.get("text") or "")[:80]
+    within = str(form.get("added_within") or "") or None
+
+    def load() -> list[candidate_search.Candidate]:
+        with _app()._portal(request).store() as con:
+            return candidate_search.search(con, draft.centre, text, within)
+
+    draft.found = await run_in_threadpool(load)
+    if not draft.found:
+        draft.messages.append("No candidate matches: change the search, or add a new candidate below.")
+    return _go("/entries/candidates")
+
+
+def _add(draft: Draft, found: list[candidate_search.Candidate]) -> int:
+    added = 0
+    for c in found:
+        key = f"c{c.candidate_id}"
+        if key not in draft.people:
+            draft.people[key] = Person(
+                key, c.candidate_id, c.candidate_number, c.uci or "", c.uln or "", c.surname, c.forenames, c.sex,
+                c.date_of_birth, c.candidate_group,
+                option=("full", ()) if draft.entry_kind not in ("", "full_award") else None,
+            )
+            added += 1
+    return added
+
+
+def _ids(values: object) -> list[int]:
+    listed = values if isinstance(values, list) else [values] if values else []
+    return [int(v) for v in listed if isinstance(v, str) and v.isdigit()][:500]
+
+
+async def add_found(request: Request) -> Response:
+    _user, draft = _draft(request)
+    form = await _app()._form(request)
+    ids = _ids(form.get("candidate_id"))
+
+    def load() -> list[candidate_search.Candidate]:
+        with _app()._portal(request).store() as con:
+            return candidate_search.by_ids(con, draft.centre, ids)  # another centre's ids are dropped
+
+    draft.messages.append(f"{_add(draft, await run_in_threadpool(load))} candidate(s) added.")
+    return _go("/entries/candidates")
+
+
+async def add_group(request: Request) -> Response:
+    _user, draft = _draft(request)
+    form = await _app()._form(request)
+    name = str(form.get("group") or "")
+
+    def load() -> list[candidate_search.Candidate]:
+        with _app()._portal(request).store() as con:
+            return candidate_search.in_group(con, draft.centre, name)
+
+    draft.messages.append(f"{_add(draft, await run_in_threadpool(load))} candidate(s) of group {name} added.")
+    return _go("/entries/candidates")
+
+
+async def make_group(request: Request) -> Response:
+    _user, draft = _draft(request)
+    form = await _app()._form(request)
+    name = str(form.get("name") or "")
+    ids = [p.candidate_id for p in draft.people.values() if p.candidate_id is not None]
+
+    def save() -> int:
+        with _app()._portal(request).store() as con:
+            return candidate_search.make_group(con, draft.centre, name, ids)
+
+    joined = await run_in_threadpool(save)
+    draft.messages.append(f"Group {name.strip()} made with {joined} candidate(s) on record.")
+    return _go("/entries/candidates")
+
+
+def _row_frame(people: list[dict], centre: str) -> pd.DataFrame:
+    """Template rows (all text) for `validate`."""
+    records = []
+    for n, p in enumerate(people, start=2):
+        record = dict.fromkeys(TEMPLATE_COLUMNS, "")
+        record.update(
+            {
+                "Centre Number": centre,
+                "Candidate Number": p["candidate_number"],
+                "UCI": p["uci"],
+                "ULN": p["uln"],
+                "Surname": p["surname"],
+                "Forenames": p["forenames"],
+                "Sex": p["sex"],
+                "Date of Birth": p["date_of_birth"],
+                "Entry Code": p.get("entry_code", ""),
+                "Candidate Group": p.get("group", ""),
+            }
+        )
+        records.append({"row": n, **record})
+    return pd.DataFrame(records, columns=["row", *TEMPLATE_COLUMNS]).astype({c: "str" for c in TEMPLATE_COLUMNS})
+
+
+async def add_new(request: Request) -> Response:
+    """A new candidate: UCI and ULN checked as on upload; a probable duplicate is pointed out first."""
+    _user, draft = _draft(request)
+    form = await _app()._form(request)
+    raw = {k: str(form.get(k) or "").strip() for k in ("candidate_number", "uci", "uln", "surname", "forenames", "sex",
+                                                       "date_of_birth", "group")}
+    confirmed = form.get("confirm_new") == "yes" and draft.suspect is not None
+    if confirmed and draft.suspect is not None:
+        raw = dict(draft.suspect)
+    portal = _app()._portal(request)
+
+    def check() -> tuple[list[str], dict | None, str]:
+        with portal.store() as con:
+            reference = refdata.snapshot(con)
+            number = raw["candidate_number"].zfill(4) if raw["candidate_number"] else free_candidate_number(con, draft.centre)
+            person = {**raw, "candidate_number": number, "entry_code": draft.entry_code or ""}
+            ctx = Context(draft.centre, series_for(reference, clock.today()), clock.today(), "default")
+            checked = validate(_row_frame([person], draft.centre), ctx, reference)
+            person_codes = ("CEN", "CAN", "UCI", "ULN", "NAM", "SEX", "DOB", "CELL")
+            errors = [
+                f"{i.column or ''}: {i.message} {i.fix}" for i in checked.issues
+                if i.severity == "error" and i.code.split("_")[0] in person_codes
+            ]
+            if errors:
+                return errors, None, number
+            on_record = con.execute(
+                "SELECT 1 FROM candidates WHERE centre_number = ? AND candidate_number = ?", [draft.centre, number]
+            ).fetchall()
+            if on_record:
+                return [f"Candidate number {number} is already used at your centre: search for that candidate, "
+                        "or leave the number blank to be given a free one."], None, number
+            matches = match_candidates(con, draft.centre, checked.rows)
+            holds = matches.table[matches.table["hold"].notna()]
+            if not holds.empty and not confirmed:
+                return [], {**person, "looks_like": holds.iloc[0]["params"].get("candidate", "")}, number
+            return [], None, number
+
+    errors, suspect, number = await run_in_threadpool(check)
+    if errors:
+        draft.messages += errors
+        return _go("/entries/candidates#new")
+    if suspect is not None:
+        draft.suspect = {k: v for k, v in suspect.items() if k in raw or k == "looks_like"}
+        draft.suspect["candidate_number"] = number
+        draft.messages.append(
+            f"This looks like candidate {suspect['looks_like']}, already on record. Search for them and add them, "
+            "or confirm that this is a different person."
+        )
+        return _go("/entries/candidates#new")
+    draft.suspect = None
+    draft.new_count += 1
+    key = f"n{draft.new_count}"
+    draft.people[key] = Person(
+        key, None, number, raw["uci"].upper(), raw["uln"], raw["surname"], raw["forenames"], raw["sex"].upper()[:1],
+        _date(raw["date_of_birth"]), raw["group"],
+        option=("full", ()) if draft.entry_kind not in ("", "full_award") else None,
+    )
+    draft.messages.append(f"New candidate {number} added.")
+    return _go("/entries/candidates")
+
+
+def _date(text: str) -> dt.date:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise HTTPException(400, "The date of birth must be a real date.")
+
+
+async def options_page(request: Request) -> Response:
+    user, draft = _draft(request)
+    if draft.entry_code is None:
+        return _go("/entries/assessment")
+
+    def load() -> list[int]:
+        with _app()._portal(request).store() as con:
+            return [
+                int(u)
+                for (u,) in con.execute(
+                    """SELECT r.unit_number FROM ref_entry_codes e
+                       JOIN ref_rules_of_combination r ON r.qualification_code = e.qualification_code
+                       JOIN ref_qualifications q ON q.qualification_code = e.qualification_code
+                       JOIN ref_units un ON un.suite_id = q.suite_id AND un.unit_number = r.unit_number
+                       WHERE e.entry_code = ? AND e.kind = 'full_award' AND un.assessment = 'exam'
+                       ORDER BY r.unit_number""",
+                    [draft.entry_code],
+                ).fetchall()
+            ]
+
+    units = await run_in_threadpool(load)
+    return _page(request, "entry_options.html", user, draft, units=units, slots=range(1, MAX_UNITS + 1))
+
+
+async def set_options(request: Request) -> Response:
+    _user, draft = _draft(request)
+    form = await _app()._form(request)
+    keys = form.get("key")
+    chosen = [k for k in (keys if isinstance(keys, list) else [keys] if keys else []) if k in draft.people]
+    kind = form.get("option")
+    units = tuple(sorted({int(v) for n in range(1, MAX_UNITS + 1) if str(v := form.get(f"unit_{n}") or "").isdigit()}))
+    if not chosen:
+        draft.messages.append("Tick the candidates the option is for.")
+    elif kind == "units" and (not units or draft.entry_kind != "full_award"):
+        draft.messages.append("Choose one to three units (unit entries are made with a qualification's own code).")
+    elif kind in ("full", "units"):
+        for k in chosen:
+            draft.people[k].option = (kind, units if kind == "units" else ())
+        left = sum(1 for p in draft.people.values() if p.option is None)
+        draft.messages.append(f"Option set for {len(chosen)} candidate(s); {left} still without an option.")
+    return _go("/entries/summary" if all(p.option for p in draft.people.values()) else "/entries/options")
+
+
+def draft_rows(draft: Draft) -> list[list[str]]:
+    """The draft as rows of the entries template (header first)."""
+    rows = [list(TEMPLATE_COLUMNS)]
+    for p in sorted(draft.people.values(), key=lambda p: p.candidate_number):
+        units = list(p.option[1]) if p.option and p.option[0] == "units" else []
+        cells = dict.fromkeys(TEMPLATE_COLUMNS, "")
+        cells.update(
+            {
+                "Centre Number": draft.centre,
+                "Candidate Number": p.candidate_number,
+                "UCI": p.uci,
+                "ULN": p.uln,
+                "Surname": p.surname,
+                "Forenames": p.forenames,
+                "Sex": p.sex,
+                "Date of Birth": p.date_of_birth.strftime("%d/%m/%Y"),
+                "Entry Code": draft.entry_code or "",
+                "Candidate Group": p.group,
+                **{column: str(u) for column, u in zip(UNIT_COLUMNS, units, strict=False)},
+            }
+        )
+        rows.append([cells[c] for c in TEMPLATE_COLUMNS])
+    return rows
+
+
+def _write_draft(draft: Draft, folder: Path) -> Path:
+    path = folder / f"web_entry_form_{clock.today().isoformat()}_{draft.entry_code}.csv"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(draft_rows(draft))
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+async def summary_page(request: Request) -> Response:
+    user, draft = _draft(request)
+    if not draft.people or draft.entry_code is None:
+        draft.messages.append("Add candidates first.")
+        return _go("/entries/candidates")
+    if any(p.option is None for p in draft.people.values()):
+        return _go("/entries/options")
+    portal = _app()._portal(request)
+    folder = Path(tempfile.mkdtemp(prefix="form-", dir=_app()._ensure(portal.uploads)))
+
+    def dry() -> tuple[object, list[dict]]:
+        try:
+            path = _write_draft(draft, folder)
+            with portal.store() as con:
+                reference = refdata.snapshot(con)
+            received = clock.today()
+            ctx = Context(draft.centre, series_for(reference, received), received, "default")
+            prepared = prepare(path, ctx, reference, portal.limits)
+            with portal.store() as con:
+                outcome = commit(con, prepared, reference, order_ref=draft.order_ref or None, dry_run=True)
+            return outcome, _lines(outcome.preview)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    outcome, lines = await run_in_threadpool(dry)
+    return _page(request, "entry_summary.html", user, draft, outcome=outcome, lines=lines)
+
+
+def _lines(preview: pd.DataFrame | None) -> list[dict]:
+    """The dry run's entries, as the summary lists them: fee standard or late, what each replaces."""
+    if preview is None or preview.empty:
+        return []
+    return [
+        {
+            "candidate_number": r.candidate_number,
+            "entry_code": r.entry_code,
+            "kind": r.kind,
+            "unit": None if pd.isna(r.unit_number) else int(r.unit_number),
+            "series": r.series,
+            "late": bool(r.late),
+            "fee_pence": int(r.fee_pence),
+            "replaces": not pd.isna(r.replaces),
+        }
+        for r in preview.sort_values(["candidate_number", "entry_code", "unit_number"]).itertuples(index=False)
+    ]
+
+
+async def remove(request: Request) -> Response:
+    _user, draft = _draft(request)
+    form = await _app()._form(request)
+    person = draft.people.pop(str(form.get("key") or ""), None)
+    if person is not None:
+        draft.messages.append(f"Candidate {person.candidate_number} removed.")
+    return _go("/entries/summary" if draft.people else "/entries/candidates")
+
+
+async def order(request: Request) -> Response:
+    _user, draft = _draft(request)
+    form = await _app()._form(request)
+    draft.order_ref = re.sub(r"[\x00-\x1f]", "", str(form.get("order_ref") or ""))[:100].strip()
+    return _go("/entries/summary")
+
+
+async def cancel(request: Request) -> Response:
+    user, _draft_unused = _draft(request)
+    await _app()._form(request)
+    _app()._portal(request).__dict__.setdefault("drafts", {}).pop(user.username, None)
+    return _go("/")
+
+
+async def submit(request: Request) -> Response:
+    user, draft = _draft(request)
+    form = await _app()._form(request)
+    if form.get("order_ref") is not None:
+        draft.order_ref = str(form.get("order_ref") or "")[:100].strip()
+    if not draft.people or any(p.option is None for p in draft.people.values()):
+        return _go("/entries/summary")
+    portal = _app()._portal(request)
+    folder = Path(tempfile.mkdtemp(prefix="form-", dir=_app()._ensure(portal.uploads)))
+    try:
+        path = _write_draft(draft, folder)
+        submission_id = await run_in_threadpool(_app()._ingest, portal, path, draft.centre, draft.order_ref or None)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    portal.__dict__.setdefault("drafts", {}).pop(user.username, None)
+    return await _app()._submission_page(request, user, submission_id, just_uploaded=True)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/entries/new", new),
+        Route("/entries/assessment", assessment_page, methods=["GET"]),
+        Route("/entries/assessment", choose_assessment, methods=["POST"]),
+        Route("/entries/candidates", candidates_page, methods=["GET"]),
+        Route("/entries/candidates/search", search, methods=["POST"]),
+        Route("/entries/candidates/add", add_found, methods=["POST"]),
+        Route("/entries/candidates/group", add_group, methods=["POST"]),
+        Route("/entries/candidates/new", add_new, methods=["POST"]),
+        Route("/entries/groups", make_group, methods=["POST"]),
+        Route("/entries/options", options_page, methods=["GET"]),
+        Route("/entries/options", set_options, methods=["POST"]),
+        Route("/entries/summary", summary_page, methods=["GET"]),
+        Route("/entries/remove", remove, methods=["POST"]),
+        Route("/entries/order", order, methods=["POST"]),
+        Route("/entries/cancel", cancel, methods=["POST"]),
+        Route("/entries/submit", submit, methods=["POST"]),
+    ]
