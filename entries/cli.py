@@ -401,7 +401,12 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
     found = users.list_users(_open(args))
     if args.json:
-        print(json.dumps([{"username": u.username, "role": u.role, "centre": u.centre, "disabled": u.disabled} for u in found], indent=2))
+        print(
+            json.dumps(
+                [{"username": u.username, "role": u.role, "centre": u.centre, "disabled": u.disabled} for u in found],
+                indent=2,
+            )
+        )
         return 0
     for u in found:
         print(f"{u.username}  {u.role}{' ' + u.centre if u.centre else ''}{'  (disabled)' if u.disabled else ''}")

@@ -47,9 +47,7 @@ def search(
     params: list[object] = [centre]
     words = [w for w in text.strip().split() if w][:5]
     for word in words:
-        where.append(
-            "(c.surname ILIKE ? OR c.forenames ILIKE ? OR c.candidate_number = ? OR c.uci ILIKE ?)"
-        )
+        where.append("(c.surname ILIKE ? OR c.forenames ILIKE ? OR c.candidate_number = ? OR c.uci ILIKE ?)")
         like = f"%{word}%"
         params += [like, like, word.zfill(4) if word.isdigit() else word, like]
     if added_within:
@@ -113,7 +111,5 @@ def make_group(con: duckdb.DuckDBPyConnection, centre: str, name: str, ids: list
         now = clock.now()
         values = [v for cid in mine for v in (centre, name, cid, now)]
         with database.transaction(con):  # one statement for the whole group
-            con.execute(
-                f"INSERT OR IGNORE INTO portal_groups VALUES {', '.join('(?, ?, ?, ?)' for _ in mine)}", values
-            )
+            con.execute(f"INSERT OR IGNORE INTO portal_groups VALUES {', '.join('(?, ?, ?, ?)' for _ in mine)}", values)
     return len(mine)

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import duckdb
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -108,7 +108,7 @@ async def _form(request: Request, *, files: int = 0) -> dict:
     form = await request.form(max_files=files, max_fields=200, max_part_size=64 * 1024)
     if not csrf_ok(_session(request), form.get("csrf_token")):
         raise HTTPException(403, "The form has expired or did not come from this site: go back, reload and try again.")
-    return {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form.keys()}
+    return {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
 
 
 def page(request: Request, name: str, context: dict, status: int = 200) -> Response:
@@ -263,7 +263,9 @@ def _ingest(portal: Portal, path: Path, centre: str, order_ref: str | None) -> i
     received = clock.today()
     with portal.store() as con:
         reference = refdata.snapshot(con)
-    context = Context(centre=centre, series=series_for(reference, received), received_on=received, series_source="default")
+    context = Context(
+        centre=centre, series=series_for(reference, received), received_on=received, series_source="default"
+    )
     prepared = prepare(path, context, reference, portal.limits)
     with portal.store() as con:
         outcome = commit(con, prepared, reference, order_ref=order_ref)
@@ -284,8 +286,22 @@ def _submission(con: duckdb.DuckDBPyConnection, user: User, submission_id: int, 
     ).fetchall()
     if not found or not user.may_see(found[0][1]):
         raise HTTPException(404, "There is no such submission.")
-    keys = ("submission_id", "centre", "file", "received_on", "status", "reason", "series", "order_ref", "rows",
-            "accepted", "rejected", "held", "claim_number", "sha256")
+    keys = (
+        "submission_id",
+        "centre",
+        "file",
+        "received_on",
+        "status",
+        "reason",
+        "series",
+        "order_ref",
+        "rows",
+        "accepted",
+        "rejected",
+        "held",
+        "claim_number",
+        "sha256",
+    )
     sub = dict(zip(keys, found[0], strict=True))
     sub["changes"] = con.execute(
         "SELECT status, changed_at FROM submission_status WHERE submission_id = ? ORDER BY seq", [submission_id]
@@ -306,8 +322,11 @@ def _submission(con: duckdb.DuckDBPyConnection, user: User, submission_id: int, 
     stem = submission_stem(con, submission_id)
     sub["reports"] = {
         kind: name
-        for kind, name in (("confirmation", f"{stem}.confirmation.xlsx"), ("annotated", f"{stem}.annotated.xlsx"),
-                           ("errors", f"{stem}.errors.csv"))
+        for kind, name in (
+            ("confirmation", f"{stem}.confirmation.xlsx"),
+            ("annotated", f"{stem}.annotated.xlsx"),
+            ("errors", f"{stem}.errors.csv"),
+        )
         if (out_dir / sub["centre"] / name).is_file()
     }
     return sub
@@ -364,7 +383,12 @@ async def submissions(request: Request) -> Response:
     found = await run_in_threadpool(load)
     if status:
         found = [s for s in found if s["status"] == status]
-    filters = {"qualification": qualification or "", "group": group or "", "status": status or "", "centre": centre or ""}
+    filters = {
+        "qualification": qualification or "",
+        "group": group or "",
+        "status": status or "",
+        "centre": centre or "",
+    }
     return page(request, "submissions.html", {"user": user, "subs": found, "filters": filters})
 
 
@@ -451,4 +475,3 @@ def create_app(db: Path, out_dir: Path, key: bytes, limits: ReadLimits | None = 
     )
     app.state.portal = portal
     return app
-

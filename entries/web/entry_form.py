@@ -36,6 +36,7 @@ from entries.store import candidate_search, qualifications, refdata
 from entries.store.commit import commit
 from entries.store.review import free_candidate_number
 from entries.store.series import series_for
+from entries.store.users import User
 
 MAX_UNITS = 3  # unit entries for up to three units at once, as the guide's form allows
 
@@ -84,7 +85,7 @@ def _app():
     return app
 
 
-def _draft(request: Request, *, create: bool = False) -> tuple[object, Draft]:
+def _draft(request: Request, *, create: bool = False) -> tuple[User, Draft]:
     app = _app()
     user, _ = app._user(request)
     portal = app._portal(request)
@@ -184,8 +185,16 @@ def _add(draft: Draft, found: list[candidate_search.Candidate]) -> int:
         key = f"c{c.candidate_id}"
         if key not in draft.people:
             draft.people[key] = Person(
-                key, c.candidate_id, c.candidate_number, c.uci or "", c.uln or "", c.surname, c.forenames, c.sex,
-                c.date_of_birth, c.candidate_group,
+                key,
+                c.candidate_id,
+                c.candidate_number,
+                c.uci or "",
+                c.uln or "",
+                c.surname,
+                c.forenames,
+                c.sex,
+                c.date_of_birth,
+                c.candidate_group,
                 option=("full", ()) if draft.entry_kind not in ("", "full_award") else None,
             )
             added += 1
@@ -265,8 +274,10 @@ async def add_new(request: Request) -> Response:
     """A new candidate: UCI and ULN checked as on upload; a probable duplicate is pointed out first."""
     _user, draft = _draft(request)
     form = await _app()._form(request)
-    raw = {k: str(form.get(k) or "").strip() for k in ("candidate_number", "uci", "uln", "surname", "forenames", "sex",
-                                                       "date_of_birth", "group")}
+    raw = {
+        k: str(form.get(k) or "").strip()
+        for k in ("candidate_number", "uci", "uln", "surname", "forenames", "sex", "date_of_birth", "group")
+    }
     confirmed = form.get("confirm_new") == "yes" and draft.suspect is not None
     if confirmed and draft.suspect is not None:
         raw = dict(draft.suspect)
@@ -275,13 +286,18 @@ async def add_new(request: Request) -> Response:
     def check() -> tuple[list[str], dict | None, str]:
         with portal.store() as con:
             reference = refdata.snapshot(con)
-            number = raw["candidate_number"].zfill(4) if raw["candidate_number"] else free_candidate_number(con, draft.centre)
+            number = (
+                raw["candidate_number"].zfill(4)
+                if raw["candidate_number"]
+                else free_candidate_number(con, draft.centre)
+            )
             person = {**raw, "candidate_number": number, "entry_code": draft.entry_code or ""}
             ctx = Context(draft.centre, series_for(reference, clock.today()), clock.today(), "default")
             checked = validate(_row_frame([person], draft.centre), ctx, reference)
             person_codes = ("CEN", "CAN", "UCI", "ULN", "NAM", "SEX", "DOB", "CELL")
             errors = [
-                f"{i.column or ''}: {i.message} {i.fix}" for i in checked.issues
+                f"{i.column or ''}: {i.message} {i.fix}"
+                for i in checked.issues
                 if i.severity == "error" and i.code.split("_")[0] in person_codes
             ]
             if errors:
@@ -290,8 +306,14 @@ async def add_new(request: Request) -> Response:
                 "SELECT 1 FROM candidates WHERE centre_number = ? AND candidate_number = ?", [draft.centre, number]
             ).fetchall()
             if on_record:
-                return [f"Candidate number {number} is already used at your centre: search for that candidate, "
-                        "or leave the number blank to be given a free one."], None, number
+                return (
+                    [
+                        f"Candidate number {number} is already used at your centre: search for that candidate, "
+                        "or leave the number blank to be given a free one."
+                    ],
+                    None,
+                    number,
+                )
             matches = match_candidates(con, draft.centre, checked.rows)
             holds = matches.table[matches.table["hold"].notna()]
             if not holds.empty and not confirmed:
@@ -314,8 +336,16 @@ async def add_new(request: Request) -> Response:
     draft.new_count += 1
     key = f"n{draft.new_count}"
     draft.people[key] = Person(
-        key, None, number, raw["uci"].upper(), raw["uln"], raw["surname"], raw["forenames"], raw["sex"].upper()[:1],
-        _date(raw["date_of_birth"]), raw["group"],
+        key,
+        None,
+        number,
+        raw["uci"].upper(),
+        raw["uln"],
+        raw["surname"],
+        raw["forenames"],
+        raw["sex"].upper()[:1],
+        _date(raw["date_of_birth"]),
+        raw["group"],
         option=("full", ()) if draft.entry_kind not in ("", "full_award") else None,
     )
     draft.messages.append(f"New candidate {number} added.")
