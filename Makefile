@@ -33,6 +33,7 @@ reference: setup
 # The main job on the sample data: a fresh copy of the sample inbox, imported by the nightly flow
 # into its own store under data/sample-run (the operators' data/entries.duckdb is not touched).
 SAMPLE := data/sample-run
+SAMPLE_PASSWORD := sample-only-northfield
 run: reference
 	rm -rf $(SAMPLE) && mkdir -p $(SAMPLE) && cp -r data/samples/inbox $(SAMPLE)/inbox
 	ENTRIES_DB=$(CURDIR)/$(SAMPLE)/entries.duckdb ENTRIES_OUT=$(CURDIR)/$(SAMPLE)/out $(BIN)/entries onboard data/samples/onboarding --received-on 2026-09-01
@@ -43,6 +44,11 @@ run: reference
 	@echo
 	@echo "Reports are in $(SAMPLE)/out: <centre>/*.annotated.xlsx (errors in red), <centre>/*.confirmation.xlsx,"
 	@echo "<centre>/invoice_OCR-*.html|xlsx|csv|json and finance/invoices_2027-06.xlsx; files moved to $(SAMPLE)/processed, rejected, failed."
+	@printf '%s\n' "$(SAMPLE_PASSWORD)" | ENTRIES_DB=$(CURDIR)/$(SAMPLE)/entries.duckdb $(BIN)/entries users add northfield --centre 12345 >/dev/null
+	@echo
+	@echo "The centre portal on this sample data (a sample account for centre 12345 is made):"
+	@echo "  ENTRIES_DB=$(CURDIR)/$(SAMPLE)/entries.duckdb ENTRIES_OUT=$(CURDIR)/$(SAMPLE)/out $(BIN)/entries web"
+	@echo "  then open http://127.0.0.1:8000/ and sign in as northfield, password $(SAMPLE_PASSWORD)"
 
 test: reference
 	$(BIN)/python -m pytest

@@ -440,7 +440,13 @@ def cmd_web(args: argparse.Namespace) -> int:
     app = create_app(db, out, load_secret(db.with_name(db.name + ".portal-secret")))
     print(f"Portal on http://{args.host}:{args.port}/ (store {db}); Ctrl-C to stop")
     # Access lines carry method, path and status only: paths hold ids and codes, never personal data.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=args.access_log)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info" if args.access_log else "warning",
+        access_log=args.access_log,
+    )
     return 0
 
 

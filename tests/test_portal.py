@@ -351,6 +351,17 @@ def test_another_centres_candidates_cannot_be_added_by_id(portal):
     assert "0 candidate(s) added." in r.text
 
 
+def test_an_operator_makes_entries_for_the_centre_they_name(portal):
+    client, _, _ = portal
+    north, token = client("northfield")
+    upload(north, token, SERIES / "no_series.csv")
+    ops, otoken = client("ops")
+    assert ops.get("/entries/new").status_code == 400  # which centre?
+    ops.get("/entries/new", params={"centre": "12345"})
+    r = ops.post("/entries/assessment", data={"entry_code": "05838", "csrf_token": otoken})
+    assert r.url.path == "/entries/candidates" and "13A (2)" in r.text
+
+
 def test_no_personal_data_in_urls(portal):
     client, _, _ = portal
     c, token = client("northfield")

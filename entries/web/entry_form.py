@@ -89,9 +89,11 @@ def _draft(request: Request, *, create: bool = False) -> tuple[User, Draft]:
     app = _app()
     user, _ = app._user(request)
     portal = app._portal(request)
-    centre = app._centre_of(user, request.query_params.get("centre") or (user.centre if not user.is_operator else None))
     drafts = portal.__dict__.setdefault("drafts", {})
     draft = drafts.get(user.username)
+    # An operator names the centre when starting (/entries/new?centre=N); the draft keeps it.
+    asked = request.query_params.get("centre") or (draft.centre if draft is not None and not create else None)
+    centre = app._centre_of(user, asked)
     if create or draft is None or draft.centre != centre:
         draft = drafts[user.username] = Draft(centre=centre)
     return user, draft
