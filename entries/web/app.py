@@ -47,7 +47,6 @@ from entries.store import database, refdata, review
 from entries.store.commit import commit
 from entries.store.series import series_for
 from entries.store.users import User, authenticate, find_user
-from entries.web import entry_form
 from entries.web.security import COOKIE, HEADERS, SESSION_SECONDS, Session, Signer, Throttle, csrf_ok, new_session
 
 HERE = Path(__file__).resolve().parent
@@ -83,36 +82,41 @@ def templates() -> Jinja2Templates:
     return Jinja2Templates(directory=str(HERE / "templates"))
 
 
-def _portal(request: Request) -> Portal:
+def portal_of(request: Request) -> Portal:
     return request.app.state.portal
 
 
-def _session(request: Request) -> Session | None:
-    return _portal(request).signer.load(request.cookies.get(COOKIE))
+def session_of(request: Request) -> Session | None:
+    return portal_of(request).signer.load(request.cookies.get(COOKIE))
 
 
-def _user(request: Request) -> tuple[User, Session]:
-    """The signed-in user and their session, or a redirect to /login."""
-    session = _session(request)
+async def user_of(request: Request) -> tuple[User, Session]:
+    """The signed-in user and their session, or a redirect to /login (the account is read on a
+    worker thread: the store may be waiting for a nightly file, and the event loop must not)."""
+    session = session_of(request)
     if session is None or not session.username:
         raise HTTPException(303, headers={"Location": "/login"})
-    with _portal(request).store() as con:
-        user = find_user(con, session.username)
+
+    def load() -> User | None:
+        with portal_of(request).store() as con:
+            return find_user(con, session.username)
+
+    user = await run_in_threadpool(load)
     if user is None:
         raise HTTPException(303, headers={"Location": "/login"})
     return user, session
 
 
-async def _form(request: Request, *, files: int = 0) -> dict:
+async def checked_form(request: Request, *, files: int = 0) -> dict:
     """The POSTed form, its CSRF token checked against the session (403 otherwise)."""
     form = await request.form(max_files=files, max_fields=200, max_part_size=64 * 1024)
-    if not csrf_ok(_session(request), form.get("csrf_token")):
+    if not csrf_ok(session_of(request), form.get("csrf_token")):
         raise HTTPException(403, "The form has expired or did not come from this site: go back, reload and try again.")
     return {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
 
 
 def page(request: Request, name: str, context: dict, status: int = 200) -> Response:
-    session = _session(request)
+    session = session_of(request)
     return templates().TemplateResponse(
         request,
         name,
@@ -121,7 +125,7 @@ def page(request: Request, name: str, context: dict, status: int = 200) -> Respo
     )
 
 
-def _centre_of(user: User, asked: str | None) -> str:
+def centre_for(user: User, asked: str | None) -> str:
     """The centre a request acts for: a centre user's own; an operator's choice (required)."""
     if not user.is_operator:
         return user.centre or ""
@@ -135,7 +139,7 @@ async def health(_request: Request) -> Response:
 
 
 async def login_page(request: Request) -> Response:
-    session = _session(request) or new_session("")
+    session = session_of(request) or new_session("")
     response = page(request, "login.html", {"csrf_token": session.csrf, "error": None})
     _set_cookie(request, response, session)
     return response
@@ -144,7 +148,7 @@ async def login_page(request: Request) -> Response:
 def _set_cookie(request: Request, response: Response, session: Session) -> None:
     response.set_cookie(
         COOKIE,
-        _portal(request).signer.dump(session),
+        portal_of(request).signer.dump(session),
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="strict",
@@ -154,8 +158,8 @@ def _set_cookie(request: Request, response: Response, session: Session) -> None:
 
 
 async def login(request: Request) -> Response:
-    form = await _form(request)
-    portal = _portal(request)
+    form = await checked_form(request)
+    portal = portal_of(request)
     username = str(form.get("username") or "").strip().lower()
     password = str(form.get("password") or "")
     keys = (f"user:{username}", f"addr:{request.client.host if request.client else '?'}")
@@ -177,32 +181,32 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    await _form(request)
+    await checked_form(request)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
 
 
 async def home(request: Request) -> Response:
-    user, _ = _user(request)
+    user, _ = await user_of(request)
     return page(request, "home.html", {"user": user})
 
 
 async def template_download(request: Request) -> Response:
-    user, _ = _user(request)
-    centre = _centre_of(user, request.query_params.get("centre"))
-    folder = Path(tempfile.mkdtemp(prefix="template-", dir=_ensure(_portal(request).uploads)))
+    user, _ = await user_of(request)
+    centre = centre_for(user, request.query_params.get("centre"))
+    folder = Path(tempfile.mkdtemp(prefix="template-", dir=private_folder(portal_of(request).uploads)))
     path = folder / f"entries_template_{centre}.xlsx"
 
     def make() -> None:
-        with _portal(request).store() as con:
+        with portal_of(request).store() as con:
             write_template(path, con, centre)
 
     await run_in_threadpool(make)
     return FileResponse(path, filename=path.name, background=_cleanup(folder))
 
 
-def _ensure(folder: Path) -> Path:
+def private_folder(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
     return folder
@@ -215,7 +219,7 @@ def _cleanup(folder: Path):
 
 
 async def upload_page(request: Request) -> Response:
-    user, _ = _user(request)
+    user, _ = await user_of(request)
     return page(request, "upload.html", {"user": user, "error": None})
 
 
@@ -226,18 +230,18 @@ def _safe_name(name: str | None) -> str:
 
 
 async def upload(request: Request) -> Response:
-    user, _ = _user(request)
-    portal = _portal(request)
+    user, _ = await user_of(request)
+    portal = portal_of(request)
     declared = int(request.headers.get("content-length") or 0)
     if declared > portal.limits.max_file_bytes + 1024 * 1024:
         return page(request, "upload.html", {"user": user, "error": _too_big(portal)}, 413)
-    form = await _form(request, files=1)
-    centre = _centre_of(user, form.get("centre"))
+    form = await checked_form(request, files=1)
+    centre = centre_for(user, form.get("centre"))
     order_ref = str(form.get("order_ref") or "").strip()[:100] or None
     sent = form.get("file")
     if not isinstance(sent, UploadFile) or not sent.filename:
         return page(request, "upload.html", {"user": user, "error": "Choose a file to upload."}, 400)
-    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=_ensure(portal.uploads)))
+    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=private_folder(portal.uploads)))
     try:
         path = folder / _safe_name(sent.filename)
         size = 0
@@ -247,17 +251,17 @@ async def upload(request: Request) -> Response:
                 if size > portal.limits.max_file_bytes:
                     return page(request, "upload.html", {"user": user, "error": _too_big(portal)}, 413)
                 out.write(chunk)
-        submission_id = await run_in_threadpool(_ingest, portal, path, centre, order_ref)
+        submission_id = await run_in_threadpool(ingest_upload, portal, path, centre, order_ref)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return await _submission_page(request, user, submission_id, just_uploaded=True)
+    return await submission_page(request, user, submission_id, just_uploaded=True)
 
 
 def _too_big(portal: Portal) -> str:
     return f"The file is larger than {portal.limits.max_file_bytes // (1024 * 1024)} MB, the most this service reads."
 
 
-def _ingest(portal: Portal, path: Path, centre: str, order_ref: str | None) -> int:
+def ingest_upload(portal: Portal, path: Path, centre: str, order_ref: str | None) -> int:
     """Read and check at once (outside the store), then commit and report: the same stages as
     `entries ingest`. Returns the submission id."""
     received = clock.today()
@@ -332,18 +336,18 @@ def _submission(con: duckdb.DuckDBPyConnection, user: User, submission_id: int, 
     return sub
 
 
-async def _submission_page(request: Request, user: User, submission_id: int, just_uploaded: bool = False) -> Response:
+async def submission_page(request: Request, user: User, submission_id: int, just_uploaded: bool = False) -> Response:
     def load() -> dict:
-        with _portal(request).store() as con:
-            return _submission(con, user, submission_id, _portal(request).out_dir)
+        with portal_of(request).store() as con:
+            return _submission(con, user, submission_id, portal_of(request).out_dir)
 
     sub = await run_in_threadpool(load)
     return page(request, "submission.html", {"user": user, "sub": sub, "just_uploaded": just_uploaded})
 
 
 async def submission(request: Request) -> Response:
-    user, _ = _user(request)
-    return await _submission_page(request, user, _id(request.path_params["submission_id"]))
+    user, _ = await user_of(request)
+    return await submission_page(request, user, _id(request.path_params["submission_id"]))
 
 
 def _id(text: str) -> int:
@@ -353,23 +357,23 @@ def _id(text: str) -> int:
 
 
 async def submission_report(request: Request) -> Response:
-    user, _ = _user(request)
+    user, _ = await user_of(request)
     sid = _id(request.path_params["submission_id"])
     kind = request.path_params["kind"]
 
     def load() -> dict:
-        with _portal(request).store() as con:
-            return _submission(con, user, sid, _portal(request).out_dir)
+        with portal_of(request).store() as con:
+            return _submission(con, user, sid, portal_of(request).out_dir)
 
     sub = await run_in_threadpool(load)
     name = sub["reports"].get(kind)
     if name is None:
         raise HTTPException(404, "That report was not written for this submission.")
-    return FileResponse(_portal(request).out_dir / sub["centre"] / name, filename=name)
+    return FileResponse(portal_of(request).out_dir / sub["centre"] / name, filename=name)
 
 
 async def submissions(request: Request) -> Response:
-    user, _ = _user(request)
+    user, _ = await user_of(request)
     q = request.query_params
     centre = user.centre if not user.is_operator else (q.get("centre") or None)
     qualification = (q.get("qualification") or "").strip() or None
@@ -377,7 +381,7 @@ async def submissions(request: Request) -> Response:
     status = q.get("status") or None
 
     def load() -> list[dict]:
-        with _portal(request).store() as con:
+        with portal_of(request).store() as con:
             return submission_history(con, centre, qualification, group)
 
     found = await run_in_threadpool(load)
@@ -393,12 +397,12 @@ async def submissions(request: Request) -> Response:
 
 
 async def review_queue(request: Request) -> Response:
-    user, _ = _user(request)
+    user, _ = await user_of(request)
     if not user.is_operator:
         raise HTTPException(404, "There is no such page.")
 
     def load() -> list[dict]:
-        with _portal(request).store() as con:
+        with portal_of(request).store() as con:
             return review.open_items(con)
 
     return page(request, "review.html", {"user": user, "items": await run_in_threadpool(load)})
@@ -451,6 +455,8 @@ class SecurityHeaders:
 
 def create_app(db: Path, out_dir: Path, key: bytes, limits: ReadLimits | None = None) -> Starlette:
     """The portal as an ASGI app over the store at `db`, writing reports under `out_dir`."""
+    from entries.web import entry_form  # the form's handlers use this module's helpers
+
     portal = Portal(db, out_dir, key, limits)
     routes = [
         Route("/health", health),

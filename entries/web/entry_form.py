@@ -37,6 +37,16 @@ from entries.store.commit import commit
 from entries.store.review import free_candidate_number
 from entries.store.series import series_for
 from entries.store.users import User
+from entries.web.app import (
+    centre_for,
+    checked_form,
+    ingest_upload,
+    page,
+    portal_of,
+    private_folder,
+    submission_page,
+    user_of,
+)
 
 MAX_UNITS = 3  # unit entries for up to three units at once, as the guide's form allows
 
@@ -79,21 +89,14 @@ class Draft:
     suspect: dict | None = None  # a new candidate that looks like one on record, waiting for a yes
 
 
-def _app():
-    from entries.web import app
-
-    return app
-
-
-def _draft(request: Request, *, create: bool = False) -> tuple[User, Draft]:
-    app = _app()
-    user, _ = app._user(request)
-    portal = app._portal(request)
+async def _draft(request: Request, *, create: bool = False) -> tuple[User, Draft]:
+    user, _ = await user_of(request)
+    portal = portal_of(request)
     drafts = portal.__dict__.setdefault("drafts", {})
     draft = drafts.get(user.username)
     # An operator names the centre when starting (/entries/new?centre=N); the draft keeps it.
     asked = request.query_params.get("centre") or (draft.centre if draft is not None and not create else None)
-    centre = app._centre_of(user, asked)
+    centre = centre_for(user, asked)
     if create or draft is None or draft.centre != centre:
         draft = drafts[user.username] = Draft(centre=centre)
     return user, draft
@@ -101,7 +104,7 @@ def _draft(request: Request, *, create: bool = False) -> tuple[User, Draft]:
 
 def _page(request: Request, name: str, user, draft: Draft, **context) -> Response:
     messages, draft.messages = draft.messages, []
-    return _app().page(request, name, {"user": user, "draft": draft, "messages": messages, **context})
+    return page(request, name, {"user": user, "draft": draft, "messages": messages, **context})
 
 
 def _go(path: str) -> Response:
@@ -109,16 +112,16 @@ def _go(path: str) -> Response:
 
 
 async def new(request: Request) -> Response:
-    _draft(request, create=True)
+    await _draft(request, create=True)
     return _go("/entries/assessment")
 
 
 async def assessment_page(request: Request) -> Response:
-    user, draft = _draft(request)
+    user, draft = await _draft(request)
     text = (request.query_params.get("q") or "").strip()[:60]
 
     def load() -> list[dict]:
-        with _app()._portal(request).store() as con:
+        with portal_of(request).store() as con:
             return qualifications.search(con, text, draft.centre)
 
     found = await run_in_threadpool(load)
@@ -126,12 +129,12 @@ async def assessment_page(request: Request) -> Response:
 
 
 async def choose_assessment(request: Request) -> Response:
-    user, draft = _draft(request)
-    form = await _app()._form(request)
+    user, draft = await _draft(request)
+    form = await checked_form(request)
     code = str(form.get("entry_code") or "").strip().upper()
 
     def check() -> tuple[str, str] | None:
-        with _app()._portal(request).store() as con:
+        with portal_of(request).store() as con:
             found = con.execute(
                 """SELECT e.title, e.kind FROM ref_entry_codes e JOIN ref_qualifications q USING (qualification_code)
                    WHERE e.entry_code = ? AND q.suite_id IN
@@ -151,12 +154,12 @@ async def choose_assessment(request: Request) -> Response:
 
 
 async def candidates_page(request: Request) -> Response:
-    user, draft = _draft(request)
+    user, draft = await _draft(request)
     if draft.entry_code is None:
         return _go("/entries/assessment")
 
     def load() -> list[tuple[str, int]]:
-        with _app()._portal(request).store() as con:
+        with portal_of(request).store() as con:
             return candidate_search.groups(con, draft.centre)
 
     groups = await run_in_threadpool(load)
@@ -166,13 +169,13 @@ async def candidates_page(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    _user, draft = _draft(request)
-    form = await _app()._form(request)
+    _user, draft = await _draft(request)
+    form = await checked_form(request)
     text = str(form.get("text") or "")[:80]
     within = str(form.get("added_within") or "") or None
 
     def load() -> list[candidate_search.Candidate]:
-        with _app()._portal(request).store() as con:
+        with portal_of(request).store() as con:
             return candidate_search.search(con, draft.centre, text, within)
 
     draft.found = await run_in_threadpool(load)
@@ -209,12 +212,12 @@ def _ids(values: object) -> list[int]:
 
 
 async def add_found(request: Request) -> Response:
-    _user, draft = _draft(request)
-    form = await _app()._form(request)
+    _user, draft = await _draft(request)
+    form = await checked_form(request)
     ids = _ids(form.get("candidate_id"))
 
     def load() -> list[candidate_search.Candidate]:
-        with _app()._portal(request).store() as con:
+        with portal_of(request).store() as con:
             return candidate_search.by_ids(con, draft.centre, ids)  # another centre's ids are dropped
 
     draft.messages.append(f"{_add(draft, await run_in_threadpool(load))} candidate(s) added.")
@@ -222,12 +225,12 @@ async def add_found(request: Request) -> Response:
 
 
 async def add_group(request: Request) -> Response:
-    _user, draft = _draft(request)
-    form = await _app()._form(request)
+    _user, draft = await _draft(request)
+    form = await checked_form(request)
     name = str(form.get("group") or "")
 
     def load() -> list[candidate_search.Candidate]:
-        with _app()._portal(request).store() as con:
+        with portal_of(request).store() as con:
             return candidate_search.in_group(con, draft.centre, name)
 
     draft.messages.append(f"{_add(draft, await run_in_threadpool(load))} candidate(s) of group {name} added.")
@@ -235,13 +238,13 @@ async def add_group(request: Request) -> Response:
 
 
 async def make_group(request: Request) -> Response:
-    _user, draft = _draft(request)
-    form = await _app()._form(request)
+    _user, draft = await _draft(request)
+    form = await checked_form(request)
     name = str(form.get("name") or "")
     ids = [p.candidate_id for p in draft.people.values() if p.candidate_id is not None]
 
     def save() -> int:
-        with _app()._portal(request).store() as con:
+        with portal_of(request).store() as con:
             return candidate_search.make_group(con, draft.centre, name, ids)
 
     joined = await run_in_threadpool(save)
@@ -274,8 +277,8 @@ def _row_frame(people: list[dict], centre: str) -> pd.DataFrame:
 
 async def add_new(request: Request) -> Response:
     """A new candidate: UCI and ULN checked as on upload; a probable duplicate is pointed out first."""
-    _user, draft = _draft(request)
-    form = await _app()._form(request)
+    _user, draft = await _draft(request)
+    form = await checked_form(request)
     raw = {
         k: str(form.get(k) or "").strip()
         for k in ("candidate_number", "uci", "uln", "surname", "forenames", "sex", "date_of_birth", "group")
@@ -283,7 +286,7 @@ async def add_new(request: Request) -> Response:
     confirmed = form.get("confirm_new") == "yes" and draft.suspect is not None
     if confirmed and draft.suspect is not None:
         raw = dict(draft.suspect)
-    portal = _app()._portal(request)
+    portal = portal_of(request)
 
     def check() -> tuple[list[str], dict | None, str]:
         with portal.store() as con:
@@ -364,12 +367,12 @@ def _date(text: str) -> dt.date:
 
 
 async def options_page(request: Request) -> Response:
-    user, draft = _draft(request)
+    user, draft = await _draft(request)
     if draft.entry_code is None:
         return _go("/entries/assessment")
 
     def load() -> list[int]:
-        with _app()._portal(request).store() as con:
+        with portal_of(request).store() as con:
             return [
                 int(u)
                 for (u,) in con.execute(
@@ -388,8 +391,8 @@ async def options_page(request: Request) -> Response:
 
 
 async def set_options(request: Request) -> Response:
-    _user, draft = _draft(request)
-    form = await _app()._form(request)
+    _user, draft = await _draft(request)
+    form = await checked_form(request)
     keys = form.get("key")
     chosen = [k for k in (keys if isinstance(keys, list) else [keys] if keys else []) if k in draft.people]
     kind = form.get("option")
@@ -440,14 +443,14 @@ def _write_draft(draft: Draft, folder: Path) -> Path:
 
 
 async def summary_page(request: Request) -> Response:
-    user, draft = _draft(request)
+    user, draft = await _draft(request)
     if not draft.people or draft.entry_code is None:
         draft.messages.append("Add candidates first.")
         return _go("/entries/candidates")
     if any(p.option is None for p in draft.people.values()):
         return _go("/entries/options")
-    portal = _app()._portal(request)
-    folder = Path(tempfile.mkdtemp(prefix="form-", dir=_app()._ensure(portal.uploads)))
+    portal = portal_of(request)
+    folder = Path(tempfile.mkdtemp(prefix="form-", dir=private_folder(portal.uploads)))
 
     def dry() -> tuple[object, list[dict]]:
         try:
@@ -487,8 +490,8 @@ def _lines(preview: pd.DataFrame | None) -> list[dict]:
 
 
 async def remove(request: Request) -> Response:
-    _user, draft = _draft(request)
-    form = await _app()._form(request)
+    _user, draft = await _draft(request)
+    form = await checked_form(request)
     person = draft.people.pop(str(form.get("key") or ""), None)
     if person is not None:
         draft.messages.append(f"Candidate {person.candidate_number} removed.")
@@ -496,35 +499,35 @@ async def remove(request: Request) -> Response:
 
 
 async def order(request: Request) -> Response:
-    _user, draft = _draft(request)
-    form = await _app()._form(request)
+    _user, draft = await _draft(request)
+    form = await checked_form(request)
     draft.order_ref = re.sub(r"[\x00-\x1f]", "", str(form.get("order_ref") or ""))[:100].strip()
     return _go("/entries/summary")
 
 
 async def cancel(request: Request) -> Response:
-    user, _draft_unused = _draft(request)
-    await _app()._form(request)
-    _app()._portal(request).__dict__.setdefault("drafts", {}).pop(user.username, None)
+    user, _draft_unused = await _draft(request)
+    await checked_form(request)
+    portal_of(request).__dict__.setdefault("drafts", {}).pop(user.username, None)
     return _go("/")
 
 
 async def submit(request: Request) -> Response:
-    user, draft = _draft(request)
-    form = await _app()._form(request)
+    user, draft = await _draft(request)
+    form = await checked_form(request)
     if form.get("order_ref") is not None:
         draft.order_ref = str(form.get("order_ref") or "")[:100].strip()
     if not draft.people or any(p.option is None for p in draft.people.values()):
         return _go("/entries/summary")
-    portal = _app()._portal(request)
-    folder = Path(tempfile.mkdtemp(prefix="form-", dir=_app()._ensure(portal.uploads)))
+    portal = portal_of(request)
+    folder = Path(tempfile.mkdtemp(prefix="form-", dir=private_folder(portal.uploads)))
     try:
         path = _write_draft(draft, folder)
-        submission_id = await run_in_threadpool(_app()._ingest, portal, path, draft.centre, draft.order_ref or None)
+        submission_id = await run_in_threadpool(ingest_upload, portal, path, draft.centre, draft.order_ref or None)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     portal.__dict__.setdefault("drafts", {}).pop(user.username, None)
-    return await _app()._submission_page(request, user, submission_id, just_uploaded=True)
+    return await submission_page(request, user, submission_id, just_uploaded=True)
 
 
 def routes() -> list[Route]:
