@@ -31,7 +31,8 @@ def test_ingest_flow_runs_the_same_stages(prefect_harness, db_path):
         out=str(db_path.parent / "out"),
     )
     assert (good["status"], good["rows"], good["order_ref"]) == ("Processing complete", 3, "PO-9")
-    assert (bomb["status"], bomb["series"]) == ("Upload failed", "2027-01")
+    # No series given, received 28 November 2026: June 2027, the first still at the standard fee.
+    assert (bomb["status"], bomb["series"], bomb["series_source"]) == ("Upload failed", "2027-06", "default")
     assert bomb["issues"][0]["code"] == "FILE_10"
     assert good["reports"]["annotated"].endswith(".annotated.xlsx") and bomb["reports"]["annotated"] is None
     assert good["reports"]["confirmation"].endswith(".confirmation.xlsx") and bomb["reports"]["confirmation"] is None
