@@ -197,10 +197,11 @@ def reference_issues(norm: pd.DataFrame, ctx: Context, reference: Reference) -> 
                                 WHERE NOT EXISTS (SELECT 1 FROM ref_centre_approvals a WHERE a.centre_number = $centre
                                                   AND a.suite_id = q.suite_id AND a.approved_from <= $received)"""):
         found.append(issue("ENT_03", row=row, entry_code=code))
-    known = [r[0] for r in rows_of("SELECT series FROM ref_series ORDER BY series")]
-    for row, series in rows_of("""SELECT row, series FROM norm n
-                                  WHERE NOT EXISTS (SELECT 1 FROM ref_series s WHERE s.series = n.series)"""):
-        found.append(issue("SER_02", row=row, series=series, known=", ".join(known)))
+    unknown = rows_of("""SELECT row, series FROM norm n
+                          WHERE NOT EXISTS (SELECT 1 FROM ref_series s WHERE s.series = n.series)""")
+    if unknown:  # the list of series only when a row needs it (most files: never)
+        known = ", ".join(r[0] for r in rows_of("SELECT series FROM ref_series ORDER BY series"))
+        found += [issue("SER_02", row=row, series=series, known=known) for row, series in unknown]
     for row, series, closed in rows_of("""SELECT n.row, n.series, s.late_entry_deadline FROM norm n
                                           JOIN ref_series s USING (series) WHERE $received > s.late_entry_deadline"""):
         found.append(issue("ENT_06", row=row, series=series, closed=long_date(closed)))
@@ -218,26 +219,22 @@ def reference_issues(norm: pd.DataFrame, ctx: Context, reference: Reference) -> 
     units = f"({UNIT_ROWS_SQL}) AS u JOIN ref_entry_codes e USING (entry_code) WHERE u.unit IS NOT NULL"
     for row, col, _unit, kind in rows_of(f"SELECT row, col, unit, kind FROM {units} AND e.kind <> 'full_award'"):
         found.append(issue("UNI_05", row=row, column=col, kind="top-up" if kind == "top_up" else "moving-down"))
-    # The units a centre may enter for a qualification: its rules of combination, examined ones only.
-    allowed = dict(
-        rows_of("""SELECT r.qualification_code, string_agg(r.unit_number::VARCHAR, ', ' ORDER BY r.unit_number)
-                   FROM ref_rules_of_combination r JOIN ref_qualifications q USING (qualification_code)
-                   JOIN ref_units un ON un.suite_id = q.suite_id AND un.unit_number = r.unit_number
-                   WHERE un.assessment <> 'moderated' GROUP BY r.qualification_code""")
-    )
-    for (
-        row,
-        col,
-        unit,
-        code,
-        qualification,
-    ) in rows_of(f"""SELECT row, col, unit, entry_code, e.qualification_code FROM {units}
-                                             AND e.kind = 'full_award'
-                                             AND NOT EXISTS (SELECT 1 FROM ref_rules_of_combination r
-                                                             WHERE r.qualification_code = e.qualification_code AND r.unit_number = u.unit)"""):
-        found.append(
-            issue("UNI_02", row=row, column=col, unit=unit, entry_code=code, allowed=allowed.get(qualification, "none"))
+    outside = rows_of(f"""SELECT row, col, unit, entry_code, e.qualification_code FROM {units}
+                          AND e.kind = 'full_award'
+                          AND NOT EXISTS (SELECT 1 FROM ref_rules_of_combination r
+                                          WHERE r.qualification_code = e.qualification_code AND r.unit_number = u.unit)""")
+    if outside:
+        # The units a centre may enter for a qualification: its rules of combination, examined ones only.
+        allowed = dict(
+            rows_of("""SELECT r.qualification_code, string_agg(r.unit_number::VARCHAR, ', ' ORDER BY r.unit_number)
+                       FROM ref_rules_of_combination r JOIN ref_qualifications q USING (qualification_code)
+                       JOIN ref_units un ON un.suite_id = q.suite_id AND un.unit_number = r.unit_number
+                       WHERE un.assessment <> 'moderated' GROUP BY r.qualification_code""")
         )
+        found += [
+            issue("UNI_02", row=row, column=col, unit=unit, entry_code=code, allowed=allowed.get(qualification, "none"))
+            for row, col, unit, code, qualification in outside
+        ]
     for row, col, unit in rows_of(f"""SELECT u.row, u.col, u.unit FROM {units} AND e.kind = 'full_award'
                                       AND EXISTS (SELECT 1 FROM ref_rules_of_combination r WHERE r.qualification_code = e.qualification_code AND r.unit_number = u.unit)
                                       AND EXISTS (SELECT 1 FROM ref_qualifications q JOIN ref_units un ON un.suite_id = q.suite_id

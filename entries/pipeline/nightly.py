@@ -13,11 +13,13 @@ rows wait in a private spool folder (never in an orchestrator's result store) be
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -512,6 +514,36 @@ def run_night(
     return result
 
 
+# Worker processes for checking files beside the writer (one core for the writer, the rest for them);
+# a night of fewer files than PROCESS_PREPARE_FROM is checked on threads (a worker costs a start).
+# ENTRIES_PREPARE_PROCESSES=0 checks on threads only (as before processes were used).
+PREPARE_PROCESSES = int(os.environ.get("ENTRIES_PREPARE_PROCESSES", max(1, (os.cpu_count() or 2) - 1)))
+PROCESS_PREPARE_FROM = 4
+_WORKER_REFERENCE: Reference | None = None
+
+
+def _worker_init(reference: Reference) -> None:
+    """A prepare worker's start: the night's reference snapshot, once (not once per file)."""
+    global _WORKER_REFERENCE
+    _WORKER_REFERENCE = reference
+
+
+def _prepare_in_worker(claim: Claim, folder: Path) -> Path:
+    if _WORKER_REFERENCE is None:
+        raise RuntimeError("the prepare worker has no reference snapshot")
+    return prepare_claim(claim, _WORKER_REFERENCE, folder)
+
+
+def _prepare_on_threads(claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Path]:
+    pool = ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="prepare")
+    futures = [pool.submit(prepare_claim, claim, reference, folder) for claim in claims]
+    try:
+        for future in futures:
+            yield future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 @dataclass
 class InProcess:
     """Every step in this process, one after another, on one connection to the store."""
@@ -544,13 +576,32 @@ class InProcess:
         return claim_files(self._store(), self.layout, self.received_on, self.settle_seconds)
 
     def prepare_all(self, claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Path]:
-        """Prepare ahead on a few threads (the reader works in child processes, so two files are read
-        while one is stored), yielding spool paths in claim order."""
-        pool = ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="prepare")
-        futures = [pool.submit(prepare_claim, claim, reference, folder) for claim in claims]
+        """Prepare ahead in worker processes, yielding spool paths in claim order.
+
+        Checking a file is Python work that holds the interpreter lock: on threads it fought the
+        writer (commit, confirmation) for one core. In a process of its own it runs beside the
+        writer. Files travel as spool paths, never as rows. Should a worker die, the files it had
+        not finished are prepared here on threads, as before: the night goes on."""
+        if PREPARE_PROCESSES < 1 or len(claims) < PROCESS_PREPARE_FROM:
+            yield from _prepare_on_threads(claims, reference, folder)
+            return
         try:
-            for future in futures:
-                yield future.result()
+            pool = ProcessPoolExecutor(
+                max_workers=PREPARE_PROCESSES,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_worker_init,
+                initargs=(reference,),
+            )
+        except OSError:
+            yield from _prepare_on_threads(claims, reference, folder)
+            return
+        futures = [pool.submit(_prepare_in_worker, claim, folder) for claim in claims]
+        try:
+            for claim, future in zip(claims, futures, strict=True):
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    yield prepare_claim(claim, reference, folder)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
