@@ -110,26 +110,23 @@ def known_series(con: duckdb.DuckDBPyConnection):
     return fn
 
 
+def _unit_probe(df: pd.DataFrame) -> pd.DataFrame:
+    """(i, q, u) for the rows with a 5-digit qualification code and a whole-number unit."""
+    q = df["Qualification Code"].str.strip()
+    u = unit_number(df["Unit Number"])
+    probe = pd.DataFrame({"i": range(len(df)), "q": q.to_numpy(), "u": u.to_numpy()})
+    return probe[(q.str.fullmatch(QUALIFICATION) & u.notna()).to_numpy()]
+
+
 def unit_of_qualification(con: duckdb.DuckDBPyConnection):
     """Check: a whole-number unit belongs to its known qualification (`ref_rules_of_combination`)."""
 
     def fn(df: pd.DataFrame) -> pd.Series:
-        q = df["Qualification Code"].str.strip()
-        u = unit_number(df["Unit Number"])
-        probe = pd.DataFrame({"i": range(len(df)), "q": q.to_numpy(), "u": u.to_numpy()})
-        probe = probe[(q.str.fullmatch(QUALIFICATION) & u.notna()).to_numpy()]
-        return _mask(
-            df.index,
-            _unknown(
-                con,
-                probe,
-                """
-            SELECT p.i FROM probe p
-            WHERE EXISTS (SELECT 1 FROM ref_qualifications q WHERE q.qualification_code = p.q)
-              AND NOT EXISTS (SELECT 1 FROM ref_rules_of_combination r
-                              WHERE r.qualification_code = p.q AND r.unit_number = p.u)""",
-            ),
-        )
+        sql = """SELECT p.i FROM probe p
+                 WHERE EXISTS (SELECT 1 FROM ref_qualifications q WHERE q.qualification_code = p.q)
+                   AND NOT EXISTS (SELECT 1 FROM ref_rules_of_combination r
+                                   WHERE r.qualification_code = p.q AND r.unit_number = p.u)"""
+        return _mask(df.index, _unknown(con, _unit_probe(df), sql))
 
     return fn
 
@@ -158,21 +155,10 @@ def examined_unit(con: duckdb.DuckDBPyConnection):
     assessment, moderated, and does not come through this file)."""
 
     def fn(df: pd.DataFrame) -> pd.Series:
-        q = df["Qualification Code"].str.strip()
-        u = unit_number(df["Unit Number"])
-        probe = pd.DataFrame({"i": range(len(df)), "q": q.to_numpy(), "u": u.to_numpy()})
-        probe = probe[(q.str.fullmatch(QUALIFICATION) & u.notna()).to_numpy()]
-        return _mask(
-            df.index,
-            _unknown(
-                con,
-                probe,
-                """
-            SELECT p.i FROM probe p JOIN ref_qualifications q ON q.qualification_code = p.q
-            JOIN ref_units un ON un.suite_id = q.suite_id AND un.unit_number = p.u
-            WHERE un.assessment = 'moderated'""",
-            ),
-        )
+        sql = """SELECT p.i FROM probe p JOIN ref_qualifications q ON q.qualification_code = p.q
+                 JOIN ref_units un ON un.suite_id = q.suite_id AND un.unit_number = p.u
+                 WHERE un.assessment = 'moderated'"""
+        return _mask(df.index, _unknown(con, _unit_probe(df), sql))
 
     return fn
 

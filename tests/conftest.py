@@ -77,3 +77,12 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's chromium, for the browser tests; they skip, saying why, where it is not installed."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip("no browser: Debian's chromium package is not installed (.ci/run installs it)")
+    return found

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -15,13 +14,6 @@ from tests.conftest import PROJECT
 from tests.test_reports import seed
 
 SHOTS = PROJECT / "data" / "screenshots"
-
-
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.skip("no browser: Debian's chromium package is not installed (.ci/run installs it)")
-    return found
 
 
 def _headless(browser: str, *args: str) -> None:
@@ -34,8 +26,8 @@ def _headless(browser: str, *args: str) -> None:
 
 
 @pytest.mark.slow
-def test_the_invoice_prints_on_one_a4_page_with_everything_finance_needs(con, tmp_path):
-    browser = _chromium()
+def test_the_invoice_prints_on_one_a4_page_with_everything_finance_needs(con, tmp_path, chromium):
+    browser = chromium
     seed(con)
     (made,) = produce_invoices(con, "12345", tmp_path, on=dt.date(2027, 3, 2))
     page = made.files["html"]

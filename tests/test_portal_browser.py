@@ -22,13 +22,6 @@ PASSWORD = "correct horse battery staple"
 SHOTS = PROJECT / "data" / "screenshots"
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.skip("no browser: Debian's chromium package is not installed (.ci/run installs it)")
-    return found
-
-
 @pytest.fixture
 def server(tmp_path, loaded_store):
     """The portal served by uvicorn on a free loopback port, in this process."""
@@ -56,9 +49,9 @@ def server(tmp_path, loaded_store):
 
 
 @pytest.fixture
-def page(server):
+def page(server, chromium):
     sync_api = pytest.importorskip("playwright.sync_api")
-    browser_path = _chromium()
+    browser_path = chromium
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
         context = browser.new_context(viewport={"width": 1200, "height": 900})

@@ -38,7 +38,7 @@ from entries.reports.invoice_csv import CSV_COLUMNS, invoice_csv_rows
 from entries.reports.invoice_html import invoice_html
 from entries.reports.invoice_model import Invoice, InvoiceLine, InvoiceOrder, Party
 from entries.reports.invoice_xlsx import invoice_workbook
-from entries.store.invoices import invoices_for, issue_invoices
+from entries.store.invoices import entry_filter, invoices_for, issue_invoices
 from schemas.invoice import INVOICE_LINE
 
 LINE_FRAME_COLUMNS = (
@@ -293,19 +293,12 @@ def write_series_invoices(
         raise UsageError("give a series or a date range")
     if series is not None:
         _check_arguments("00000", series)
-    where: list[str] = ["TRUE"]
-    params: list[object] = []
-    if series is not None:
-        where.append("e.series = ?")
-        params.append(series)
-    if received is not None:
-        where.append("s.received_on BETWEEN ? AND ?")
-        params += list(received)
+    where, params = entry_filter(None, series, None, received)
     centres = [
         r[0]
         for r in con.execute(
             f"""SELECT DISTINCT e.centre_number FROM entries e JOIN submissions s USING (submission_id)
-                WHERE {" AND ".join(where)} ORDER BY e.centre_number""",
+                WHERE {where} ORDER BY e.centre_number""",
             params,
         ).fetchall()
     ]

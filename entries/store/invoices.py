@@ -31,11 +31,19 @@ class Issued:
     new: tuple[str, ...]
 
 
-def _filter(
-    centre: str, series: str | None, order_ref: str | None, received: tuple[dt.date, dt.date] | None
+def entry_filter(
+    centre: str | None,
+    series: str | None = None,
+    order_ref: str | None = None,
+    received: tuple[dt.date, dt.date] | None = None,
 ) -> tuple[str, list[object]]:
-    where = ["e.centre_number = ?"]
-    params: list[object] = [centre]
+    """SQL conditions (and their parameters) on `entries e JOIN submissions s`: a centre, a series,
+    an order number, entries received in a date range (inclusive); None means any."""
+    where = ["TRUE"]
+    params: list[object] = []
+    if centre is not None:
+        where.append("e.centre_number = ?")
+        params.append(centre)
     if series is not None:
         where.append("e.series = ?")
         params.append(series)
@@ -81,7 +89,7 @@ def issue_invoices(
     """Bill the centre's entries (within the filters) that no invoice bills yet: one invoice per
     series, dated `on` (default today), all in one transaction. Nothing new, nothing issued."""
     day = on or clock.today()
-    where, params = _filter(centre, series, order_ref, received)
+    where, params = entry_filter(centre, series, order_ref, received)
     unbilled = f"""SELECT e.entry_id, e.series, e.fee_pence FROM entries e JOIN submissions s USING (submission_id)
                    WHERE {where} AND NOT EXISTS (SELECT 1 FROM invoice_entries b WHERE b.entry_id = e.entry_id)"""
     totals = con.execute(
@@ -159,7 +167,7 @@ def invoices_for(
     received: tuple[dt.date, dt.date] | None = None,
 ) -> list[str]:
     """Numbers of the invoices billing the centre's entries within the filters, oldest first."""
-    where, params = _filter(centre, series, order_ref, received)
+    where, params = entry_filter(centre, series, order_ref, received)
     return [
         r[0]
         for r in con.execute(
