@@ -202,6 +202,33 @@ def test_half_written_reports_of_a_killed_run_are_swept(tmp_path):
     assert not leftover.exists() and theirs.exists()
 
 
+def start_night(root: Path, db: Path):
+    """A nightly import of `root/inbox` into `db`, in a child process, once it holds the store
+    (it has stored its first file); the caller waits for it."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import PROJECT
+
+    child_code = (
+        "import datetime as dt, sys\nfrom pathlib import Path\nfrom entries.pipeline.nightly import run_nightly\n"
+        "r, db = Path(sys.argv[1]), Path(sys.argv[2])\n"
+        "run_nightly(r / 'inbox', db, r / 'out', received_on=dt.date(2027, 1, 15), settle_seconds=0)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", child_code, str(root), str(db)],
+        cwd=PROJECT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not any((root / "processed").rglob("*.*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return child
+
+
 READS_DURING_NIGHT = [
     ["list", "--json"],
     ["history", "--json"],
@@ -214,33 +241,15 @@ def test_operators_read_commands_answer_while_a_nightly_runs(tmp_path, capfd):
     """list, history, review list and invoice, run while a nightly holds the store: each waits for
     the night's next pause between files (saying so) and answers; the night still finishes."""
     import json
-    import os
-    import subprocess
-    import sys
-    import time
 
     from entries.cli import main
-    from tests.conftest import PROJECT
 
     inbox = make_inbox(tmp_path)
     for n in range(6):  # a longer night: more files, so the reads land while it runs
         shutil.copy(FIXTURES / "commit" / "unit_entries_two_candidates.csv", inbox / "23456" / f"more_{n}.csv")
     db = tmp_path / "db" / "e.duckdb"
-    child_code = (
-        "import datetime as dt, sys\nfrom pathlib import Path\nfrom entries.pipeline.nightly import run_nightly\n"
-        "r = Path(sys.argv[1])\n"
-        "run_nightly(r / 'inbox', r / 'db' / 'e.duckdb', r / 'out', received_on=dt.date(2027, 1, 15), settle_seconds=0)\n"
-    )
-    child = subprocess.Popen(
-        [sys.executable, "-c", child_code, str(tmp_path)],
-        cwd=PROJECT,
-        env={**os.environ, "PYTHONPATH": str(PROJECT)},
-        stderr=subprocess.DEVNULL,
-    )
+    child = start_night(tmp_path, db)
     try:
-        deadline = time.monotonic() + 120
-        while not any((tmp_path / "processed").rglob("*.*")) and time.monotonic() < deadline:
-            time.sleep(0.05)  # the night has stored its first file: it holds the store now
         assert child.poll() is None, "the night ended before the reads could start"
         capfd.readouterr()
         answered, waited = [], []

@@ -7,7 +7,6 @@ import io
 import json
 import re
 import shutil
-import subprocess
 import sys
 
 import openpyxl
@@ -18,7 +17,7 @@ from entries.cli import main
 from entries.store import database, users
 from entries.web.app import create_app
 from entries.web.security import CSP, Signer, Throttle, new_session
-from tests.conftest import FIXTURES, PROJECT
+from tests.conftest import FIXTURES
 
 PASSWORD = "correct horse battery staple"
 SERIES = FIXTURES / "series"
@@ -394,35 +393,20 @@ def test_users_command_reads_the_password_from_standard_input(tmp_path, loaded_s
 
 @pytest.mark.slow
 def test_the_portal_answers_while_a_nightly_runs_and_never_fails_it(portal):
-    import os
-    import time
-
-    from tests.test_operations import make_inbox
+    from tests.test_operations import make_inbox, start_night
 
     client, db, tmp = portal
     c, token = client("northfield")
     inbox = make_inbox(tmp)
     for n in range(6):
         shutil.copy(FIXTURES / "commit" / "unit_entries_two_candidates.csv", inbox / "23456" / f"more_{n}.csv")
-    child_code = (
-        "import datetime as dt, sys\nfrom pathlib import Path\nfrom entries.pipeline.nightly import run_nightly\n"
-        "r = Path(sys.argv[1])\n"
-        "run_nightly(r / 'inbox', r / 'e.duckdb', r / 'out', received_on=dt.date(2027, 1, 15), settle_seconds=0)\n"
-    )
-    child = subprocess.Popen(
-        [sys.executable, "-c", child_code, str(tmp)],
-        cwd=PROJECT,
-        env={**os.environ, "PYTHONPATH": str(PROJECT)},
-        stderr=subprocess.DEVNULL,
-    )
+    child = start_night(tmp, db)
     try:
-        deadline = time.monotonic() + 120
-        while not any((tmp / "processed").rglob("*.*")) and time.monotonic() < deadline:
-            time.sleep(0.05)
         assert child.poll() is None, "the night ended before the portal was asked"
-        during = child.poll() is None
         assert c.get("/submissions").status_code == 200
+        answered_during_the_night = child.poll() is None
         r = upload(c, token, SERIES / "no_series.csv")
-        assert status_of(r.text) == "Processing complete" and during
+        assert status_of(r.text) == "Processing complete"
+        assert answered_during_the_night, "the page was answered only after the night ended"
     finally:
         assert child.wait(timeout=300) == 0
