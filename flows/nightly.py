@@ -54,8 +54,9 @@ def claim_task(
 
 @task(name="prepare", task_run_name="prepare {claim.centre}/{claim.file_name}", **QUIET)
 def prepare_task(claim: nightly.Claim, reference: Reference, spool: str) -> str:
-    """Read and check one claimed file; returns its spool path."""
-    return str(nightly.prepare_claim(claim, reference, Path(spool)))
+    """Read and check one claimed file (in the night's worker process when there is one); returns
+    its spool path."""
+    return str(nightly.prepare_claim_anywhere(claim, reference, Path(spool)))
 
 
 @task(
@@ -97,8 +98,12 @@ class FlowSteps:
         return claims
 
     def prepare_all(self, claims: list[nightly.Claim], reference: Reference, folder: Path) -> Iterator[Path]:
-        futures = [prepare_task.submit(claim, reference, str(folder)) for claim in claims]
-        return (Path(future.result()) for future in futures)
+        # The tasks hand their files to worker processes beside this one (on a Dask cluster, where
+        # the tasks run elsewhere, they check the file where they run).
+        with nightly.prepare_workers(reference, len(claims)):
+            futures = [prepare_task.submit(claim, reference, str(folder)) for claim in claims]
+            for future in futures:
+                yield Path(future.result())
 
     def deliver(self, claim: nightly.Claim, spooled: Path, reference: Reference) -> Outcome:
         return deliver_task(self.db, self.inbox, claim, str(spooled), reference, self.out)

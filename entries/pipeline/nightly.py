@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -520,6 +521,7 @@ def run_night(
 PREPARE_PROCESSES = int(os.environ.get("ENTRIES_PREPARE_PROCESSES", max(1, (os.cpu_count() or 2) - 1)))
 PROCESS_PREPARE_FROM = 4
 _WORKER_REFERENCE: Reference | None = None
+_POOL: ProcessPoolExecutor | None = None  # this night's workers, while prepare_workers is open
 
 
 def _worker_init(reference: Reference) -> None:
@@ -534,14 +536,46 @@ def _prepare_in_worker(claim: Claim, folder: Path) -> Path:
     return prepare_claim(claim, _WORKER_REFERENCE, folder)
 
 
-def _prepare_on_threads(claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Path]:
-    pool = ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="prepare")
-    futures = [pool.submit(prepare_claim, claim, reference, folder) for claim in claims]
+@contextmanager
+def prepare_workers(reference: Reference, files: int) -> Iterator[None]:
+    """Worker processes that `prepare_claim_anywhere` hands files to, for a night of `files` files.
+
+    Checking a file is Python work that holds the interpreter lock: on threads it fought the
+    writer (commit, confirmation) for one core; in processes it runs beside the writer. Files
+    travel as spool paths, never as rows. No workers (threads only) for a short night, with
+    ENTRIES_PREPARE_PROCESSES=0, or where processes cannot be started."""
+    global _POOL
+    if PREPARE_PROCESSES < 1 or files < PROCESS_PREPARE_FROM or _POOL is not None:
+        yield
+        return
     try:
-        for future in futures:
-            yield future.result()
+        pool = ProcessPoolExecutor(
+            max_workers=PREPARE_PROCESSES,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_worker_init,
+            initargs=(reference,),
+        )
+    except OSError:
+        yield
+        return
+    _POOL = pool
+    try:
+        yield
     finally:
+        _POOL = None
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def prepare_claim_anywhere(claim: Claim, reference: Reference, folder: Path) -> Path:
+    """`prepare_claim` in one of this night's worker processes when there are any, else here. A
+    worker that died costs nothing but time: the file is then checked here."""
+    pool = _POOL
+    if pool is not None:
+        try:
+            return pool.submit(_prepare_in_worker, claim, folder).result()
+        except BrokenProcessPool:
+            pass
+    return prepare_claim(claim, reference, folder)
 
 
 @dataclass
@@ -576,34 +610,16 @@ class InProcess:
         return claim_files(self._store(), self.layout, self.received_on, self.settle_seconds)
 
     def prepare_all(self, claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Path]:
-        """Prepare ahead in worker processes, yielding spool paths in claim order.
-
-        Checking a file is Python work that holds the interpreter lock: on threads it fought the
-        writer (commit, confirmation) for one core. In a process of its own it runs beside the
-        writer. Files travel as spool paths, never as rows. Should a worker die, the files it had
-        not finished are prepared here on threads, as before: the night goes on."""
-        if PREPARE_PROCESSES < 1 or len(claims) < PROCESS_PREPARE_FROM:
-            yield from _prepare_on_threads(claims, reference, folder)
-            return
-        try:
-            pool = ProcessPoolExecutor(
-                max_workers=PREPARE_PROCESSES,
-                mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_worker_init,
-                initargs=(reference,),
-            )
-        except OSError:
-            yield from _prepare_on_threads(claims, reference, folder)
-            return
-        futures = [pool.submit(_prepare_in_worker, claim, folder) for claim in claims]
-        try:
-            for claim, future in zip(claims, futures, strict=True):
-                try:
+        """Prepare ahead on two threads, each handing its file to a worker process (see
+        `prepare_workers`), yielding spool paths in claim order."""
+        with prepare_workers(reference, len(claims)):
+            pool = ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="prepare")
+            futures = [pool.submit(prepare_claim_anywhere, claim, reference, folder) for claim in claims]
+            try:
+                for future in futures:
                     yield future.result()
-                except BrokenProcessPool:
-                    yield prepare_claim(claim, reference, folder)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def deliver(self, claim: Claim, spooled: Path, reference: Reference) -> Outcome:
         return deliver(self._store(), self.layout, claim, spooled, reference, self.out_dir)
