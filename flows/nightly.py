@@ -1,12 +1,11 @@
-"""The nightly import as a Prefect flow: claim, prepare, then one `deliver` task per file (commit,
-report, move) in the order received. Retries only where files or the database are touched; the loop
-itself is `entries.pipeline.nightly.run_night`, shared with `--in-process`.
+"""The nightly import as a Prefect flow: claim, prepare on the task runner, then one `deliver` task
+per file (commit, report, move) in the order received. Retries only where files or the database are
+touched; the loop itself is `entries.pipeline.nightly.run_night`, shared with `--in-process`.
 
 Tasks pass paths, hashes and counts; prepared rows go through the private spool folder, never
-through Prefect's results. On this machine files are checked by worker processes beside the writer,
-as in-process, not in a task each (one task run a file: each costs API calls). With `dask_address`,
-a prepare task per file runs on a Dask cluster through prefect-dask while deliver stays in this
-process (DuckDB admits one writer).
+through Prefect's results. With `dask_address`, prepare runs on a Dask cluster through prefect-dask
+while deliver stays in this process (DuckDB admits one writer). Two task runs a file, not five:
+each task run costs API calls, and the steps of one delivery never run apart.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from entries.checks.reference import Reference
@@ -100,17 +98,12 @@ class FlowSteps:
         return claims
 
     def prepare_all(self, claims: list[nightly.Claim], reference: Reference, folder: Path) -> Iterator[Path]:
-        """On this machine, the files are checked by the night's worker processes beside the
-        writer, as in-process (a task per file cost more than the checking gained from it: the
-        deliver task per file still records each file); on a Dask cluster, a prepare task per file
-        runs there."""
-        run = FlowRunContext.get()
-        if run is None or isinstance(run.task_runner, ThreadPoolTaskRunner):
-            yield from nightly.prepare_locally(claims, reference, folder)
-            return
-        futures = [prepare_task.submit(claim, reference, str(folder)) for claim in claims]
-        for future in futures:
-            yield Path(future.result())
+        # The tasks hand their files to worker processes beside this one (on a Dask cluster, where
+        # the tasks run elsewhere, they check the file where they run).
+        with nightly.prepare_workers(reference, len(claims)):
+            futures = [prepare_task.submit(claim, reference, str(folder)) for claim in claims]
+            for future in futures:
+                yield Path(future.result())
 
     def deliver(self, claim: nightly.Claim, spooled: Path, reference: Reference) -> Outcome:
         return deliver_task(self.db, self.inbox, claim, str(spooled), reference, self.out)

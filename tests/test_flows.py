@@ -70,8 +70,7 @@ def test_nightly_flow_over_an_inbox_of_several_centres(prefect_harness, tmp_path
     assert all(Path(p).is_file() for f in summary["files"] if f["reports"] for p in _paths(f["reports"]))
     assert not list((tmp_path / "db" / "spool").iterdir())  # prepared rows do not outlive the run
 
-    # What the Prefect UI shows: a counts artifact per submission, a deliver task named by centre and
-    # file (files are checked by the night's worker processes, not in a task each).
+    # What the Prefect UI shows: a counts artifact per submission, tasks named by centre and file.
     from prefect.artifacts import Artifact
     from prefect.client.orchestration import get_client
 
@@ -81,7 +80,7 @@ def test_nightly_flow_over_an_inbox_of_several_centres(prefect_harness, tmp_path
     with get_client(sync_client=True) as client:
         names = {run.name for run in client.read_task_runs()}
     for name in EXPECTED:
-        assert f"deliver {name}" in names and f"prepare {name}" not in names, name
+        assert {f"prepare {name}", f"deliver {name}"} <= names, name
 
 
 def _paths(reports: dict) -> list[str]:
