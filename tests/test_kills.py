@@ -57,7 +57,7 @@ KILL_AT = textwrap.dedent(
     BOUNDARIES = {
         "claimed": ("_claim_row", before),       # in processing/, no journal row yet
         "journalled": ("_claim_row", after),     # journal row written, nothing prepared
-        "prepared": ("prepare_claim", after),    # rows spooled, nothing stored
+        "prepared": ("prepare_claim_anywhere", after),  # rows spooled (by a worker), nothing stored
         "committed": ("commit", after),          # stored with its claim marked, no report
         "reported": ("report_claim", after),     # reports written, file not moved
         "moved": ("_close_claim", before),       # file in its final folder, claim still open

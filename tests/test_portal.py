@@ -410,3 +410,101 @@ def test_the_portal_answers_while_a_nightly_runs_and_never_fails_it(portal):
         assert answered_during_the_night, "the page was answered only after the night ended"
     finally:
         assert child.wait(timeout=300) == 0
+
+
+def test_odd_input_is_refused_plainly_never_a_500(portal):
+    client, _, _ = portal
+    c, token = client("northfield")
+    assert c.get("/submissions/²").status_code == 404
+    assert (
+        c.post("/uploads", data={"csrf_token": "tökén"}, files={"file": ("x.csv", b"a", "text/csv")}).status_code == 403
+    )
+    assert Signer(b"k" * 32).load("ünïcode.cookie") is None  # a browser sending one is simply signed out
+    ops, otoken = client("ops")
+    r = ops.post(
+        "/uploads",
+        data={"centre": ["12345", "23456"], "csrf_token": otoken},
+        files={"file": ("x.csv", b"a", "text/csv")},
+    )
+    assert r.status_code == 400 and r.headers["content-security-policy"] == CSP
+
+
+def test_an_unexpected_failure_is_the_plain_500_page_with_the_headers(portal, monkeypatch):
+    client, _, _ = portal
+    c, _ = client("northfield")
+    from entries.web import app as web
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("a cell that says Zoë O'Neill 123450260042C")
+
+    monkeypatch.setattr(web, "submission_history", broken)
+    c = TestClient(c.app, raise_server_exceptions=False, cookies=c.cookies)
+    r = c.get("/submissions")
+    assert r.status_code == 500 and r.headers["content-security-policy"] == CSP
+    assert "Zoë" not in r.text and "Traceback" not in r.text
+
+
+def test_sign_ins_sent_at_once_are_throttled_all_the_same():
+    t = Throttle(limit=5, window=300)
+    allowed = [t.attempt("user:northfield", "addr:1") for _ in range(31)]
+    assert allowed.count(True) == 5  # each attempt is counted before its password is checked
+
+
+def test_a_chunked_upload_over_the_limit_stops_at_the_limit(portal):
+    client, _, _ = portal
+    c, token = client("northfield")
+    c.app.state.portal.limits = type(c.app.state.portal.limits)(max_file_bytes=100)
+    sent = []
+
+    def body():
+        boundary = b"--b\r\n"
+        yield boundary + b'Content-Disposition: form-data; name="csrf_token"\r\n\r\n' + token.encode() + b"\r\n"
+        yield boundary + b'Content-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
+        for _ in range(40):  # 40 x 100 KB, far past the 1 MB of room
+            sent.append(1)
+            yield b"x" * 100_000
+        yield b"\r\n--b--\r\n"
+
+    r = c.post("/uploads", content=body(), headers={"content-type": "multipart/form-data; boundary=b"})
+    assert r.status_code == 413
+
+
+def test_the_form_never_swaps_centres_or_loses_a_draft_on_a_get(portal):
+    client, _, _ = portal
+    north, token = client("northfield")
+    upload(north, token, SERIES / "no_series.csv")
+    ops, otoken = client("ops")
+    ops.get("/entries/new", params={"centre": "12345"})
+    ops.post("/entries/assessment", data={"entry_code": "05838", "csrf_token": otoken})
+    ops.post("/entries/candidates/group", data={"group": "13A", "csrf_token": otoken})
+    # Neither a GET nor a POST without the token, naming another centre, touches the draft.
+    ops.get("/entries/new", params={"centre": "23456"})
+    assert ops.post("/entries/candidates/group?centre=23456", data={"group": "13A"}).status_code == 403
+    assert "2 candidate(s)" in ops.get("/entries/candidates").text
+
+
+def test_new_candidates_get_different_free_numbers_and_a_foreign_uci_is_refused(portal):
+    client, _, _ = portal
+    north, token = client("northfield")
+    upload(north, token, SERIES / "no_series.csv")
+    river, rtoken = client("riverside")
+    _entry_form(river, rtoken, "05838")
+    person = {
+        "candidate_number": "",
+        "uci": "",
+        "uln": "",
+        "forenames": "Ann",
+        "sex": "F",
+        "date_of_birth": "2009-05-14",
+        "group": "",
+        "csrf_token": rtoken,
+    }
+    river.post("/entries/candidates/new", data={**person, "surname": "Lee"})
+    r = river.post("/entries/candidates/new", data={**person, "surname": "Moss"})
+    assert "New candidate 0002 added." in r.text
+    for dob in ("2009-05-14", "2010-01-01"):  # the same answer whatever the date of birth
+        r = river.post(
+            "/entries/candidates/new",
+            data={**person, "surname": "Smith", "forenames": "Amy", "uci": "123450260042C", "date_of_birth": dob},
+        )
+        assert "This UCI is on record at another centre." in r.text and "0042" not in r.text

@@ -179,12 +179,14 @@ def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference:
     }
 
 
-def free_candidate_number(con: duckdb.DuckDBPyConnection, centre: str) -> str:
-    """The centre's lowest candidate number (0001-9999) that no candidate has; one query."""
+def free_candidate_number(con: duckdb.DuckDBPyConnection, centre: str, taken: set[str] | None = None) -> str:
+    """The centre's lowest candidate number (0001-9999) that no candidate has and that is not in
+    `taken` (numbers given out but not stored yet); one query."""
     found = con.execute(
         """SELECT min(n) FROM range(1, 10000) r(n)
-           WHERE lpad(n::VARCHAR, 4, '0') NOT IN (SELECT candidate_number FROM candidates WHERE centre_number = ?)""",
-        [centre],
+           WHERE lpad(n::VARCHAR, 4, '0') NOT IN (SELECT candidate_number FROM candidates WHERE centre_number = ?)
+             AND NOT list_contains(?::VARCHAR[], lpad(n::VARCHAR, 4, '0'))""",
+        [centre, sorted(taken or set())],
     ).fetchall()[0][0]
     if found is None:
         raise EntriesError(f"centre {centre} has no free candidate number left (0001-9999 are all used)")

@@ -14,6 +14,7 @@ the nightly never fails for the portal (docs/architecture.md §9).
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import threading
@@ -68,12 +69,16 @@ class Portal:
     @contextmanager
     def store(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The store, opened for one piece of work (waiting for a nightly file to finish)."""
-        with self._lock:
+        if not self._lock.acquire(timeout=STORE_WAIT_SECONDS):
+            raise StoreBusy("the portal is busy: try again in a minute")
+        try:
             con = database.connect(self.db, wait_seconds=STORE_WAIT_SECONDS)
             try:
                 yield con
             finally:
                 con.close()
+        finally:
+            self._lock.release()
 
 
 @cache
@@ -129,7 +134,7 @@ def centre_for(user: User, asked: str | None) -> str:
     """The centre a request acts for: a centre user's own; an operator's choice (required)."""
     if not user.is_operator:
         return user.centre or ""
-    if not asked or not asked.isdigit() or len(asked) != 5:
+    if not isinstance(asked, str) or not re.fullmatch(r"[0-9]{5}", asked):
         raise HTTPException(400, "Choose a centre (5 digits).")
     return asked
 
@@ -163,7 +168,7 @@ async def login(request: Request) -> Response:
     username = str(form.get("username") or "").strip().lower()
     password = str(form.get("password") or "")
     keys = (f"user:{username}", f"addr:{request.client.host if request.client else '?'}")
-    if portal.throttle.blocked(*keys):
+    if not portal.throttle.attempt(*keys):
         return page(request, "login.html", {"error": "Too many failed sign-ins: wait a few minutes."}, 429)
 
     def check() -> User | None:
@@ -171,8 +176,7 @@ async def login(request: Request) -> Response:
             return authenticate(con, username, password)
 
     user = await run_in_threadpool(check)
-    if user is None:
-        portal.throttle.failed(*keys)
+    if user is None:  # the attempt was counted as a failure before the check
         return page(request, "login.html", {"error": "The username or password is wrong."}, 401)
     portal.throttle.succeeded(*keys)
     response = RedirectResponse("/", status_code=303)
@@ -202,7 +206,11 @@ async def template_download(request: Request) -> Response:
         with portal_of(request).store() as con:
             write_template(path, con, centre)
 
-    await run_in_threadpool(make)
+    try:
+        await run_in_threadpool(make)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return FileResponse(path, filename=path.name, background=_cleanup(folder))
 
 
@@ -250,7 +258,7 @@ async def upload(request: Request) -> Response:
                 size += len(chunk)
                 if size > portal.limits.max_file_bytes:
                     return page(request, "upload.html", {"user": user, "error": _too_big(portal)}, 413)
-                out.write(chunk)
+                await run_in_threadpool(out.write, chunk)
         submission_id = await run_in_threadpool(ingest_upload, portal, path, centre, order_ref)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -351,7 +359,7 @@ async def submission(request: Request) -> Response:
 
 
 def _id(text: str) -> int:
-    if not text.isdigit() or len(text) > 9:
+    if not re.fullmatch(r"[0-9]{1,9}", text):
         raise HTTPException(404, "There is no such submission.")
     return int(text)
 
@@ -422,11 +430,63 @@ def _error(request: Request, exc: Exception) -> Response:
     return page(request, "error.html", {"message": "Something went wrong; it has been logged.", "code": 500}, 500)
 
 
-async def server_error(request: Request, exc: Exception) -> Response:
-    from entries.core import crash
+class CatchAll:
+    """Inside the security headers: an unexpected failure becomes the plain 500 page (with the
+    headers, never a traceback), its place logged without personal data (entries.core.crash)."""
 
-    crash.record(exc, f"portal {request.method} {request.url.path}")
-    return _error(request, exc)
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            if started:
+                raise
+            from entries.core import crash
+
+            request = Request(scope)
+            crash.record(exc, f"portal {request.method} {request.url.path}")
+            await _error(request, exc)(scope, receive, send)
+
+
+class BodyLimit:
+    """Counts a request's body as it arrives (chunked uploads have no Content-Length) and stops it
+    with 413 at the reader's file limit plus room for the form's other fields: nothing larger is
+    ever spooled to disk."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = scope["app"].state.portal.limits.max_file_bytes + 1024 * 1024
+        seen = 0
+
+        async def counting():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise HTTPException(
+                        413, f"The upload is larger than {limit // (1024 * 1024)} MB, the most this service reads."
+                    )
+            return message
+
+        await self.app(scope, counting, send)
 
 
 class SecurityHeaders:
@@ -476,8 +536,8 @@ def create_app(db: Path, out_dir: Path, key: bytes, limits: ReadLimits | None = 
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
-        exception_handlers={HTTPException: not_found, StoreBusy: not_found, Exception: server_error},
+        middleware=[Middleware(SecurityHeaders), Middleware(CatchAll), Middleware(BodyLimit)],
+        exception_handlers={HTTPException: not_found, StoreBusy: not_found},
     )
     app.state.portal = portal
     return app

@@ -90,15 +90,14 @@ class Draft:
 
 
 async def _draft(request: Request, *, create: bool = False) -> tuple[User, Draft]:
+    """The user's draft. Only `new` makes one (an operator names its centre there, `?centre=N`);
+    nothing else replaces a draft, so no request can swap another centre into it."""
     user, _ = await user_of(request)
     portal = portal_of(request)
     drafts = portal.__dict__.setdefault("drafts", {})
     draft = drafts.get(user.username)
-    # An operator names the centre when starting (/entries/new?centre=N); the draft keeps it.
-    asked = request.query_params.get("centre") or (draft.centre if draft is not None and not create else None)
-    centre = centre_for(user, asked)
-    if create or draft is None or draft.centre != centre:
-        draft = drafts[user.username] = Draft(centre=centre)
+    if draft is None or (create and not draft.people and draft.entry_code is None):
+        draft = drafts[user.username] = Draft(centre=centre_for(user, request.query_params.get("centre")))
     return user, draft
 
 
@@ -112,7 +111,11 @@ def _go(path: str) -> Response:
 
 
 async def new(request: Request) -> Response:
-    await _draft(request, create=True)
+    """Start the form, or go back to the entry in progress (Exit and cancel, on the summary, ends
+    it): a GET never throws a draft away."""
+    _user, draft = await _draft(request, create=True)
+    if draft.people or draft.entry_code is not None:
+        draft.messages.append("You have an entry in progress: carry on, or Exit and cancel it on its summary.")
     return _go("/entries/assessment")
 
 
@@ -129,8 +132,8 @@ async def assessment_page(request: Request) -> Response:
 
 
 async def choose_assessment(request: Request) -> Response:
-    user, draft = await _draft(request)
     form = await checked_form(request)
+    user, draft = await _draft(request)
     code = str(form.get("entry_code") or "").strip().upper()
 
     def check() -> tuple[str, str] | None:
@@ -169,8 +172,8 @@ async def candidates_page(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    _user, draft = await _draft(request)
     form = await checked_form(request)
+    _user, draft = await _draft(request)
     text = str(form.get("text") or "")[:80]
     within = str(form.get("added_within") or "") or None
 
@@ -208,12 +211,12 @@ def _add(draft: Draft, found: list[candidate_search.Candidate]) -> int:
 
 def _ids(values: object) -> list[int]:
     listed = values if isinstance(values, list) else [values] if values else []
-    return [int(v) for v in listed if isinstance(v, str) and v.isdigit()][:500]
+    return [int(v) for v in listed if isinstance(v, str) and re.fullmatch(r"[0-9]{1,9}", v)][:500]
 
 
 async def add_found(request: Request) -> Response:
-    _user, draft = await _draft(request)
     form = await checked_form(request)
+    _user, draft = await _draft(request)
     ids = _ids(form.get("candidate_id"))
 
     def load() -> list[candidate_search.Candidate]:
@@ -225,8 +228,8 @@ async def add_found(request: Request) -> Response:
 
 
 async def add_group(request: Request) -> Response:
-    _user, draft = await _draft(request)
     form = await checked_form(request)
+    _user, draft = await _draft(request)
     name = str(form.get("group") or "")
 
     def load() -> list[candidate_search.Candidate]:
@@ -238,8 +241,8 @@ async def add_group(request: Request) -> Response:
 
 
 async def make_group(request: Request) -> Response:
-    _user, draft = await _draft(request)
     form = await checked_form(request)
+    _user, draft = await _draft(request)
     name = str(form.get("name") or "")
     ids = [p.candidate_id for p in draft.people.values() if p.candidate_id is not None]
 
@@ -277,8 +280,8 @@ def _row_frame(people: list[dict], centre: str) -> pd.DataFrame:
 
 async def add_new(request: Request) -> Response:
     """A new candidate: UCI and ULN checked as on upload; a probable duplicate is pointed out first."""
-    _user, draft = await _draft(request)
     form = await checked_form(request)
+    _user, draft = await _draft(request)
     raw = {
         k: str(form.get(k) or "").strip()
         for k in ("candidate_number", "uci", "uln", "surname", "forenames", "sex", "date_of_birth", "group")
@@ -291,11 +294,14 @@ async def add_new(request: Request) -> Response:
     def check() -> tuple[list[str], dict | None, str]:
         with portal.store() as con:
             reference = refdata.snapshot(con)
+            in_draft = {p.candidate_number for p in draft.people.values()}
             number = (
                 raw["candidate_number"].zfill(4)
                 if raw["candidate_number"]
-                else free_candidate_number(con, draft.centre)
+                else free_candidate_number(con, draft.centre, taken=in_draft)
             )
+            if number in in_draft:
+                return [f"Candidate number {number} is already in this entry."], None, number
             person = {**raw, "candidate_number": number, "entry_code": draft.entry_code or ""}
             ctx = Context(draft.centre, series_for(reference, clock.today()), clock.today(), "default")
             checked = validate(_row_frame([person], draft.centre), ctx, reference)
@@ -315,6 +321,23 @@ async def add_new(request: Request) -> Response:
                     [
                         f"Candidate number {number} is already used at your centre: search for that candidate, "
                         "or leave the number blank to be given a free one."
+                    ],
+                    None,
+                    number,
+                )
+            uci = raw["uci"].strip().upper()
+            if (
+                uci
+                and con.execute(
+                    "SELECT 1 FROM candidates WHERE uci LIKE ? AND centre_number <> ?", [uci[:12] + "%", draft.centre]
+                ).fetchall()
+            ):
+                # Said the same way whatever else is on record: the form must not let one centre
+                # learn anything about another's candidates.
+                return (
+                    [
+                        "This UCI is on record at another centre. If the candidate has moved to your centre, "
+                        "upload their entry in a spreadsheet or call the OCR Customer Contact Centre."
                     ],
                     None,
                     number,
@@ -391,12 +414,20 @@ async def options_page(request: Request) -> Response:
 
 
 async def set_options(request: Request) -> Response:
-    _user, draft = await _draft(request)
     form = await checked_form(request)
+    _user, draft = await _draft(request)
     keys = form.get("key")
     chosen = [k for k in (keys if isinstance(keys, list) else [keys] if keys else []) if k in draft.people]
     kind = form.get("option")
-    units = tuple(sorted({int(v) for n in range(1, MAX_UNITS + 1) if str(v := form.get(f"unit_{n}") or "").isdigit()}))
+    units = tuple(
+        sorted(
+            {
+                int(v)
+                for n in range(1, MAX_UNITS + 1)
+                if re.fullmatch(r"[0-9]{1,3}", v := str(form.get(f"unit_{n}") or ""))
+            }
+        )
+    )
     if not chosen:
         draft.messages.append("Tick the candidates the option is for.")
     elif kind == "units" and (not units or draft.entry_kind != "full_award"):
@@ -490,8 +521,8 @@ def _lines(preview: pd.DataFrame | None) -> list[dict]:
 
 
 async def remove(request: Request) -> Response:
-    _user, draft = await _draft(request)
     form = await checked_form(request)
+    _user, draft = await _draft(request)
     person = draft.people.pop(str(form.get("key") or ""), None)
     if person is not None:
         draft.messages.append(f"Candidate {person.candidate_number} removed.")
@@ -499,22 +530,22 @@ async def remove(request: Request) -> Response:
 
 
 async def order(request: Request) -> Response:
-    _user, draft = await _draft(request)
     form = await checked_form(request)
+    _user, draft = await _draft(request)
     draft.order_ref = re.sub(r"[\x00-\x1f]", "", str(form.get("order_ref") or ""))[:100].strip()
     return _go("/entries/summary")
 
 
 async def cancel(request: Request) -> Response:
-    user, _draft_unused = await _draft(request)
     await checked_form(request)
+    user, _draft_unused = await _draft(request)
     portal_of(request).__dict__.setdefault("drafts", {}).pop(user.username, None)
     return _go("/")
 
 
 async def submit(request: Request) -> Response:
-    user, draft = await _draft(request)
     form = await checked_form(request)
+    user, draft = await _draft(request)
     if form.get("order_ref") is not None:
         draft.order_ref = str(form.get("order_ref") or "")[:100].strip()
     if not draft.people or any(p.option is None for p in draft.people.values()):
@@ -526,7 +557,9 @@ async def submit(request: Request) -> Response:
         submission_id = await run_in_threadpool(ingest_upload, portal, path, draft.centre, draft.order_ref or None)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    portal.__dict__.setdefault("drafts", {}).pop(user.username, None)
+    drafts = portal.__dict__.setdefault("drafts", {})
+    if drafts.get(user.username) is draft:  # not a new draft begun meanwhile in another tab
+        del drafts[user.username]
     return await submission_page(request, user, submission_id, just_uploaded=True)
 
 

@@ -75,7 +75,7 @@ class Signer:
 
     def load(self, cookie: str | None, now: float | None = None) -> Session | None:
         """The session the cookie holds, or None when it is missing, forged or expired."""
-        if not cookie or "." not in cookie:
+        if not cookie or "." not in cookie or not cookie.isascii():
             return None
         body, mac = cookie.rsplit(".", 1)
         if not hmac.compare_digest(mac, self._mac(body.encode())):
@@ -95,7 +95,9 @@ def new_session(username: str) -> Session:
 
 
 def csrf_ok(session: Session | None, token: object) -> bool:
-    return session is not None and isinstance(token, str) and hmac.compare_digest(session.csrf, token)
+    if session is None or not isinstance(token, str) or not token.isascii():
+        return False
+    return hmac.compare_digest(session.csrf.encode(), token.encode())
 
 
 @dataclass
@@ -117,6 +119,21 @@ class Throttle:
         now = time.monotonic()
         with self._lock:
             return any(len(self._recent(k, now)) >= self.limit for k in keys)
+
+    def attempt(self, *keys: str) -> bool:
+        """Check and count one attempt in one step (so attempts sent at once cannot all pass the
+        check before any failure is counted): False when blocked; else the attempt counts as a
+        failure until `succeeded` clears it."""
+        now = time.monotonic()
+        with self._lock:
+            if any(len(self._recent(k, now)) >= self.limit for k in keys):
+                return False
+            for k in keys:
+                self._recent(k, now).append(now)
+            if len(self._failures) > 10_000:  # keys of old attempts only: forget the stale ones
+                for k in [k for k, times in self._failures.items() if not times]:
+                    del self._failures[k]
+            return True
 
     def failed(self, *keys: str) -> None:
         now = time.monotonic()
