@@ -508,3 +508,14 @@ def test_new_candidates_get_different_free_numbers_and_a_foreign_uci_is_refused(
             data={**person, "surname": "Smith", "forenames": "Amy", "uci": "123450260042C", "date_of_birth": dob},
         )
         assert "This UCI is on record at another centre." in r.text and "0042" not in r.text
+
+
+def test_signing_out_ends_the_session_even_where_its_cookie_was_copied(portal):
+    client, _, _ = portal
+    c, token = client("northfield")
+    copied = TestClient(c.app, cookies=dict(c.cookies))
+    assert copied.get("/", follow_redirects=False).status_code == 200
+    c.post("/logout", data={"csrf_token": token})
+    assert copied.get("/", follow_redirects=False).status_code == 303
+    fresh, _ = client("northfield")  # signing in again makes a new, valid session
+    assert fresh.get("/", follow_redirects=False).status_code == 200

@@ -145,6 +145,7 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS portal_users (
         username VARCHAR PRIMARY KEY, password_hash VARCHAR NOT NULL, role VARCHAR NOT NULL,
         centre VARCHAR, disabled BOOLEAN NOT NULL DEFAULT FALSE, created_at TIMESTAMP NOT NULL)""",
+    "ALTER TABLE portal_users ADD COLUMN IF NOT EXISTS signed_out DOUBLE",
     # Candidate groups a centre makes in the portal's entry form (beside its MIS's candidate_group).
     """CREATE TABLE IF NOT EXISTS portal_groups (
         centre VARCHAR NOT NULL, name VARCHAR NOT NULL, candidate_id INTEGER NOT NULL, created_at TIMESTAMP NOT NULL,

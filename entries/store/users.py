@@ -32,6 +32,7 @@ class User:
     role: str  # "centre" or "operator"
     centre: str | None
     disabled: bool = False
+    signed_out: float = 0.0  # sessions issued before this time (seconds since the epoch) are over
 
     @property
     def is_operator(self) -> bool:
@@ -89,12 +90,20 @@ def disable_user(con: duckdb.DuckDBPyConnection, username: str) -> None:
 def find_user(con: duckdb.DuckDBPyConnection, username: str) -> User | None:
     """The account (None if there is none or it is disabled)."""
     found = con.execute(
-        "SELECT username, role, centre, disabled FROM portal_users WHERE username = ?", [username]
+        "SELECT username, role, centre, disabled, coalesce(signed_out, 0) FROM portal_users WHERE username = ?",
+        [username],
     ).fetchall()
     if not found or found[0][3]:
         return None
-    u, r, c, d = found[0]
-    return User(u, r, c, bool(d))
+    u, r, c, d, out = found[0]
+    return User(u, r, c, bool(d), float(out))
+
+
+def sign_out_everywhere(con: duckdb.DuckDBPyConnection, username: str, at: float) -> None:
+    """End every session of the account issued up to `at` (seconds since the epoch): signing out
+    ends the session for good, even where its cookie was copied."""
+    with database.transaction(con):
+        con.execute("UPDATE portal_users SET signed_out = ? WHERE username = ?", [at, username])
 
 
 def authenticate(con: duckdb.DuckDBPyConnection, username: str, password: str) -> User | None:

@@ -18,6 +18,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -47,7 +48,7 @@ from entries.reports.template import write_template
 from entries.store import database, refdata, review
 from entries.store.commit import commit
 from entries.store.series import series_for
-from entries.store.users import User, authenticate, find_user
+from entries.store.users import User, authenticate, find_user, sign_out_everywhere
 from entries.web.security import COOKIE, HEADERS, SESSION_SECONDS, Session, Signer, Throttle, csrf_ok, new_session
 
 HERE = Path(__file__).resolve().parent
@@ -107,7 +108,7 @@ async def user_of(request: Request) -> tuple[User, Session]:
             return find_user(con, session.username)
 
     user = await run_in_threadpool(load)
-    if user is None:
+    if user is None or session.issued <= user.signed_out:
         raise HTTPException(303, headers={"Location": "/login"})
     return user, session
 
@@ -186,6 +187,14 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     await checked_form(request)
+    session = session_of(request)
+    if session is not None and session.username:
+
+        def end() -> None:
+            with portal_of(request).store() as con:
+                sign_out_everywhere(con, session.username, time.time())
+
+        await run_in_threadpool(end)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
