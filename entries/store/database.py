@@ -7,11 +7,13 @@ exception.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -241,11 +243,30 @@ def connect(
     finally:
         if mark is not None:
             mark.unlink(missing_ok=True)
-    if not read_only:
+    if not read_only and not _schema_current(con):
         with transaction(con):
             for statement in DDL:
                 con.execute(statement)
+            con.execute("CREATE TABLE IF NOT EXISTS schema_fingerprint (sha256 VARCHAR NOT NULL)")
+            con.execute("DELETE FROM schema_fingerprint")
+            con.execute("INSERT INTO schema_fingerprint VALUES (?)", [_fingerprint()])
     return con
+
+
+@cache
+def _fingerprint() -> str:
+    """The DDL's hash: a store that records it has every table, column and view already."""
+    return hashlib.sha256("\n;\n".join(DDL).encode()).hexdigest()
+
+
+def _schema_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the store was last brought up to this very DDL (so opening it costs one query,
+    not the whole DDL: the portal and every command open the store often)."""
+    try:
+        found = con.execute("SELECT sha256 FROM schema_fingerprint").fetchall()
+    except duckdb.CatalogException:
+        return False
+    return found == [(_fingerprint(),)]
 
 
 @contextmanager
