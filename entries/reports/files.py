@@ -21,18 +21,17 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from zipfile import ZIP_DEFLATED, ZipFile
 
-import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-# Excel's currency format for pounds: £1,234.50 (a number cell, so centres can add it up).
-MONEY_FORMAT = '"£"#,##0.00'
+from entries.reports.xlsx_stream import MONEY_FORMAT, Pence, StyledRow, pounds, write_sheet
+
+__all__ = ["MONEY_FORMAT", "Pence", "StyledRow", "pounds"]  # money and rows, as every report names them
 # Every workbook's created and modified time: the same input gives the same bytes of data.
 FIXED_TIME = dt.datetime(2000, 1, 1)
 # A CSV cell starting with one of these is a formula (or may start one) in Excel, LibreOffice or
@@ -79,11 +78,6 @@ def make_text_safe(wb: Workbook) -> None:
                 cell.value = None
 
 
-def pounds(pence: int) -> float:
-    """Integer pence as pounds for a number cell (exactly the nearest float to pence / 100)."""
-    return int(pence) / 100
-
-
 def pounds_text(pence: int) -> str:
     """Integer pence as people read it: `£1,234.50` (`-£1.20` if ever negative)."""
     pence = int(pence)
@@ -120,61 +114,15 @@ def set_aside_reports(out_dir: Path, uploads: Iterable[dict], folder: str) -> li
     return moved
 
 
-@dataclass(frozen=True)
-class Pence:
-    """An amount in integer pence: a pounds number cell (`£` format) in xlsx, pence in CSV."""
-
-    pence: int
-
-
-# A row for a streamed sheet: its cells and its look ("plain", "bold", "title", or "label": the
-# first cell bold).
-StyledRow = tuple[Sequence[object], str]
-
-
 def write_xlsx_streamed(path: Path, sheet: str, rows: Iterable[StyledRow], widths: Sequence[float] = ()) -> Path:
-    """Write a new one-sheet workbook row by row (xlsxwriter in constant-memory mode), atomically.
+    """Write a new one-sheet workbook row by row (entries.reports.xlsx_stream), atomically.
 
-    For reports built from the store (confirmations, invoices, listings): measured 2.5x faster than
-    openpyxl on 10,000 rows, in constant memory. Text is always a string cell (never a formula);
-    xlsxwriter escapes `_xHHHH_` itself, so only XML-illegal characters are replaced here. `Pence`
-    becomes pounds in Excel's currency format. The document time is FIXED_TIME: same rows, same data.
+    For reports built from the store (the confirmation): constant memory, one string per row.
+    Text is always a string cell (never a formula) that reads back unchanged; `Pence` becomes
+    pounds in Excel's currency format; the document time is fixed: same rows, same bytes.
     """
     with _atomically(Path(path)) as tmp:
-        book = xlsxwriter.Workbook(
-            str(tmp),
-            {
-                "constant_memory": True,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-            },
-        )
-        book.set_properties({"created": FIXED_TIME})
-        looks = {
-            "bold": book.add_format({"bold": True}),
-            "title": book.add_format({"bold": True, "font_size": 14}),
-            "money": book.add_format({"num_format": MONEY_FORMAT}),
-            "bold money": book.add_format({"num_format": MONEY_FORMAT, "bold": True}),
-        }
-        ws = book.add_worksheet(sheet)
-        for col, width in enumerate(widths):
-            ws.set_column(col, col, width)
-        for r, (cells, look) in enumerate(rows):
-            for c, value in enumerate(cells):
-                bold = look in ("bold", "title") or (look == "label" and c == 0)
-                style = looks["title"] if look == "title" else looks["bold"] if bold else None
-                if value is None:
-                    continue
-                if isinstance(value, Pence):
-                    ws.write_number(r, c, pounds(value.pence), looks["bold money" if bold else "money"])
-                elif isinstance(value, bool):
-                    ws.write_boolean(r, c, value, style)
-                elif isinstance(value, int | float):
-                    ws.write_number(r, c, value, style)
-                else:
-                    ws.write_string(r, c, legal_text(str(value)), style)
-        book.close()
+        write_sheet(tmp, sheet, rows, widths)
     return Path(path)
 
 
