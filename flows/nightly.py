@@ -5,7 +5,10 @@ touched; the loop itself is `entries.pipeline.nightly.run_night`, shared with `-
 Tasks pass paths, hashes and counts; prepared rows go through the private spool folder, never
 through Prefect's results. With `dask_address`, prepare runs on a Dask cluster through prefect-dask
 while deliver stays in this process (DuckDB admits one writer). Two task runs a file, not five:
-each task run costs API calls, and the steps of one delivery never run apart.
+each task run costs API calls, and the steps of one delivery never run apart. The deliver tasks
+share one connection to the store (opening it costs about 25 ms), closed when an operator's command
+waits for the store and when the night ends; the night's counts are one table artifact, not one a
+file (an artifact costs about 15 ms of API calls).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -25,11 +30,29 @@ from entries.core import config
 from entries.pipeline import nightly
 from entries.store import database
 from entries.store.runlock import backup
-from flows.ingest import publish, reference_task  # the same steps as a single upload's
+from flows.ingest import reference_task  # the same step as a single upload's
 from flows.retry import busy_store
 
 DB_RETRY: dict[str, Any] = {"retries": 2, "retry_delay_seconds": [2, 10]}
 QUIET: dict[str, Any] = {"persist_result": False, "cache_policy": NO_CACHE}
+NIGHT_ARTIFACT = "nightly-import"  # each night adds a version under this key: the UI keeps the history
+
+# The deliver tasks' connection to the store, by store path: deliver runs one file at a time in the
+# flow's own thread, so one connection serves the night; `release_store` closes it.
+_OPEN: dict[str, duckdb.DuckDBPyConnection] = {}
+
+
+def _store(db: str) -> duckdb.DuckDBPyConnection:
+    if db not in _OPEN:
+        _OPEN[db] = database.connect(Path(db), wait_seconds=nightly.STORE_WAIT_SECONDS)
+    return _OPEN[db]
+
+
+def release_store(db: str) -> None:
+    """Close the deliver tasks' connection to the store at `db`, if open (the next task reopens it)."""
+    con = _OPEN.pop(db, None)
+    if con is not None:
+        con.close()
 
 
 @task(name="backup", retry_condition_fn=busy_store, **DB_RETRY, **QUIET)
@@ -68,11 +91,11 @@ def prepare_task(claim: nightly.Claim, reference: Reference, spool: str) -> str:
 )
 def deliver_task(db: str, inbox: str, claim: nightly.Claim, spooled: str, reference: Reference, out: str) -> Outcome:
     """Commit one prepared file, write its report, move it: one task per file, in the order received."""
-    con = database.connect(Path(db), wait_seconds=nightly.STORE_WAIT_SECONDS)
     try:
-        return nightly.deliver(con, nightly.Layout(Path(inbox)), claim, Path(spooled), reference, Path(out))
-    finally:
-        con.close()
+        return nightly.deliver(_store(db), nightly.Layout(Path(inbox)), claim, Path(spooled), reference, Path(out))
+    except BaseException:
+        release_store(db)  # a retry starts from a fresh connection
+        raise
 
 
 class FlowSteps:
@@ -109,13 +132,46 @@ class FlowSteps:
         return deliver_task(self.db, self.inbox, claim, str(spooled), reference, self.out)
 
     def pause(self) -> None:
-        """Nothing to do: every task opens the store and closes it again."""
+        """Close the store when another process waits for it; the next deliver task reopens it."""
+        if database.someone_waits(Path(self.db)):
+            release_store(self.db)
 
     def tell(self, done: int, total: int, claim: nightly.Claim, outcome: Outcome) -> None:
         # File names and centre numbers only: never cell contents.
         self.logger.info("nightly: %d/%d centre %s %s: %s", done, total, claim.centre, claim.file_name, outcome.status)
-        publish(outcome.as_json())
         nightly.progress(done, total, claim, str(outcome.status))
+
+
+def night_rows(summary: dict) -> list[dict]:
+    """The night's files as table rows for a Prefect artifact: counts and statuses, no personal data."""
+    return [
+        {
+            "centre": f["centre"],
+            "file": f["file"],
+            "status": f["status"],
+            "rows": f["rows"],
+            "accepted": f["accepted"],
+            "rejected": f["rejected"],
+            "held": f["held"],
+            "entries": sum(f["entries"].values()),
+            "fees (pence)": f["fees_pence"],
+            "errors": sum(1 for i in f["issues"] if i["severity"] == "error"),
+            "warnings": sum(1 for i in f["issues"] if i["severity"] == "warning"),
+        }
+        for f in summary["files"]
+    ]
+
+
+def publish_night(summary: dict) -> None:
+    """The night's files and totals as one table artifact (from the flow itself, no task run)."""
+    totals = summary["totals"]
+    statuses = ", ".join(f"{status} {n}" for status, n in totals["by_status"].items()) or "no files"
+    create_table_artifact(
+        key=NIGHT_ARTIFACT,
+        table=night_rows(summary),
+        description=f"{totals['files']} file(s): {statuses}; {totals['entries']} entries, "
+        f"{totals['fees_pence']} pence; {totals['left_for_next_run']} left for the next run",
+    )
 
 
 # Prefect's stubs type a runner by the futures it makes; these are the runners Prefect documents.
@@ -133,9 +189,14 @@ def nightly_flow(
     for files whose folder names none. Returns {"files": [...], "totals": {...}}."""
     db_file, out_dir = str(config.db_path(db)), str(config.out_dir(out))
     steps = FlowSteps(db_file, inbox, out_dir, received_on, settle_seconds, series)
-    return nightly.run_night(
-        Path(db_file), nightly.Layout(Path(inbox), series), steps, Path(out_dir), lock_wait_seconds
-    ).as_json()
+    try:
+        summary = nightly.run_night(
+            Path(db_file), nightly.Layout(Path(inbox), series), steps, Path(out_dir), lock_wait_seconds
+        ).as_json()
+    finally:
+        release_store(db_file)
+    publish_night(summary)
+    return summary
 
 
 def runner_for(dask_address: str | None):

@@ -309,15 +309,14 @@ def _failed(claim: Claim, context: Context, step: str, exc: Exception) -> Prepar
 
 
 def commit_claim(
-    con: duckdb.DuckDBPyConnection, claim: Claim, spooled: Path, reference: Reference, out_dir: Path
+    con: duckdb.DuckDBPyConnection, claim: Claim, prepared: Prepared, reference: Reference, out_dir: Path
 ) -> Outcome:
-    """Commit a claimed file with its journal row in the same transaction, then confirm it.
+    """Commit a claimed, prepared file with its journal row in the same transaction, then confirm it.
 
     A claim committed by an interrupted run is not committed again: its outcome is read back."""
     if claim.submission_id is not None:
         outcome = outcome_from_store(con, claim.submission_id)
     else:
-        prepared = load_spooled(spooled)
 
         def journal(c: duckdb.DuckDBPyConnection, submission_id: int) -> None:
             c.execute("UPDATE nightly_claims SET submission_id = ? WHERE claim_id = ?", [submission_id, claim.claim_id])
@@ -386,9 +385,9 @@ def outcome_from_store(con: duckdb.DuckDBPyConnection, submission_id: int) -> Ou
     )
 
 
-def report_claim(spooled: Path, outcome: Outcome, out_dir: Path) -> dict:
-    """The annotated workbook for a claimed file (pure: reads the spool, writes reports)."""
-    return report(load_spooled(spooled), outcome, out_dir)
+def report_claim(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict:
+    """The annotated workbook for a claimed file, when it has issues (pure: writes reports)."""
+    return report(prepared, outcome, out_dir)
 
 
 def finish_claim(
@@ -462,9 +461,10 @@ def deliver(
     """One claimed, prepared file to its end: commit (the one writer), the report back to the centre,
     the move to its folder. A report that cannot be written costs the centre its workbook (RPT_02),
     never the night."""
-    outcome = commit_claim(con, claim, spooled, reference, out_dir)
+    prepared = load_spooled(spooled)  # once: the commit and the report read the same rows
+    outcome = commit_claim(con, claim, prepared, reference, out_dir)
     try:
-        note_report(outcome, report_claim(spooled, outcome, out_dir))
+        note_report(outcome, report_claim(prepared, outcome, out_dir))
     except Exception as exc:  # noqa: BLE001 - the file is stored or refused already: say so, go on
         crash.record(exc, f"nightly report centre {claim.centre} file {claim.file_name}")
         outcome.issues.append(issue("RPT_02", file=claim.file_name, detail=type(exc).__name__))
