@@ -1,11 +1,13 @@
-"""The nightly import as a Prefect flow: claim, prepare on the task runner, then one `deliver` task
-per file (commit, report, move) in the order received. Retries only where files or the database are
+"""The nightly import as a Prefect flow: claim, prepare ahead, then one `deliver` task per file
+(commit, report, move) in the order received. Retries only where files or the database are
 touched; the loop itself is `entries.pipeline.nightly.run_night`, shared with `--in-process`.
 
 Tasks pass paths, hashes and counts; prepared rows go through the private spool folder, never
-through Prefect's results. With `dask_address`, prepare runs on a Dask cluster through prefect-dask
-while deliver stays in this process (DuckDB admits one writer). Two task runs a file, not five:
-each task run costs API calls, and the steps of one delivery never run apart. The deliver tasks
+through Prefect's results. Files are prepared in the night's worker processes beside the writer, as
+`--in-process` does, not as task runs: a task run costs API calls and the temporary API's CPU, on
+the cores that check and store files. With `dask_address`, prepare runs as a task per file on a
+Dask cluster through prefect-dask while deliver stays in this process (DuckDB admits one writer).
+One task run a file: the steps of one delivery never run apart. The deliver tasks
 share one connection to the store (opening it costs about 25 ms), closed when an operator's command
 waits for the store and when the night ends; the night's counts are one table artifact, not one a
 file (an artifact costs about 15 ms of API calls).
@@ -22,6 +24,7 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from entries.checks.reference import Reference
@@ -77,9 +80,8 @@ def claim_task(
 
 @task(name="prepare", task_run_name="prepare {claim.centre}/{claim.file_name}", **QUIET)
 def prepare_task(claim: nightly.Claim, reference: Reference, spool: str) -> str:
-    """Read and check one claimed file (in the night's worker process when there is one); returns
-    its spool path."""
-    return str(nightly.prepare_claim_anywhere(claim, reference, Path(spool)))
+    """Read and check one claimed file where the task runs (a Dask worker); returns its spool path."""
+    return str(nightly.prepare_claim(claim, reference, Path(spool)))
 
 
 @task(
@@ -99,8 +101,8 @@ def deliver_task(db: str, inbox: str, claim: nightly.Claim, spooled: str, refere
 
 
 class FlowSteps:
-    """The night's steps as this flow's tasks: prepare submitted to the task runner all at once,
-    the rest one file at a time in the order received."""
+    """The night's steps as this flow's tasks: prepare ahead (in worker processes, or as tasks on a
+    Dask cluster), then deliver one file at a time in the order received."""
 
     def __init__(
         self, db: str, inbox: str, out: str, received_on: str | None, settle_seconds: float, series: str | None = None
@@ -121,12 +123,14 @@ class FlowSteps:
         return claims
 
     def prepare_all(self, claims: list[nightly.Claim], reference: Reference, folder: Path) -> Iterator[Path]:
-        # The tasks hand their files to worker processes beside this one (on a Dask cluster, where
-        # the tasks run elsewhere, they check the file where they run).
-        with nightly.prepare_workers(reference, len(claims)):
-            futures = [prepare_task.submit(claim, reference, str(folder)) for claim in claims]
-            for future in futures:
-                yield Path(future.result())
+        context = FlowRunContext.get()
+        if context is None or isinstance(context.task_runner, ThreadPoolTaskRunner):
+            yield from nightly.prepare_ahead(claims, reference, folder)
+            return
+        # On another runner (a Dask cluster) each file is a task, checked where it runs.
+        futures = [prepare_task.submit(claim, reference, str(folder)) for claim in claims]
+        for future in futures:
+            yield Path(future.result())
 
     def deliver(self, claim: nightly.Claim, spooled: Path, reference: Reference) -> Outcome:
         return deliver_task(self.db, self.inbox, claim, str(spooled), reference, self.out)
@@ -203,7 +207,7 @@ def runner_for(dask_address: str | None):
     """The flow with its prepare/report tasks on a Dask cluster when an address is given."""
     if not dask_address:
         return nightly_flow
-    from prefect_dask import DaskTaskRunner
+    from prefect_dask import DaskTaskRunner  # imports Dask: only for a night that uses it
 
     runner = DaskTaskRunner(address=None if dask_address == "local" else dask_address)
     return nightly_flow.with_options(task_runner=runner)  # type: ignore[arg-type]

@@ -88,7 +88,7 @@ def test_nightly_flow_over_an_inbox_of_several_centres(prefect_harness, tmp_path
     with get_client(sync_client=True) as client:
         names = {run.name for run in client.read_task_runs()}
     for name in EXPECTED:
-        assert {f"prepare {name}", f"deliver {name}"} <= names, name
+        assert f"deliver {name}" in names, name
 
 
 def _paths(reports: dict) -> list[str]:

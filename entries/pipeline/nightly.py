@@ -578,6 +578,19 @@ def prepare_claim_anywhere(claim: Claim, reference: Reference, folder: Path) -> 
     return prepare_claim(claim, reference, folder)
 
 
+def prepare_ahead(claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Path]:
+    """Prepare ahead of the writer on two threads, each handing its file to a worker process (see
+    `prepare_workers`), yielding spool paths in claim order."""
+    with prepare_workers(reference, len(claims)):
+        pool = ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="prepare")
+        futures = [pool.submit(prepare_claim_anywhere, claim, reference, folder) for claim in claims]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
 @dataclass
 class InProcess:
     """Every step in this process, one after another, on one connection to the store."""
@@ -610,16 +623,7 @@ class InProcess:
         return claim_files(self._store(), self.layout, self.received_on, self.settle_seconds)
 
     def prepare_all(self, claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Path]:
-        """Prepare ahead on two threads, each handing its file to a worker process (see
-        `prepare_workers`), yielding spool paths in claim order."""
-        with prepare_workers(reference, len(claims)):
-            pool = ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="prepare")
-            futures = [pool.submit(prepare_claim_anywhere, claim, reference, folder) for claim in claims]
-            try:
-                for future in futures:
-                    yield future.result()
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
+        return prepare_ahead(claims, reference, folder)
 
     def deliver(self, claim: Claim, spooled: Path, reference: Reference) -> Outcome:
         return deliver(self._store(), self.layout, claim, spooled, reference, self.out_dir)
