@@ -313,3 +313,94 @@ def test_kill_mid_transaction_leaves_nothing_then_the_file_commits_whole(db_path
     )
     assert outcome.status == Status.PROCESSING_COMPLETE
     assert con.execute("SELECT count(*) FROM entries").fetchall() == [(3,)]
+
+
+def _many_candidates(n: int) -> tuple:
+    """Normalised rows and a history for `n` candidates, six cases in turn (see the test below)."""
+    import pandas as pd
+
+    from entries.checks.classify import History
+
+    rows, past, achieved, expected = [], [], [], {}
+    entry_id = 1
+
+    def row(k: int, code: str, unit: int | None = None, series: str = "2027-06") -> int:
+        number = len(rows) + 2
+        rows.append(
+            {
+                "row": number,
+                "centre_number": "12345",
+                "candidate_number": f"{k:04d}",
+                "entry_code": code,
+                "unit_1": unit,
+                **{f"unit_{u}": None for u in range(2, 7)},
+                "candidate_group": "13A",
+                "series": series,
+                "cand_key": k,
+            }
+        )
+        return number
+
+    def held(k: int, code: str, kind: str = "full_award", unit: int | None = None, series: str = "2026-06") -> int:
+        nonlocal entry_id
+        entry_id += 1
+        past.append((k, entry_id, code, kind, code[:5], "L3-IT", unit, series, None))
+        return entry_id
+
+    for k in range(1, n + 1):
+        case = k % 6
+        if case == 0:  # a top-up building on the Certificate on record: replaces it
+            expected[row(k, "05839T1")] = ("replaces", held(k, "05838"))
+        elif case == 1:  # a top-up with nothing on record
+            expected[row(k, "05839T1")] = ("CLS_01", None)
+        elif case == 2:  # moving down with units 1 and 2 achieved: replaces the Extended Certificate
+            achieved += [(k, "L3-IT", 1), (k, "L3-IT", 2)]
+            expected[row(k, "05838M2")] = ("replaces", held(k, "05839"))
+        elif case == 3:  # moving down with unit 2 not achieved
+            achieved.append((k, "L3-IT", 1))
+            held(k, "05839")
+            expected[row(k, "05838M2")] = ("CLS_03", "units 2")
+        elif case == 4:  # moving down without the larger full award
+            expected[row(k, "05838M2")] = ("CLS_02", None)
+        else:  # unit 1 twice on record; once more is the third attempt, twice more is one too many
+            held(k, "05838", "unit", 1, "2026-06")
+            held(k, "05838", "unit", 1, "2026-11")
+            expected[row(k, "05838", 1, "2027-01")] = ("ok", None)
+            expected[row(k, "05838", 1, "2027-06")] = ("CLS_04", None)
+    norm = pd.DataFrame(rows)
+    for u in range(1, 7):
+        norm[f"unit_{u}"] = norm[f"unit_{u}"].astype("Int64")
+    columns = ["cand_key", "entry_id", "entry_code", "kind", "qualification_code", "suite_id", "unit_number"]
+    history = History(
+        entries=pd.DataFrame(past, columns=[*columns, "series", "replaced_by"]).astype({"unit_number": "Int64"}),
+        achieved=pd.DataFrame(achieved, columns=["cand_key", "suite_id", "unit_number"]),
+    )
+    return norm, history, expected
+
+
+def test_a_file_of_many_top_ups_moves_down_and_resits_is_classified_row_by_row_at_once(con):
+    """Six cases over 600 candidates in one file: each row gets its own outcome (set-based: no
+    step filters the history per row)."""
+    from entries.checks.classify import classify
+
+    norm, history, expected = _many_candidates(600)
+    ctx = Context(centre="12345", series="2027-06", received_on=dt.date(2026, 10, 1))
+    classified = classify(norm, ctx, refdata.snapshot(con), history)
+    by_row = {i.row: i for i in classified.issues}
+    replaces = dict(zip(classified.entries["source_row"], classified.entries["replaces"], strict=True))
+    for row, (what, detail) in expected.items():
+        if what == "replaces":
+            assert row not in by_row and replaces[row] == detail, row
+        elif what == "ok":
+            assert row not in by_row and pd_isna(replaces[row]), row
+        else:
+            assert by_row[row].code == what, row
+            if detail:
+                assert detail in by_row[row].message, row
+    assert len(by_row) == sum(1 for what, _ in expected.values() if what.startswith("CLS"))
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))

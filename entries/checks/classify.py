@@ -109,38 +109,9 @@ def classify(rows: pd.DataFrame, ctx: Context, reference: Reference, history: Hi
     lines = lines[~(on_record | repeated)].reset_index(drop=True)
 
     lines["replaces"] = pd.array([pd.NA] * len(lines), dtype="Int64")
-    for i in lines.index[lines["kind"] == "top_up"]:
-        line = lines.loc[i]
-        held = active[
-            (active["cand_key"] == line["cand_key"])
-            & active["kind"].isin(HOLDING_KINDS)
-            & (active["qualification_code"] == line["from_qualification_code"])
-        ]
-        if held.empty:
-            issues.append(issue("CLS_01", row=int(line["row"]), from_code=line["from_qualification_code"]))
-        else:
-            lines.at[i, "replaces"] = int(held["entry_id"].iloc[0])
-    for i in lines.index[lines["kind"] == "move_down"]:
-        issues += _move_down(lines, i, active, history.achieved, t)
-
-    limits = dict(zip(t["suites"]["suite_id"], t["suites"]["max_exam_attempts"], strict=False))
-    unit_lines = lines[lines["kind"] == "unit"]
-    if not unit_lines.empty:
-        earlier = past[past["kind"] == "unit"].groupby(["cand_key", "suite_id", "unit_number"]).size()
-        so_far = unit_lines.groupby(["cand_key", "suite_id", "unit_number"]).cumcount() + 1
-        for i, nth in so_far.items():
-            line = lines.loc[i]
-            total = int(earlier.get((line["cand_key"], line["suite_id"], line["unit_number"]), 0)) + int(nth)
-            if total > limits[line["suite_id"]]:
-                issues.append(
-                    issue(
-                        "CLS_04",
-                        row=int(line["row"]),
-                        column=line["unit_column"],
-                        unit=int(line["unit_number"]),
-                        limit=limits[line["suite_id"]],
-                    )
-                )
+    issues += _top_ups(lines, active)
+    issues += _moves_down(lines, active, history.achieved, t)
+    issues += _beyond_the_limit(lines, past, t)
 
     priced = _price(lines, ctx, t)
     entries = pd.DataFrame(
@@ -164,44 +135,132 @@ def classify(rows: pd.DataFrame, ctx: Context, reference: Reference, history: Hi
     return Classified(entries=CLASSIFIED_ENTRY.validate(entries), issues=issues)
 
 
-def _move_down(lines: pd.DataFrame, i: int, active: pd.DataFrame, achieved: pd.DataFrame, t: dict) -> list[Issue]:
-    line = lines.loc[i]
-    row, larger, target = int(line["row"]), line["from_qualification_code"], line["qualification_code"]
-    full = active[
-        (active["cand_key"] == line["cand_key"])
-        & (active["kind"] == "full_award")
-        & (active["qualification_code"] == larger)
-    ]
-    if full.empty:
-        return [issue("CLS_02", row=row, from_code=larger)]
-    rules = t["rules_of_combination"][t["rules_of_combination"]["qualification_code"] == target]
-    suite = line["suite_id"]
-    glh = dict(
-        zip(
-            t["units"].loc[t["units"]["suite_id"] == suite, "unit_number"],
-            t["units"].loc[t["units"]["suite_id"] == suite, "glh"],
-            strict=False,
+# Every step below is set-based (merges and group-bys over all the file's lines at once): a loop
+# over lines that filters a frame made a file of many top-ups cost seconds.
+
+
+def _first_held(active: pd.DataFrame, kinds: tuple[str, ...]) -> pd.DataFrame:
+    """cand_key, qualification_code and the entry_id of the earliest active entry of `kinds` for each."""
+    held = active.loc[active["kind"].isin(kinds), ["cand_key", "qualification_code", "entry_id"]]
+    held = held.sort_values("entry_id", kind="stable").drop_duplicates(["cand_key", "qualification_code"])
+    return held.astype({"cand_key": "int64", "qualification_code": "str", "entry_id": "int64"})
+
+
+def _replaced(lines: pd.DataFrame, found: pd.DataFrame) -> None:
+    """Mark `lines.replaces` from `found` (columns line, entry_id)."""
+    if len(found):
+        lines.loc[found["line"].to_numpy(), "replaces"] = found["entry_id"].astype("int64").to_numpy()
+
+
+def _top_ups(lines: pd.DataFrame, active: pd.DataFrame) -> list[Issue]:
+    """A top-up replaces the candidate's full award (or earlier top-up or moving down) entry for the
+    qualification it builds on; without one on record, CLS_01."""
+    tops = lines.loc[lines["kind"] == "top_up", ["cand_key", "from_qualification_code", "row"]]
+    if tops.empty:
+        return []
+    held = _first_held(active, HOLDING_KINDS).rename(columns={"qualification_code": "from_qualification_code"})
+    found = tops.rename_axis("line").reset_index().merge(held, on=["cand_key", "from_qualification_code"], how="left")
+    on_record = found["entry_id"].notna()
+    _replaced(lines, found[on_record])
+    return [
+        issue("CLS_01", row=int(row), from_code=code)
+        for row, code in zip(
+            found.loc[~on_record, "row"], found.loc[~on_record, "from_qualification_code"], strict=True
         )
+    ]
+
+
+def _moves_down(lines: pd.DataFrame, active: pd.DataFrame, achieved: pd.DataFrame, t: dict) -> list[Issue]:
+    """Moving down replaces the full award entry of the larger qualification (CLS_02 without one) when
+    the candidate has achieved the smaller one's mandatory units and guided learning hours (CLS_03)."""
+    moves = lines.loc[
+        lines["kind"] == "move_down", ["cand_key", "from_qualification_code", "qualification_code", "suite_id", "row"]
+    ]
+    if moves.empty:
+        return []
+    fulls = _first_held(active, ("full_award",)).rename(columns={"qualification_code": "from_qualification_code"})
+    moves = moves.rename_axis("line").reset_index().merge(fulls, on=["cand_key", "from_qualification_code"], how="left")
+    issues = [
+        issue("CLS_02", row=int(row), from_code=code)
+        for row, code in zip(
+            moves.loc[moves["entry_id"].isna(), "row"],
+            moves.loc[moves["entry_id"].isna(), "from_qualification_code"],
+            strict=True,
+        )
+    ]
+    moves = moves[moves["entry_id"].notna()]
+    if moves.empty:
+        return issues
+    rules = t["rules_of_combination"][["qualification_code", "unit_number", "status"]].astype({"unit_number": "int64"})
+    done = achieved[["cand_key", "suite_id", "unit_number"]].astype({"cand_key": "int64", "unit_number": "int64"})
+    done = done.drop_duplicates()
+    # Mandatory units of the smaller qualification that the candidate has not achieved.
+    mandatory = moves[["line", "cand_key", "suite_id", "qualification_code"]].merge(
+        rules[rules["status"] == "mandatory"], on="qualification_code"
     )
-    target_glh = int(t["qualifications"].set_index("qualification_code").at[target, "glh"])
-    done = set(
-        achieved.loc[
-            (achieved["cand_key"] == line["cand_key"]) & (achieved["suite_id"] == suite), "unit_number"
-        ].astype(int)
+    mandatory = mandatory.merge(done.assign(_done=True), on=["cand_key", "suite_id", "unit_number"], how="left")
+    missing = (
+        mandatory[mandatory["_done"].isna()]
+        .sort_values("unit_number")
+        .groupby("line")["unit_number"]
+        .agg(lambda units: ", ".join(str(int(u)) for u in units))
     )
-    mandatory = sorted(int(u) for u in rules.loc[rules["status"] == "mandatory", "unit_number"])
-    allowed = {int(u) for u in rules["unit_number"]}
-    missing = [u for u in mandatory if u not in done]
-    hours = sum(glh.get(u, 0) for u in done & allowed)
-    if missing or hours < target_glh:
-        parts = []
-        if missing:
-            parts.append("units " + ", ".join(map(str, missing)))
-        if hours < target_glh:
-            parts.append(f"{target_glh - hours} more guided learning hours from its other units")
-        return [issue("CLS_03", row=row, target=target, missing=" and ".join(parts))]
-    lines.at[i, "replaces"] = int(full["entry_id"].iloc[0])
-    return []
+    # Guided learning hours of the achieved units that count towards the smaller qualification.
+    units = t["units"][["suite_id", "unit_number", "glh"]].astype({"unit_number": "int64"})
+    counted = (
+        moves[["line", "cand_key", "suite_id", "qualification_code"]]
+        .merge(done, on=["cand_key", "suite_id"])
+        .merge(rules[["qualification_code", "unit_number"]].drop_duplicates(), on=["qualification_code", "unit_number"])
+        .merge(units, on=["suite_id", "unit_number"], how="left")
+    )
+    hours = counted["glh"].fillna(0).astype("int64").groupby(counted["line"]).sum()
+    target = t["qualifications"][["qualification_code", "glh"]].rename(columns={"glh": "target_glh"})
+    moves = moves.merge(target, on="qualification_code", how="left")
+    moves["missing"] = moves["line"].map(missing)
+    moves["hours"] = moves["line"].map(hours).fillna(0).astype("int64")
+    moves["short"] = moves["target_glh"].astype("int64") - moves["hours"]
+    ready = moves["missing"].isna() & (moves["short"] <= 0)
+    _replaced(lines, moves[ready])
+    for row, code, units_missing, short in zip(
+        moves.loc[~ready, "row"],
+        moves.loc[~ready, "qualification_code"],
+        moves.loc[~ready, "missing"],
+        moves.loc[~ready, "short"],
+        strict=True,
+    ):
+        parts = [] if pd.isna(units_missing) else [f"units {units_missing}"]
+        if short > 0:
+            parts.append(f"{short} more guided learning hours from its other units")
+        issues.append(issue("CLS_03", row=int(row), target=code, missing=" and ".join(parts)))
+    return issues
+
+
+def _beyond_the_limit(lines: pd.DataFrame, past: pd.DataFrame, t: dict) -> list[Issue]:
+    """CLS_04 for each unit line that takes a candidate's entries for a unit (those on record, then
+    this file's in row order) beyond the suite's attempts."""
+    units = lines.loc[lines["kind"] == "unit", ["cand_key", "suite_id", "unit_number", "row", "unit_column"]]
+    if units.empty:
+        return []
+    key = ["cand_key", "suite_id", "unit_number"]
+    earlier = (
+        past.loc[past["kind"] == "unit", key]
+        .astype({"cand_key": "int64", "suite_id": "str", "unit_number": "int64"})
+        .value_counts()
+        .rename("earlier")
+        .reset_index()
+    )
+    units = units.astype({"cand_key": "int64", "suite_id": "str", "unit_number": "int64"})
+    units["nth"] = units.groupby(key).cumcount() + 1
+    units = units.merge(earlier, on=key, how="left").merge(
+        t["suites"][["suite_id", "max_exam_attempts"]].astype({"suite_id": "str"}), on="suite_id", how="left"
+    )
+    over = units[units["earlier"].fillna(0).astype("int64") + units["nth"] > units["max_exam_attempts"]]
+    return [
+        issue("CLS_04", row=int(row), column=column, unit=int(unit), limit=int(limit))
+        for row, column, unit, limit in zip(
+            over["row"], over["unit_column"], over["unit_number"], over["max_exam_attempts"], strict=True
+        )
+    ]
 
 
 def _price(lines: pd.DataFrame, ctx: Context, t: dict) -> pd.DataFrame:

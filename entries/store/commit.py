@@ -38,7 +38,7 @@ def load_history(con: duckdb.DuckDBPyConnection, candidate_ids: list[int]) -> Hi
         entries = con.execute(
             """SELECT candidate_id AS cand_key, entry_id, entry_code, kind, qualification_code, suite_id,
                       CAST(unit_number AS BIGINT) AS unit_number, series, replaced_by
-               FROM entries WHERE candidate_id IN (SELECT cand_key FROM wanted)"""
+               FROM entries WHERE candidate_id IN (SELECT cand_key FROM wanted) ORDER BY candidate_id, entry_id"""
         ).df()
         achieved = con.execute(
             """SELECT DISTINCT c.candidate_id AS cand_key, q.suite_id, CAST(r.unit_number AS BIGINT) AS unit_number
