@@ -60,23 +60,25 @@ class Classified:
 
 
 def _expand(rows: pd.DataFrame, codes: pd.DataFrame) -> pd.DataFrame:
-    """One line per entry: full award and top-up/moving-down rows once, unit rows once per unit."""
+    """One line per entry: full award and top-up/moving-down rows once, unit rows once per unit
+    (the unit columns melted into lines in one step, not filtered column by column)."""
     base = rows.merge(codes, on="entry_code", how="inner")
     unit_cols = [f"unit_{n}" for n in range(1, 7)]
     has_units = base[unit_cols].notna().any(axis=1)
-    whole = base[~has_units].assign(unit_number=pd.NA, unit_column=None)
+    whole = base[~has_units].assign(unit_number=pd.NA, unit_column=None, unit_pos=0)
     whole["kind"] = whole["code_kind"]
-    parts = []
-    for n, col in enumerate(unit_cols, start=1):
-        part = base[has_units & base[col].notna()].assign(
-            unit_number=lambda d, c=col: d[c], unit_column=f"Unit {n}", unit_pos=n
-        )
-        parts.append(part)
-    units = pd.concat(parts, ignore_index=True) if parts else base.iloc[0:0]
-    units["kind"] = "unit"
-    lines = pd.concat([whole.assign(unit_pos=0), units], ignore_index=True)
-    lines["unit_number"] = lines["unit_number"].astype("Int64")
-    return lines.sort_values(["row", "unit_pos"], kind="stable").reset_index(drop=True)
+    lines = [whole]
+    if has_units.any():
+        with_units = base[has_units].rename_axis("_base").reset_index()
+        melted = with_units[["_base", *unit_cols]].melt(id_vars="_base", var_name="_col", value_name="unit_number")
+        melted = melted[melted["unit_number"].notna()]
+        melted["unit_pos"] = melted["_col"].str.slice(5).astype("int64")
+        melted["unit_column"] = "Unit " + melted["_col"].str.slice(5)
+        units = with_units.merge(melted[["_base", "unit_number", "unit_pos", "unit_column"]], on="_base")
+        lines.append(units.drop(columns=["_base"]).assign(kind="unit"))
+    out = pd.concat(lines, ignore_index=True) if len(lines) > 1 else whole.reset_index(drop=True)
+    out["unit_number"] = out["unit_number"].astype("Int64")
+    return out.sort_values(["row", "unit_pos"], kind="stable").reset_index(drop=True)
 
 
 def classify(rows: pd.DataFrame, ctx: Context, reference: Reference, history: History) -> Classified:
