@@ -208,7 +208,8 @@ def _too_long(rows: pd.DataFrame) -> list[Issue]:
         if column in NAME_COLUMNS:
             continue
         long = rows[column].str.len() > MAX_CELL_TEXT
-        found += [issue("CELL_06", row=int(r), column=column, limit=MAX_CELL_TEXT) for r in rows.loc[long, "row"]]
+        if long.any():  # almost never: the filter only then
+            found += [issue("CELL_06", row=int(r), column=column, limit=MAX_CELL_TEXT) for r in rows.loc[long, "row"]]
     return found
 
 

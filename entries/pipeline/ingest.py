@@ -22,7 +22,6 @@ from entries.core.status import Status
 from entries.intake.normalise import EmptyUpload, take_in
 from entries.intake.reader import read_upload
 from entries.intake.sniff import Refused
-from entries.reports.annotate import write_annotated
 from entries.reports.confirmation import write_confirmation
 from entries.reports.files import report_stem_of
 from entries.store import database
@@ -70,6 +69,14 @@ def prepare(path: Path, context: Context, reference: Reference, limits: ReadLimi
         entries=entries,
         **meta,
     )
+
+
+def write_annotated(*args: Any, **kwargs: Any) -> tuple[Path, Path]:
+    """`entries.reports.annotate.write_annotated`, imported when a file has issues to show: it
+    brings openpyxl (0.1 s to import), which a clean file's reports never need."""
+    from entries.reports.annotate import write_annotated as write
+
+    return write(*args, **kwargs)
 
 
 def report_stem(prepared: Prepared) -> str:

@@ -31,11 +31,12 @@ from entries.reports.files import (
     write_csv_atomically,
     write_xlsx_streamed,
 )
-from entries.reports.template import KIND_LABELS
 
 SHEET = "Confirmation"
 TITLE = "Entries confirmation"
 KINDS = ("full_award", "unit", "top_up", "move_down")
+# How each kind of entry is named to centres (the template's instructions name them the same way).
+KIND_LABELS = {"full_award": "Full award", "top_up": "Top-up", "move_down": "Moving down"}
 KIND_NAMES = {**KIND_LABELS, "unit": "Unit"}
 ENTRY_COLUMNS = (
     "Candidate number",

@@ -22,14 +22,15 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zipfile import ZIP_DEFLATED, ZipFile
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
-from openpyxl.writer.excel import ExcelWriter
+from entries.reports.xlsx_stream import MONEY_FORMAT, XML_ILLEGAL, Pence, StyledRow, pounds, write_sheet
 
-from entries.reports.xlsx_stream import MONEY_FORMAT, Pence, StyledRow, pounds, write_sheet
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is edited, not by every report (0.1 s)
+    from openpyxl.cell.cell import Cell
+    from openpyxl.workbook import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 __all__ = ["MONEY_FORMAT", "Pence", "StyledRow", "pounds"]  # money and rows, as every report names them
 # Every workbook's created and modified time: the same input gives the same bytes of data.
@@ -51,7 +52,7 @@ def csv_safe(value: object) -> str:
 
 def legal_text(text: str) -> str:
     """`text` with each character XML 1.0 cannot hold (openpyxl refuses them) replaced by U+FFFD."""
-    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+    return XML_ILLEGAL.sub("\ufffd", text)
 
 
 def excel_text(text: str) -> str:
@@ -128,6 +129,8 @@ def write_xlsx_streamed(path: Path, sheet: str, rows: Iterable[StyledRow], width
 
 def active_sheet(wb: Workbook) -> Worksheet:
     """The workbook's active worksheet (a new workbook's only sheet); a chart sheet is refused."""
+    from openpyxl.worksheet.worksheet import Worksheet
+
     ws = wb.active
     if not isinstance(ws, Worksheet):
         raise TypeError("the active sheet is not a worksheet")
@@ -136,6 +139,8 @@ def active_sheet(wb: Workbook) -> Worksheet:
 
 def put(ws: Worksheet, row: int, column: int, value: object) -> Cell:
     """Write `value` into the cell: text as a string cell (never a formula), anything else as is."""
+    from openpyxl.cell.cell import Cell
+
     cell = ws.cell(row=row, column=column)
     if not isinstance(cell, Cell):
         raise ValueError(f"cell {row},{column} is part of a merged range")
@@ -150,6 +155,8 @@ def put(ws: Worksheet, row: int, column: int, value: object) -> Cell:
 
 def write_xlsx_atomically(workbook: Workbook, path: Path) -> Path:
     """Make every text cell safe, fix the document dates, and save `workbook` atomically to `path`."""
+    from openpyxl.writer.excel import ExcelWriter
+
     path = Path(path)
     make_text_safe(workbook)
     workbook.properties.created = workbook.properties.modified = FIXED_TIME

@@ -31,6 +31,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from entries.core import clock
 from entries.core.errors import EntriesError, UsageError
 from entries.intake.headers import REQUIRED_COLUMNS, TEMPLATE_COLUMNS, UNIT_COLUMNS
+from entries.reports.confirmation import KIND_LABELS
 from entries.reports.files import active_sheet, put, write_xlsx_atomically
 
 HELP_PREFIX = "Help: delete this line before you submit."
@@ -40,7 +41,6 @@ FIRST_DATA_ROW = 3
 LAST_ROW = 5001  # text format and drop-downs reach this far: generous for one centre's upload
 TEXT = "@"
 # Fixed document dates: the same inputs give the same workbook, whenever it is made.
-KIND_LABELS = {"full_award": "Full award", "top_up": "Top-up", "move_down": "Moving down"}
 _KIND_ORDER = "CASE e.kind WHEN 'full_award' THEN 0 WHEN 'top_up' THEN 1 ELSE 2 END"
 
 

@@ -31,7 +31,7 @@ MONEY_FORMAT = '"£"#,##0.00'  # Excel's currency format for pounds: a number ce
 PLAIN, TITLE, BOLD, MONEY, BOLD_MONEY = range(5)
 
 # Characters XML 1.0 cannot hold (control characters but tab, LF and CR; lone surrogates; U+FFFE/F).
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _EXCEL_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 # One search decides whether a text needs any of the work below (most cells need none).
 _NEEDS_WORK = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]|_x[0-9A-Fa-f]{4}_|^\\s|\\s$")
@@ -66,7 +66,7 @@ def _text_cell(ref: str, style: int, text: str) -> str:
     if _NEEDS_WORK.search(text):
         if text[:1].isspace() or text[-1:].isspace():
             space = ' xml:space="preserve"'
-        text = _EXCEL_ESCAPE.sub("_x005F_", _ILLEGAL.sub("\ufffd", text))
+        text = _EXCEL_ESCAPE.sub("_x005F_", XML_ILLEGAL.sub("\ufffd", text))
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         # A parser turns a bare CR into LF (XML's line-end handling); a character reference stays CR.
         text = text.replace("\r", "&#13;")
@@ -111,7 +111,7 @@ def row_xml(number: int, cells: Sequence[object], looks: Sequence[str], letters:
 
 
 def _escape_attribute(text: str) -> str:
-    text = _ILLEGAL.sub("\ufffd", text)
+    text = XML_ILLEGAL.sub("\ufffd", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
