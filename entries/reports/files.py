@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zipfile import ZIP_DEFLATED, ZipFile
 
-from entries.reports.xlsx_stream import MONEY_FORMAT, XML_ILLEGAL, Pence, StyledRow, pounds, write_sheet
+from entries.reports.xlsx_stream import MONEY_FORMAT, XML_ILLEGAL, Pence, Sheet, StyledRow, pounds, write_workbook
 
 if TYPE_CHECKING:  # openpyxl is imported where a workbook is edited, not by every report (0.1 s)
     from openpyxl.cell.cell import Cell
     from openpyxl.workbook import Workbook
     from openpyxl.worksheet.worksheet import Worksheet
 
-__all__ = ["MONEY_FORMAT", "Pence", "StyledRow", "pounds"]  # money and rows, as every report names them
+__all__ = ["MONEY_FORMAT", "Pence", "Sheet", "StyledRow", "pounds"]  # money and rows, as every report names them
 # Every workbook's created and modified time: the same input gives the same bytes of data.
 FIXED_TIME = dt.datetime(2000, 1, 1)
 # A CSV cell starting with one of these is a formula (or may start one) in Excel, LibreOffice or
@@ -115,15 +115,23 @@ def set_aside_reports(out_dir: Path, uploads: Iterable[dict], folder: str) -> li
     return moved
 
 
-def write_xlsx_streamed(path: Path, sheet: str, rows: Iterable[StyledRow], widths: Sequence[float] = ()) -> Path:
+def write_xlsx_streamed(
+    path: Path, sheet: str, rows: Iterable[StyledRow], widths: Sequence[float] = (), *, freeze_header: bool = False
+) -> Path:
     """Write a new one-sheet workbook row by row (entries.reports.xlsx_stream), atomically.
 
-    For reports built from the store (the confirmation): constant memory, one string per row.
-    Text is always a string cell (never a formula) that reads back unchanged; `Pence` becomes
-    pounds in Excel's currency format; the document time is fixed: same rows, same bytes.
+    For reports built from the store (confirmations, invoices, history, the finance summary):
+    constant memory, one string per row. Text is always a string cell (never a formula) that reads
+    back unchanged; `Pence` becomes pounds in Excel's currency format; the document time is fixed:
+    same rows, same bytes. `freeze_header` keeps the first row in view.
     """
+    return write_workbook_streamed(path, [Sheet(sheet, rows, widths, freeze_header)])
+
+
+def write_workbook_streamed(path: Path, sheets: Sequence[Sheet]) -> Path:
+    """Write a new workbook of several sheets (entries.reports.xlsx_stream), atomically."""
     with _atomically(Path(path)) as tmp:
-        write_sheet(tmp, sheet, rows, widths)
+        write_workbook(tmp, sheets)
     return Path(path)
 
 

@@ -20,24 +20,20 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from entries.core.errors import EntriesError, UsageError
 from entries.core.series import is_series
 from entries.reports.files import (
-    MONEY_FORMAT,
-    active_sheet,
-    pounds,
-    put,
+    Pence,
+    StyledRow,
     write_csv_atomically,
     write_text_atomically,
-    write_xlsx_atomically,
+    write_xlsx_streamed,
 )
 from entries.reports.invoice_csv import CSV_COLUMNS, invoice_csv_rows
 from entries.reports.invoice_html import invoice_html
 from entries.reports.invoice_model import Invoice, InvoiceLine, InvoiceOrder, Party
-from entries.reports.invoice_xlsx import invoice_workbook
+from entries.reports.invoice_xlsx import write_invoice_xlsx
 from entries.store.invoices import entry_filter, invoices_for, issue_invoices
 from schemas.invoice import INVOICE_LINE
 
@@ -201,7 +197,7 @@ def write_invoice_files(invoice: Invoice, out_dir: Path) -> dict[str, Path]:
     folder = Path(out_dir) / (invoice.centre.number or "unknown")
     stem = invoice_file_stem(invoice.invoice_number)
     return {
-        "xlsx": write_xlsx_atomically(invoice_workbook(invoice), folder / f"{stem}.xlsx"),
+        "xlsx": write_invoice_xlsx(invoice, folder / f"{stem}.xlsx"),
         "csv": write_csv_atomically(invoice_csv_rows(invoice), CSV_COLUMNS, folder / f"{stem}.csv"),
         "html": write_text_atomically(invoice_html(invoice), folder / f"{stem}.html"),
         "json": write_text_atomically(
@@ -340,23 +336,14 @@ def write_series_invoices(
         )
         for p in produced
     ]
-    wb = Workbook()
-    ws = active_sheet(wb)
-    ws.title = "Invoices"
-    for col, title in enumerate(FINANCE_HEADER, start=1):
-        put(ws, 1, col, title).font = Font(bold=True)
-    for r, record in enumerate(records, start=2):
-        for col, value in enumerate(record, start=1):
-            cell = put(ws, r, col, pounds(value) if 10 <= col <= 12 else value)
-            if 10 <= col <= 12:
-                cell.number_format = MONEY_FORMAT
-    last = len(records) + 2
-    put(ws, last, 1, "Total").font = Font(bold=True)
-    for col, index in ((10, 9), (11, 10), (12, 11)):
-        cell = put(ws, last, col, pounds(sum(int(rec[index]) for rec in records)))
-        cell.number_format, cell.font = MONEY_FORMAT, Font(bold=True)
-    ws.freeze_panes = "A2"
-    summary = write_xlsx_atomically(wb, folder / f"{stem}.xlsx")
+    # Amounts (columns 10-12) are pounds in the workbook and pence in the CSV.
+    money = (9, 10, 11)
+    sheet_rows: list[StyledRow] = [(FINANCE_HEADER, "bold")]
+    sheet_rows += [
+        (tuple(Pence(value) if i in money else value for i, value in enumerate(record)), "plain") for record in records
+    ]
+    sheet_rows.append((("Total", *[None] * 8, *(Pence(sum(int(rec[i]) for rec in records)) for i in money)), "bold"))
+    summary = write_xlsx_streamed(folder / f"{stem}.xlsx", "Invoices", sheet_rows, freeze_header=True)
     totals = [sum(int(rec[i]) for rec in records) for i in (6, 7, 8, 9, 10, 11)]
     write_csv_atomically(
         [list(rec) for rec in records] + [["Total", "", "", "", "", "", *totals, ""]],

@@ -164,10 +164,7 @@ def write_history(
 
     One row per submission, its status changes in order with their times (as recorded, never now).
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    from entries.reports.files import active_sheet, put, safe_file_part, write_csv_atomically, write_xlsx_atomically
+    from entries.reports.files import safe_file_part, write_csv_atomically, write_xlsx_streamed
 
     parts = [f"centre_{centre}" if centre else "all"]
     parts += [f"qualification_{safe_file_part(qualification)}"] if qualification else []
@@ -198,17 +195,13 @@ def write_history(
         ]
         for s in history
     ]
-    wb = Workbook()
-    ws = active_sheet(wb)
-    ws.title = "History"
-    for col, title in enumerate(HISTORY_HEADER, start=1):
-        put(ws, 1, col, title).font = Font(bold=True)
-    for r, row in enumerate(rows, start=2):
-        for col, value in enumerate(row, start=1):
-            put(ws, r, col, value)
-    ws.freeze_panes = "A2"
     folder = Path(out_dir) / "history"
-    xlsx = write_xlsx_atomically(wb, folder / f"{stem}.xlsx")
+    xlsx = write_xlsx_streamed(
+        folder / f"{stem}.xlsx",
+        "History",
+        [(HISTORY_HEADER, "bold"), *((row, "plain") for row in rows)],
+        freeze_header=True,
+    )
     csv_path = write_csv_atomically(
         rows,
         [h.lower().replace(" ", "_").replace("(", "").replace(")", "") for h in HISTORY_HEADER],

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from entries.checks.onboarding import OnboardResult
-from entries.reports.files import active_sheet, put, safe_file_part, write_csv_atomically, write_xlsx_atomically
+from entries.reports.files import Sheet, StyledRow, safe_file_part, write_csv_atomically, write_workbook_streamed
 
 REPORT_COLUMNS = (
     "Record",
@@ -72,37 +69,30 @@ def write_report(result: OnboardResult, out_dir: Path) -> dict[str, str | None]:
     stem = report_stem(result)
     rows = _report_rows(result)
     csv_path = write_csv_atomically(rows, REPORT_COLUMNS, folder / f"{stem}.csv")
-    wb = Workbook()
-    summary = active_sheet(wb)
-    summary.title = "Summary"
     lines: list[tuple[object, ...]] = [
         ("Onboarding", result.file),
         ("Received on", result.received_on.isoformat()),
         ("SHA-256", result.sha256),
         ("Stored", "Yes" if result.stored else "No: errors found, nothing was stored"),
-        ("", ""),
+        (),
         ("Sheet", "Added", "Updated", "Unchanged"),
         ("Centres", result.centres_added, result.centres_updated, result.centres_unchanged),
         ("Approvals", result.approvals_added, result.approvals_updated, result.approvals_unchanged),
         ("Candidates", result.candidates_added, result.candidates_updated, result.candidates_unchanged),
-        ("", ""),
+        (),
         ("Errors", sum(1 for i in result.issues if i.issue.severity == "error")),
         ("Warnings", sum(1 for i in result.issues if i.issue.severity == "warning")),
-        ("", ""),
+        (),
         ("Centre Number", "Candidate Group", "Candidates"),
     ]
     lines += [(centre, group, n) for centre, groups in result.groups.items() for group, n in groups]
-    for r, line in enumerate(lines, start=1):
-        for c, value in enumerate(line, start=1):
-            put(summary, r, c, value)
-    for r in (6, 14):
-        for cell in summary[r]:
-            cell.font = Font(bold=True)
-    changes: list[list[object]] = [
-        [c.sheet, c.row, c.centre, c.candidate, c.suite, c.group, c.action] for c in result.changes
+    headers = (6, 14)  # the summary's two tables' header rows
+    summary: list[StyledRow] = [(line, "bold" if r in headers else "plain") for r, line in enumerate(lines, start=1)]
+    changes: list[tuple[object, ...]] = [
+        (c.sheet, c.row, c.centre, c.candidate, c.suite, c.group, c.action) for c in result.changes
     ]
-    issues: list[list[object]] = [
-        [
+    issues: list[tuple[object, ...]] = [
+        (
             s.issue.file,
             s.sheet,
             s.issue.row,
@@ -111,17 +101,12 @@ def write_report(result: OnboardResult, out_dir: Path) -> dict[str, str | None]:
             s.issue.severity,
             s.issue.message,
             s.issue.fix,
-        ]
+        )
         for s in result.issues
     ]
+    sheets = [Sheet("Summary", summary)]
     for title, header, records in (("Changes", CHANGE_COLUMNS, changes), ("Issues", ISSUE_COLUMNS, issues)):
-        ws = wb.create_sheet(title)
-        for c, label in enumerate(header, start=1):
-            put(ws, 1, c, label).font = Font(bold=True)
-        for r, record in enumerate(records, start=2):
-            for c, value in enumerate(record, start=1):
-                if value is not None and value != "":
-                    put(ws, r, c, value)
-        ws.freeze_panes = "A2"
-    xlsx_path = write_xlsx_atomically(wb, folder / f"{stem}.xlsx")
+        body = ((tuple(None if v == "" else v for v in record), "plain") for record in records)
+        sheets.append(Sheet(title, [(header, "bold"), *body], freeze_header=True))
+    xlsx_path = write_workbook_streamed(folder / f"{stem}.xlsx", sheets)
     return {"xlsx": str(xlsx_path), "csv": str(csv_path)}

@@ -1,11 +1,13 @@
-"""A new one-sheet workbook written as SpreadsheetML directly, row by row, for reports built from the store.
+"""New workbooks written as SpreadsheetML directly, row by row: the reports built from the store.
 
-Why not a library: the confirmation is the one report written for every stored file, on the night's
-one writer, and xlsxwriter spent about 70 ms of the writer's 260 ms a 1,000-row file building a
-Python object per cell (`benchmarks/xlsx_writers.py` measures the two on the same rows). This writes
-the same parts xlsxwriter writes in constant-memory mode (inline strings, five cell styles, column
-widths, fixed document times) with one string per row, in a few lines a reader can check against
-ECMA-376. Workbooks a centre sent are still edited with openpyxl (entries.reports.annotate).
+The confirmation (written for every stored file, on the night's one writer), invoices, the history
+and finance summary, and the onboarding report. Why not a library: xlsxwriter spent about 70 ms
+of the writer's 260 ms a 1,000-row file building a Python object per cell, openpyxl more
+(`benchmarks/xlsx_writers.py` measures xlsxwriter against this on the same rows). This writes the
+parts xlsxwriter writes in constant-memory mode (inline strings, six cell styles, column widths, a
+frozen header row, fixed document times) with one string per row, in a few lines a reader can
+check against ECMA-376. Workbooks a centre sent are still edited with openpyxl
+(entries.reports.annotate), and the template is made with it (data validation lists).
 
 Every text cell is an inline string: never a formula, however it starts. Text is made to read back
 unchanged: characters XML 1.0 cannot hold become U+FFFD, and a literal `_xHHHH_` has its underscore
@@ -19,6 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 # Every part's time in the zip, and the document's created and modified time.
@@ -28,7 +31,7 @@ EXCEL_MAX_TEXT = 32_767  # characters Excel holds in a cell; longer text is cut 
 MONEY_FORMAT = '"£"#,##0.00'  # Excel's currency format for pounds: a number cell centres can add up
 
 # Cell styles (indexes into cellXfs below).
-PLAIN, TITLE, BOLD, MONEY, BOLD_MONEY = range(5)
+PLAIN, TITLE, BOLD, MONEY, BOLD_MONEY, HEADING = range(6)
 
 # Characters XML 1.0 cannot hold (control characters but tab, LF and CR; lone surrogates; U+FFFE/F).
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -82,12 +85,17 @@ def _number_cell(ref: str, style: int, value: float) -> str:
 
 
 # Per look: the style of a text or number cell, and of a money cell.
-_STYLES = {"plain": (PLAIN, MONEY), "bold": (BOLD, BOLD_MONEY), "title": (TITLE, BOLD_MONEY)}
+_STYLES = {
+    "plain": (PLAIN, MONEY),
+    "bold": (BOLD, BOLD_MONEY),
+    "title": (TITLE, BOLD_MONEY),
+    "heading": (HEADING, BOLD_MONEY),
+}
 
 
 def row_xml(number: int, cells: Sequence[object], looks: Sequence[str], letters: Sequence[str]) -> str:
     """One `<row>` of the sheet: `number` counts from 1; `looks[c]` is cell c's look ("plain",
-    "bold" or "title"); None leaves a cell empty; `Pence` is money, bool a boolean, int and float
+    "bold", "heading" or "title"); None leaves a cell empty; `Pence` is money, bool a boolean, int and float
     numbers, anything else text."""
     parts = [f'<row r="{number}">']
     for c, value in enumerate(cells):
@@ -115,39 +123,61 @@ def _escape_attribute(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-# A styled row: its cells and its look ("plain", "bold", "title", or "label": the first cell bold).
+# A styled row: its cells and its look ("plain", "bold", "heading" (bold 12 pt), "title" (bold
+# 14 pt), or "label": the first cell bold, the rest plain).
 StyledRow = tuple[Sequence[object], str]
 
 
-def write_sheet(target: Path, sheet: str, rows: Iterable[StyledRow], widths: Sequence[float] = ()) -> None:
-    """Write `rows` as the one sheet `sheet` of a new workbook at `target` (the caller makes it atomic).
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a workbook: its name (31 characters at most, as Excel allows), its rows, the
+    widths of its first columns in characters, and whether its first row stays in view."""
 
-    A "title" row is bold 14 pt; "bold" rows are bold; a "label" row has its first cell bold.
-    The same rows always give the same bytes (fixed times, parts in a fixed order)."""
+    name: str
+    rows: Iterable[StyledRow]
+    widths: Sequence[float] = ()
+    freeze_header: bool = False
+
+
+def write_sheet(target: Path, sheet: str, rows: Iterable[StyledRow], widths: Sequence[float] = ()) -> None:
+    """Write `rows` as the one sheet `sheet` of a new workbook at `target` (see `write_workbook`)."""
+    write_workbook(target, [Sheet(sheet, rows, widths)])
+
+
+def write_workbook(target: Path, sheets: Sequence[Sheet]) -> None:
+    """Write `sheets` as a new workbook at `target`, the first one selected (the caller makes the
+    write atomic). The same sheets always give the same bytes (fixed times, parts in a fixed order)."""
+    if not sheets:
+        raise ValueError("a workbook needs at least one sheet")
     with ZipFile(target, "w", ZIP_DEFLATED) as archive:
-        for name, text in _fixed_parts(sheet):
+        for name, text in _fixed_parts([sheet.name for sheet in sheets]):
             _add(archive, name, text)
-        with archive.open(_info("xl/worksheets/sheet1.xml"), "w") as part:
-            part.write(_sheet_head(widths).encode("utf-8"))
-            letters: list[str] = []
-            chunk: list[str] = []
-            for r, (cells, look) in enumerate(rows, start=1):
-                while len(letters) < len(cells):
-                    letters.append(column_letter(len(letters)))
-                if look == "label":  # the first cell bold, the rest plain
-                    looks = ["bold", *["plain"] * (len(cells) - 1)]
-                else:
-                    looks = [look] * len(cells)
-                chunk.append(row_xml(r, cells, looks, letters))
-                if len(chunk) >= 512:
-                    part.write("".join(chunk).encode("utf-8"))
-                    chunk.clear()
-            chunk.append(
-                "</sheetData>"
-                '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-                "</worksheet>"
-            )
+        for n, sheet in enumerate(sheets, start=1):
+            with archive.open(_info(f"xl/worksheets/sheet{n}.xml"), "w") as part:
+                _write_rows(part, sheet, selected=n == 1)
+
+
+def _write_rows(part: IO[bytes], sheet: Sheet, selected: bool) -> None:
+    part.write(_sheet_head(sheet, selected).encode("utf-8"))
+    letters: list[str] = []
+    chunk: list[str] = []
+    for r, (cells, look) in enumerate(sheet.rows, start=1):
+        while len(letters) < len(cells):
+            letters.append(column_letter(len(letters)))
+        if look == "label":  # the first cell bold, the rest plain
+            looks = ["bold", *["plain"] * (len(cells) - 1)]
+        else:
+            looks = [look] * len(cells)
+        chunk.append(row_xml(r, cells, looks, letters))
+        if len(chunk) >= 512:
             part.write("".join(chunk).encode("utf-8"))
+            chunk.clear()
+    chunk.append(
+        "</sheetData>"
+        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+        "</worksheet>"
+    )
+    part.write("".join(chunk).encode("utf-8"))
 
 
 def _info(name: str) -> ZipInfo:
@@ -168,13 +198,23 @@ _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _TYPE = "application/vnd.openxmlformats-officedocument"
 
 
-def _sheet_head(widths: Sequence[float]) -> str:
+def _sheet_head(sheet: Sheet, selected: bool) -> str:
     cols = "".join(
-        f'<col min="{n}" max="{n}" width="{_excel_width(w)!r}" customWidth="1"/>' for n, w in enumerate(widths, start=1)
+        f'<col min="{n}" max="{n}" width="{_excel_width(w)!r}" customWidth="1"/>'
+        for n, w in enumerate(sheet.widths, start=1)
     )
+    chosen = ' tabSelected="1"' if selected else ""
+    if sheet.freeze_header:
+        view = (
+            f'<sheetView{chosen} workbookViewId="0">'
+            '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+            '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView>'
+        )
+    else:
+        view = f'<sheetView{chosen} workbookViewId="0"/>'
     return (
         f'{_XML}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">'
-        '<sheetViews><sheetView tabSelected="1" workbookViewId="0"/></sheetViews>'
+        f"<sheetViews>{view}</sheetViews>"
         '<sheetFormatPr defaultRowHeight="15"/>'
         f"{f'<cols>{cols}</cols>' if cols else ''}<sheetData>"
     )
@@ -190,13 +230,25 @@ def _excel_width(width: float) -> float:
     return int((int(width * 7 + 0.5) + 5) / 7 * 256) / 256
 
 
-def _fixed_parts(sheet: str) -> list[tuple[str, str]]:
-    name = _escape_attribute(sheet[:31])
+def _fixed_parts(names: Sequence[str]) -> list[tuple[str, str]]:
+    numbered = list(enumerate(names, start=1))
+    sheet_types = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{_TYPE}.spreadsheetml.worksheet+xml"/>'
+        for n, _ in numbered
+    )
+    sheet_list = "".join(
+        f'<sheet name="{_escape_attribute(name[:31])}" sheetId="{n}" r:id="rId{n}"/>' for n, name in numbered
+    )
+    sheet_rels = "".join(
+        f'<Relationship Id="rId{n}" Type="{_REL}/worksheet" Target="worksheets/sheet{n}.xml"/>' for n, _ in numbered
+    )
+    styles_id = len(names) + 1
     font = '<sz val="{size}"/><name val="Calibri"/><family val="2"/><scheme val="minor"/>'
     fonts = (
         f"<font>{font.format(size=11)}</font>"
         f"<font><b/>{font.format(size=14)}</font>"
         f"<font><b/>{font.format(size=11)}</font>"
+        f"<font><b/>{font.format(size=12)}</font>"
     )
     money = _escape_attribute(MONEY_FORMAT)
     xfs = (
@@ -205,6 +257,7 @@ def _fixed_parts(sheet: str) -> list[tuple[str, str]]:
         '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
         '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
         '<xf numFmtId="164" fontId="2" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" applyFont="1"/>'
+        '<xf numFmtId="0" fontId="3" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
     )
     return [
         (
@@ -217,8 +270,7 @@ def _fixed_parts(sheet: str) -> list[tuple[str, str]]:
             'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
             f'<Override PartName="/xl/styles.xml" ContentType="{_TYPE}.spreadsheetml.styles+xml"/>'
             f'<Override PartName="/xl/workbook.xml" ContentType="{_TYPE}.spreadsheetml.sheet.main+xml"/>'
-            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_TYPE}.spreadsheetml.worksheet+xml"/>'
-            "</Types>",
+            f"{sheet_types}</Types>",
         ),
         (
             "_rels/.rels",
@@ -246,25 +298,24 @@ def _fixed_parts(sheet: str) -> list[tuple[str, str]]:
         (
             "xl/workbook.xml",
             f'{_XML}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><bookViews><workbookView/></bookViews>'
-            f'<sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets></workbook>',
+            f"<sheets>{sheet_list}</sheets></workbook>",
         ),
         (
             "xl/_rels/workbook.xml.rels",
             f'{_XML}<Relationships xmlns="{_PKG_REL}">'
-            f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{_REL}/styles" Target="styles.xml"/>'
+            f'{sheet_rels}<Relationship Id="rId{styles_id}" Type="{_REL}/styles" Target="styles.xml"/>'
             "</Relationships>",
         ),
         (
             "xl/styles.xml",
             f'{_XML}<styleSheet xmlns="{_MAIN}">'
             f'<numFmts count="1"><numFmt numFmtId="164" formatCode="{money}"/></numFmts>'
-            f'<fonts count="3">{fonts}</fonts>'
+            f'<fonts count="4">{fonts}</fonts>'
             '<fills count="2"><fill><patternFill patternType="none"/></fill>'
             '<fill><patternFill patternType="gray125"/></fill></fills>'
             '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
             '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-            f'<cellXfs count="5">{xfs}</cellXfs>'
+            f'<cellXfs count="6">{xfs}</cellXfs>'
             '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
             "</styleSheet>",
         ),
