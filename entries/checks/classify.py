@@ -267,19 +267,23 @@ def _beyond_the_limit(lines: pd.DataFrame, past: pd.DataFrame, t: dict) -> list[
 
 def _price(lines: pd.DataFrame, ctx: Context, t: dict) -> pd.DataFrame:
     """Each line's fee in its own series: the late fee when received after that series' entry
-    deadline (validation has refused rows of a closed series; the default series is never late)."""
-    deadlines = t["series"][["series", "entry_deadline"]]
+    deadline (validation has refused rows of a closed series; the default series is never late).
+    A full award, top-up or moving-down entry is priced by its code, a unit entry by its suite.
+    Left merges keep the lines' order (the reference tables have one row per key)."""
     fees = t["fees"][["series", "entry_code", "fee_pence", "late_fee_pence"]]
-    unit_fees = t["unit_fees"][["series", "suite_id", "fee_pence", "late_fee_pence"]]
-    whole = lines[lines["kind"] != "unit"].merge(fees, on=["series", "entry_code"], how="left")
-    units = lines[lines["kind"] == "unit"].merge(unit_fees, on=["series", "suite_id"], how="left")
-    out = (
-        pd.concat([whole, units], ignore_index=True)
-        .merge(deadlines, on="series", how="left")
-        .sort_values(["row", "unit_pos"], kind="stable")
-        .reset_index(drop=True)
+    unit_fees = t["unit_fees"][["series", "suite_id", "fee_pence", "late_fee_pence"]].rename(
+        columns={"fee_pence": "unit_fee_pence", "late_fee_pence": "unit_late_fee_pence"}
     )
+    out = (
+        lines.merge(fees, on=["series", "entry_code"], how="left")
+        .merge(unit_fees, on=["series", "suite_id"], how="left")
+        .merge(t["series"][["series", "entry_deadline"]], on="series", how="left")
+    )
+    unit = (out["kind"] == "unit").to_numpy()
+    standard = out["unit_fee_pence"].where(unit, out["fee_pence"])
+    late_fee = out["unit_late_fee_pence"].where(unit, out["late_fee_pence"])
     late = pd.to_datetime(out["entry_deadline"]) < pd.Timestamp(ctx.received_on)
-    out["fee_pence"] = out["late_fee_pence"].where(late, out["fee_pence"]).fillna(0).astype("int64")
+    out["fee_pence"] = late_fee.where(late, standard).fillna(0).astype("int64")
+    out["late_fee_pence"] = late_fee
     out["late"] = late.astype(bool)
-    return out.drop(columns=["entry_deadline"])
+    return out.drop(columns=["entry_deadline", "unit_fee_pence", "unit_late_fee_pence"])

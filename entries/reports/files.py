@@ -223,7 +223,10 @@ def write_csv_atomically(rows: Iterable[Sequence[object]], header: Sequence[str]
         if header is not None:
             writer.writerow([csv_safe(h) for h in header])
         for row in rows:
-            writer.writerow([_csv_cell(v) for v in row])
+            # Most cells are text that needs no escape: kept as they are without a call each.
+            writer.writerow(
+                [v if type(v) is str and not v.startswith(CSV_FORMULA_STARTS) else _csv_cell(v) for v in row]
+            )
     return path
 
 

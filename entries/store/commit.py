@@ -112,12 +112,10 @@ def _dry(outcome: Outcome, issues: list[Issue], classified: Classified | None = 
 
 def series_totals(entries: pd.DataFrame) -> list[dict]:
     """Per series and fee (standard or late): entries and their fees, in series order."""
-    grouped = entries.groupby(["series", "late"], sort=True).agg(
-        entries=("fee_pence", "size"), fees_pence=("fee_pence", "sum")
-    )
+    grouped = entries.groupby(["series", "late"], sort=True)["fee_pence"].agg(["size", "sum"])
     return [
-        {"series": str(series), "late": bool(late), "entries": int(row.entries), "fees_pence": int(row.fees_pence)}
-        for (series, late), row in grouped.iterrows()
+        {"series": str(series), "late": bool(late), "entries": int(n), "fees_pence": int(total)}
+        for (series, late), n, total in zip(grouped.index, grouped["size"], grouped["sum"], strict=True)
     ]
 
 
