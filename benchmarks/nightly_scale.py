@@ -5,7 +5,7 @@
 
 Everything is built in a temporary folder by this script (invented names, valid UCIs), then, in one
 run, printed side by side with the peak resident memory of each:
-- fastexcel reading every file raw (the physical limit of reading here);
+- fastexcel reading every file raw (the physical limit of reading here; the best of three runs);
 - the naive script a user would write: pandas.read_excel + a pandera schema + a DuckDB insert, no
   reports, no checks against reference data;
 - `entries nightly --in-process` (reports included);
@@ -247,9 +247,10 @@ def main() -> None:
         )
         figures: dict[str, tuple[float, float]] = {}
 
-        wall, rss, out = measured([python, "-c", RAW, str(inbox)])
-        figures["fastexcel raw read"] = (wall, rss)
-        assert int(out.strip()) == total, out
+        # The best of three: at about a second, this figure is the one most moved by the machine's noise.
+        raw = [measured([python, "-c", RAW, str(inbox)]) for _ in range(3)]
+        assert all(int(out.strip()) == total for _, _, out in raw), raw
+        figures["fastexcel raw read (best of 3)"] = min((wall, rss) for wall, rss, _ in raw)
 
         wall, rss, out = measured([python, "-c", NAIVE, str(work / "naive.duckdb"), str(inbox)])
         figures["naive: read_excel + pandera + insert"] = (wall, rss)
@@ -321,7 +322,7 @@ def main() -> None:
                 print(f"{name:42s} {wall:9.2f} {'-':>9s} {'-':>10s} {rss:8.0f} MB")
             else:
                 print(f"{name:42s} {wall:9.2f} {1000 * wall / args.files:9.0f} {total / wall:10,.0f} {rss:8.0f} MB")
-        raw = figures["fastexcel raw read"][0]
+        raw = figures["fastexcel raw read (best of 3)"][0]
         inproc = figures["nightly --in-process"][0]
         print(f"\nnightly --in-process / fastexcel raw: {inproc / raw:.1f}x (target <= 40x)")
         print(
