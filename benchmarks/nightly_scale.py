@@ -316,12 +316,12 @@ def main() -> None:
             assert totals["files"] == args.files, totals
             figures[label] = (wall, rss)
 
-        print(f"\n{'run':42s} {'seconds':>9s} {'ms/file':>9s} {'rows/s':>10s} {'peak RSS':>10s}")
+        print(f"\n{'run':60s} {'seconds':>9s} {'ms/file':>9s} {'rows/s':>10s} {'peak RSS':>10s}")
         for name, (wall, rss) in figures.items():
             if name.endswith("start, empty inbox"):  # no files: a cost per night, not per file
-                print(f"{name:42s} {wall:9.2f} {'-':>9s} {'-':>10s} {rss:8.0f} MB")
+                print(f"{name:60s} {wall:9.2f} {'-':>9s} {'-':>10s} {rss:8.0f} MB")
             else:
-                print(f"{name:42s} {wall:9.2f} {1000 * wall / args.files:9.0f} {total / wall:10,.0f} {rss:8.0f} MB")
+                print(f"{name:60s} {wall:9.2f} {1000 * wall / args.files:9.0f} {total / wall:10,.0f} {rss:8.0f} MB")
         raw = figures["fastexcel raw read (best of 3)"][0]
         inproc = figures["nightly --in-process"][0]
         print(f"\nnightly --in-process / fastexcel raw: {inproc / raw:.1f}x (target <= 40x)")
