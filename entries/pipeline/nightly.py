@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -515,10 +515,13 @@ def run_night(
     return result
 
 
-# Worker processes for checking files beside the writer (one core for the writer, the rest for them);
-# a night of fewer files than PROCESS_PREPARE_FROM is checked on threads (a worker costs a start).
+# Worker processes for checking files beside the writer, one per core, at a lower priority: the writer
+# (the night's pace) never waits for a core, and the workers use every cycle it leaves (on 2 cores,
+# one worker left a core idle while it waited for its reader child). A night of fewer files than
+# PROCESS_PREPARE_FROM is checked on threads (a worker costs a start).
 # ENTRIES_PREPARE_PROCESSES=0 checks on threads only (as before processes were used).
-PREPARE_PROCESSES = int(os.environ.get("ENTRIES_PREPARE_PROCESSES", max(1, (os.cpu_count() or 2) - 1)))
+PREPARE_PROCESSES = int(os.environ.get("ENTRIES_PREPARE_PROCESSES", os.cpu_count() or 2))
+WORKER_NICENESS = 10  # workers yield the CPU to the writer, and use whatever it leaves
 PROCESS_PREPARE_FROM = 4
 _WORKER_REFERENCE: Reference | None = None
 _POOL: ProcessPoolExecutor | None = None  # this night's workers, while prepare_workers is open
@@ -528,6 +531,8 @@ def _worker_init(reference: Reference) -> None:
     """A prepare worker's start: the night's reference snapshot, once (not once per file)."""
     global _WORKER_REFERENCE
     _WORKER_REFERENCE = reference
+    with suppress(AttributeError, OSError):  # no nice on this platform: the writer's priority
+        os.nice(WORKER_NICENESS)
 
 
 def _prepare_in_worker(claim: Claim, folder: Path) -> Path:
