@@ -70,6 +70,7 @@ check: setup
 bench: setup
 	$(BIN)/python benchmarks/read_speed.py
 	$(BIN)/python benchmarks/validate_speed.py
+	$(BIN)/python benchmarks/xlsx_writers.py
 	$(BIN)/python benchmarks/nightly_scale.py
 
 # Compile requirements.in and requirements-dev.in into the hashed locks (needs the package registry).

@@ -12,14 +12,15 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import xlsxwriter
 from openpyxl import load_workbook
 
 from entries.reports.xlsx_stream import MONEY_FORMAT, Pence, StyledRow, pounds, write_sheet
+
+sys.path.insert(0, str(Path(__file__).parent))
+from read_speed import best_of  # noqa: E402
 
 WIDTHS = (18, 16, 22, 22, 12, 55, 6, 12, 12, 6, 10)
 
@@ -83,15 +84,6 @@ def with_xlsxwriter(path: Path, sheet: str, rows: list[StyledRow]) -> None:
     book.close()
 
 
-def best(runs: int, work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
 def cells(path: Path) -> list[tuple]:
     ws = load_workbook(path, read_only=True).worksheets[0]
     return [tuple(v for v in row if v is not None) for row in ws.iter_rows(values_only=True)]
@@ -106,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         for size in (int(s) for s in args.rows.split(",") if s):
             rows = confirmation_like(size)
             old, new = Path(tmp) / f"xlsxwriter-{size}.xlsx", Path(tmp) / f"stream-{size}.xlsx"
-            before = best(args.runs, lambda old=old, rows=rows: with_xlsxwriter(old, "Confirmation", rows))
-            after = best(args.runs, lambda new=new, rows=rows: write_sheet(new, "Confirmation", rows, WIDTHS))
+            before = best_of(args.runs, lambda old=old, rows=rows: with_xlsxwriter(old, "Confirmation", rows))
+            after = best_of(args.runs, lambda new=new, rows=rows: write_sheet(new, "Confirmation", rows, WIDTHS))
             same = "same cell values" if cells(old) == cells(new) else "CELL VALUES DIFFER"
             print(
                 f"{size:,} entries: xlsxwriter {1000 * before:.1f} ms, xlsx_stream {1000 * after:.1f} ms, "

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 
-from entries.reports.xlsx_stream import EXCEL_MAX_TEXT, Pence, column_letter, write_sheet
+from entries.intake.xlsx import column_letters
+from entries.reports.xlsx_stream import EXCEL_MAX_TEXT, Pence, write_sheet
 
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -26,7 +27,7 @@ def read_back(path) -> list[list[object]]:
 
 @given(st.integers(min_value=0, max_value=16_383))
 def test_column_letters_are_excels(index):
-    assert column_letter(index) == get_column_letter(index + 1)
+    assert column_letters(index) == get_column_letter(index + 1)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

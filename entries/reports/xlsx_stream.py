@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import IO
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
+from entries.intake.xlsx import column_letters
+
 # Every part's time in the zip, and the document's created and modified time.
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 DOCUMENT_TIME = "2000-01-01T00:00:00Z"
@@ -50,16 +52,6 @@ class Pence:
 def pounds(pence: int) -> float:
     """Integer pence as pounds for a number cell (exactly the nearest float to pence / 100)."""
     return int(pence) / 100
-
-
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _text_cell(ref: str, style: int, text: str) -> str:
@@ -163,7 +155,7 @@ def _write_rows(part: IO[bytes], sheet: Sheet, selected: bool) -> None:
     chunk: list[str] = []
     for r, (cells, look) in enumerate(sheet.rows, start=1):
         while len(letters) < len(cells):
-            letters.append(column_letter(len(letters)))
+            letters.append(column_letters(len(letters)))
         if look == "label":  # the first cell bold, the rest plain
             looks = ["bold", *["plain"] * (len(cells) - 1)]
         else:
