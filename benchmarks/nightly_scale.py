@@ -12,8 +12,8 @@ run, printed side by side with the peak resident memory of each:
 - `entries nightly` through Prefect (its temporary API included), with a Prefect home already set
   up, as on every night after the first: an untimed run over an empty inbox sets it up, and a
   timed one shows what starting the flow and its temporary API costs a night whatever its size;
-- with --dask: `entries nightly --dask local` (prepare on a local Dask cluster instead of Prefect's
-  threads), against the Prefect run above;
+- with --dask: `entries nightly --dask local` (prepare as a task a file on a local Dask cluster
+  instead of in the night's worker processes), against the Prefect run above;
 - one file of each of --sizes rows through `entries ingest` (rows/s at each size);
 - the start: `entries --help` and a 1-row `entries ingest`, best of three.
 Figures only: nothing is asserted (tests never time anything).
@@ -342,7 +342,7 @@ def main() -> None:
             dask = figures["nightly through Prefect, prepare on Dask"][0]
             line = f"prepare on local Dask / in-process: {dask / inproc:.2f}x"
             if "nightly through Prefect" in figures:
-                line += f"; / Prefect's threads: {dask / figures['nightly through Prefect'][0]:.2f}x"
+                line += f"; / Prefect without Dask: {dask / figures['nightly through Prefect'][0]:.2f}x"
             print(f"{line} (below 1 when Dask pays; {os.cpu_count()} cores here)")
 
         print(f"\n{'entries ingest of one file':42s} {'seconds':>9s} {'rows/s':>10s} {'peak RSS':>10s}")
