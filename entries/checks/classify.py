@@ -138,7 +138,7 @@ def classify(rows: pd.DataFrame, ctx: Context, reference: Reference, history: Hi
 
 
 # Every step below is set-based (merges and group-bys over all the file's lines at once): a loop
-# over lines that filters a frame made a file of many top-ups cost seconds.
+# that filtered the history once per line grew with every top-up, moving down and unit in a file.
 
 
 def _first_held(active: pd.DataFrame, kinds: tuple[str, ...]) -> pd.DataFrame:
