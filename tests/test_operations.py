@@ -202,9 +202,10 @@ def test_half_written_reports_of_a_killed_run_are_swept(tmp_path):
     assert not leftover.exists() and theirs.exists()
 
 
-def start_night(root: Path, db: Path):
+def start_night(root: Path, db: Path, api_url: str | None = None):
     """A nightly import of `root/inbox` into `db`, in a child process, once it holds the store
-    (it has stored its first file); the caller waits for it."""
+    (it has stored its first file); the caller waits for it. With `api_url`, the night is the
+    Prefect flow against that API, else `--in-process`."""
     import os
     import subprocess
     import sys
@@ -212,15 +213,26 @@ def start_night(root: Path, db: Path):
 
     from tests.conftest import PROJECT
 
+    if api_url is None:
+        night = "from entries.pipeline.nightly import run_nightly as night\n"
+    else:
+        night = (
+            "from flows.nightly import nightly_flow\n"
+            "def night(inbox, db, out, received_on, settle_seconds):\n"
+            "    nightly_flow(str(inbox), str(db), str(out), received_on.isoformat(), settle_seconds)\n"
+        )
     child_code = (
-        "import datetime as dt, sys\nfrom pathlib import Path\nfrom entries.pipeline.nightly import run_nightly\n"
+        f"import datetime as dt, sys\nfrom pathlib import Path\n{night}"
         "r, db = Path(sys.argv[1]), Path(sys.argv[2])\n"
-        "run_nightly(r / 'inbox', db, r / 'out', received_on=dt.date(2027, 1, 15), settle_seconds=0)\n"
+        "night(r / 'inbox', db, r / 'out', received_on=dt.date(2027, 1, 15), settle_seconds=0)\n"
     )
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    if api_url is not None:
+        env.update(PREFECT_API_URL=api_url, PREFECT_LOGGING_LEVEL="WARNING")
     child = subprocess.Popen(
         [sys.executable, "-c", child_code, str(root), str(db)],
         cwd=PROJECT,
-        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        env=env,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
@@ -237,9 +249,7 @@ READS_DURING_NIGHT = [
 ]
 
 
-def test_operators_read_commands_answer_while_a_nightly_runs(tmp_path, capfd):
-    """list, history, review list and invoice, run while a nightly holds the store: each waits for
-    the night's next pause between files (saying so) and answers; the night still finishes."""
+def _reads_answer_during_a_night(tmp_path: Path, capfd, api_url: str | None = None) -> None:
     import json
 
     from entries.cli import main
@@ -248,7 +258,7 @@ def test_operators_read_commands_answer_while_a_nightly_runs(tmp_path, capfd):
     for n in range(6):  # a longer night: more files, so the reads land while it runs
         shutil.copy(FIXTURES / "commit" / "unit_entries_two_candidates.csv", inbox / "23456" / f"more_{n}.csv")
     db = tmp_path / "db" / "e.duckdb"
-    child = start_night(tmp_path, db)
+    child = start_night(tmp_path, db, api_url)
     try:
         assert child.poll() is None, "the night ended before the reads could start"
         capfd.readouterr()
@@ -259,10 +269,26 @@ def test_operators_read_commands_answer_while_a_nightly_runs(tmp_path, capfd):
             assert code == 0, (command, said.err)
             json.loads(said.out)  # a whole answer, not an error
             assert "Traceback" not in said.err and "Conflicting lock" not in said.err
-            answered.append(child.poll() is None)
+            # Answered while the night still had files to store (not once it had stored them all).
+            answered.append(any(p.is_file() for p in (tmp_path / "processing").rglob("*")))
             waited.append("in use by another process; waiting" in said.err)
-        assert answered[0], "the first read was answered only after the night ended"
+        assert answered[0], "the first read was answered only after the night had stored every file"
         assert waited[0], "the first read did not meet the night holding the store"
     finally:
         assert child.wait(timeout=300) == 0  # the night was not harmed by the reads
     assert not list(inbox.rglob("*.*"))
+
+
+def test_operators_read_commands_answer_while_a_nightly_runs(tmp_path, capfd):
+    """list, history, review list and invoice, run while a nightly holds the store: each waits for
+    the night's next pause between files (saying so) and answers; the night still finishes."""
+    _reads_answer_during_a_night(tmp_path, capfd)
+
+
+@pytest.mark.slow
+def test_operators_read_commands_answer_while_a_nightly_runs_through_prefect(prefect_harness, tmp_path, capfd):
+    """The same through the Prefect flow, whose deliver tasks share one connection to the store:
+    it is let go between files when a command waits."""
+    from prefect.settings import PREFECT_API_URL
+
+    _reads_answer_during_a_night(tmp_path, capfd, PREFECT_API_URL.value())
