@@ -57,8 +57,9 @@ def uln_check_ok(s: pd.Series) -> pd.Series:
 def tidy_name(s: pd.Series) -> pd.Series:
     """Invisible characters removed, non-breaking spaces made spaces, runs of spaces folded, trimmed."""
     out = s
-    for ch in INVISIBLE:
-        out = out.str.replace(ch, " " if ch == "\u00a0" else "", regex=False)
+    if out.str.contains(f"[{INVISIBLE}]", regex=True).any():  # rarely: one scan decides
+        for ch in INVISIBLE:
+            out = out.str.replace(ch, " " if ch == "\u00a0" else "", regex=False)
     return out.str.replace(r" {2,}", " ", regex=True).str.strip()
 
 
