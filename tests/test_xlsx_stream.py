@@ -61,6 +61,16 @@ def test_numbers_money_and_booleans_are_typed_cells(tmp_path):
     assert ws.cell(1, 1).font.b
 
 
+def test_numpy_numbers_are_number_cells(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "t.xlsx"
+    write_sheet(path, "Sheet", [((np.int64(7), np.float64(2.5)), "plain")])
+    ws = openpyxl.load_workbook(path).worksheets[0]
+    assert [ws.cell(1, c).value for c in (1, 2)] == [7, 2.5]
+    assert ws.cell(1, 1).data_type == "n" and ws.cell(1, 2).data_type == "n"
+
+
 def test_looks_title_label_and_widths(tmp_path):
     path = tmp_path / "t.xlsx"
     rows = [(("Title",), "title"), (("Label", "value"), "label"), ((), "plain"), (("a", Pence(5)), "plain")]

@@ -17,11 +17,12 @@ escaped as `_x005F_` (Excel and calamine decode such sequences on reading).
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, SupportsFloat, cast
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from entries.intake.xlsx import column_letters
@@ -69,11 +70,17 @@ def _text_cell(ref: str, style: int, text: str) -> str:
     return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
-def _number_cell(ref: str, style: int, value: float) -> str:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"cell {ref}: {value} is not a number a workbook can hold")
+def _number_cell(ref: str, style: int, value: SupportsFloat) -> str:
+    # int() and float() first: NumPy's numbers (from a frame) have their own repr.
+    if isinstance(value, numbers.Integral):
+        text = str(int(cast(int, value)))
+    else:
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"cell {ref}: {value} is not a number a workbook can hold")
+        text = repr(number)
     s = f' s="{style}"' if style else ""
-    return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
+    return f'<c r="{ref}"{s}><v>{text}</v></c>'
 
 
 # Per look: the style of a text or number cell, and of a money cell.
@@ -87,8 +94,8 @@ _STYLES = {
 
 def row_xml(number: int, cells: Sequence[object], looks: Sequence[str], letters: Sequence[str]) -> str:
     """One `<row>` of the sheet: `number` counts from 1; `looks[c]` is cell c's look ("plain",
-    "bold", "heading" or "title"); None leaves a cell empty; `Pence` is money, bool a boolean, int and float
-    numbers, anything else text."""
+    "bold", "heading" or "title"); None leaves a cell empty; `Pence` is money, bool a boolean,
+    ints and floats (NumPy's too) numbers, anything else text."""
     parts = [f'<row r="{number}">']
     for c, value in enumerate(cells):
         if value is None:
@@ -102,7 +109,7 @@ def row_xml(number: int, cells: Sequence[object], looks: Sequence[str], letters:
         elif isinstance(value, bool):
             s = f' s="{style}"' if style else ""
             parts.append(f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>')
-        elif isinstance(value, int | float):
+        elif isinstance(value, SupportsFloat):  # Python's and NumPy's ints and floats
             parts.append(_number_cell(ref, style, value))
         else:
             parts.append(_text_cell(ref, style, str(value)))
