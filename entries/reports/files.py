@@ -25,44 +25,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zipfile import ZIP_DEFLATED, ZipFile
 
-from entries.reports.xlsx_stream import MONEY_FORMAT, XML_ILLEGAL, Pence, Sheet, StyledRow, pounds, write_workbook
+from entries.reports.xlsx_stream import (
+    FIXED_TIME,
+    MONEY_FORMAT,
+    Pence,
+    Sheet,
+    StyledRow,
+    excel_text,
+    legal_text,
+    pounds,
+    write_workbook,
+)
 
 if TYPE_CHECKING:  # openpyxl is imported where a workbook is edited, not by every report (0.1 s)
     from openpyxl.cell.cell import Cell
     from openpyxl.workbook import Workbook
     from openpyxl.worksheet.worksheet import Worksheet
 
-__all__ = ["MONEY_FORMAT", "Pence", "Sheet", "StyledRow", "pounds"]  # money and rows, as every report names them
-# Every workbook's created and modified time: the same input gives the same bytes of data.
-FIXED_TIME = dt.datetime(2000, 1, 1)
+# Re-exported: text safety, money and rows, as every report names them (written once, in xlsx_stream).
+__all__ = ["FIXED_TIME", "MONEY_FORMAT", "Pence", "Sheet", "StyledRow", "excel_text", "legal_text", "pounds"]
 # A CSV cell starting with one of these is a formula (or may start one) in Excel, LibreOffice or
 # Google Sheets: OWASP ASVS 1.2.10 says escape it with a leading apostrophe.
 CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
-# Excel stores some characters as _xHHHH_ in the XML and decodes any such sequence on reading, so
-# a literal one must be written with its underscore escaped as _x005F_ to read back unchanged.
-# Every such underscore is escaped (a lookahead, so overlapping ones like `_x005F_x0041_` are too).
-_EXCEL_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 
 
 def csv_safe(value: object) -> str:
     """A text cell for a CSV: apostrophe-prefixed when a spreadsheet would read it as a formula."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(CSV_FORMULA_STARTS) else text
-
-
-def legal_text(text: str) -> str:
-    """`text` with each character XML 1.0 cannot hold (openpyxl refuses them) replaced by U+FFFD."""
-    return XML_ILLEGAL.sub("\ufffd", text)
-
-
-def excel_text(text: str) -> str:
-    """Text openpyxl can write and Excel reads back as the same text.
-
-    Characters XML cannot hold become U+FFFD (rather than openpyxl refusing the cell), and a
-    literal `_xHHHH_` gets its underscore escaped so Excel and calamine do not decode it. Applied
-    once, when the workbook is made safe before saving, so nothing is escaped twice.
-    """
-    return _EXCEL_ESCAPE.sub("_x005F_", legal_text(text))
 
 
 def make_text_safe(wb: Workbook) -> None:

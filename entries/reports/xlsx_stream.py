@@ -16,6 +16,7 @@ escaped as `_x005F_` (Excel and calamine decode such sequences on reading).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import numbers
 import re
@@ -27,9 +28,11 @@ from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from entries.intake.xlsx import column_letters
 
-# Every part's time in the zip, and the document's created and modified time.
-ZIP_TIME = (2000, 1, 1, 0, 0, 0)
-DOCUMENT_TIME = "2000-01-01T00:00:00Z"
+# Every workbook's created and modified time (and every part's time in the zip): the same input
+# gives the same bytes of data. openpyxl's workbooks get it too (entries.reports.files).
+FIXED_TIME = dt.datetime(2000, 1, 1)
+ZIP_TIME = FIXED_TIME.timetuple()[:6]
+DOCUMENT_TIME = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
 EXCEL_MAX_TEXT = 32_767  # characters Excel holds in a cell; longer text is cut there (as xlsxwriter does)
 MONEY_FORMAT = '"£"#,##0.00'  # Excel's currency format for pounds: a number cell centres can add up
 
@@ -38,6 +41,9 @@ PLAIN, TITLE, BOLD, MONEY, BOLD_MONEY, HEADING = range(6)
 
 # Characters XML 1.0 cannot hold (control characters but tab, LF and CR; lone surrogates; U+FFFE/F).
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Excel stores some characters as _xHHHH_ in the XML and decodes any such sequence on reading, so
+# a literal one must be written with its underscore escaped as _x005F_ to read back unchanged.
+# Every such underscore is escaped (a lookahead, so overlapping ones like `_x005F_x0041_` are too).
 _EXCEL_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 # One search decides whether a text needs any of the work below (most cells need none).
 _NEEDS_WORK = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]|_x[0-9A-Fa-f]{4}_|^\\s|\\s$")
@@ -55,6 +61,21 @@ def pounds(pence: int) -> float:
     return int(pence) / 100
 
 
+def legal_text(text: str) -> str:
+    """`text` with each character XML 1.0 cannot hold (openpyxl refuses them) replaced by U+FFFD."""
+    return XML_ILLEGAL.sub("\ufffd", text)
+
+
+def excel_text(text: str) -> str:
+    """Text a workbook can hold and Excel reads back as the same text.
+
+    Characters XML cannot hold become U+FFFD (rather than a writer refusing the cell), and a
+    literal `_xHHHH_` gets its underscore escaped so Excel and calamine do not decode it. Applied
+    once, as the cell is written (or as an openpyxl workbook is made safe), never twice.
+    """
+    return _EXCEL_ESCAPE.sub("_x005F_", legal_text(text))
+
+
 def _text_cell(ref: str, style: int, text: str) -> str:
     if len(text) > EXCEL_MAX_TEXT:
         text = text[:EXCEL_MAX_TEXT]
@@ -62,7 +83,7 @@ def _text_cell(ref: str, style: int, text: str) -> str:
     if _NEEDS_WORK.search(text):
         if text[:1].isspace() or text[-1:].isspace():
             space = ' xml:space="preserve"'
-        text = _EXCEL_ESCAPE.sub("_x005F_", XML_ILLEGAL.sub("\ufffd", text))
+        text = excel_text(text)
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         # A parser turns a bare CR into LF (XML's line-end handling); a character reference stays CR.
         text = text.replace("\r", "&#13;")
@@ -118,7 +139,7 @@ def row_xml(number: int, cells: Sequence[object], looks: Sequence[str], letters:
 
 
 def _escape_attribute(text: str) -> str:
-    text = XML_ILLEGAL.sub("\ufffd", text)
+    text = legal_text(text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 

@@ -439,9 +439,9 @@ def _error(request: Request, exc: Exception) -> Response:
     return page(request, "error.html", {"message": "Something went wrong; it has been logged.", "code": 500}, 500)
 
 
-class CatchAll:
-    """Inside the security headers: an unexpected failure becomes the plain 500 page (with the
-    headers, never a traceback), its place logged without personal data (entries.core.crash)."""
+class HttpMiddleware:
+    """An ASGI middleware that acts on HTTP requests only: anything else (lifespan) passes straight
+    through; `http` handles a request."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -450,6 +450,17 @@ class CatchAll:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope, receive, send) -> None:
+        raise NotImplementedError
+
+
+class CatchAll(HttpMiddleware):
+    """Inside the security headers: an unexpected failure becomes the plain 500 page (with the
+    headers, never a traceback), its place logged without personal data (entries.core.crash)."""
+
+    async def http(self, scope, receive, send) -> None:
         started = False
 
         async def tracking(message) -> None:
@@ -469,18 +480,12 @@ class CatchAll:
             await _error(request, exc)(scope, receive, send)
 
 
-class BodyLimit:
+class BodyLimit(HttpMiddleware):
     """Counts a request's body as it arrives (chunked uploads have no Content-Length) and stops it
     with 413 at the reader's file limit plus room for the form's other fields: nothing larger is
     ever spooled to disk."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope, receive, send) -> None:
         limit = scope["app"].state.portal.limits.max_file_bytes + 1024 * 1024
         seen = 0
 
@@ -498,17 +503,11 @@ class BodyLimit:
         await self.app(scope, counting, send)
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """Adds the security headers (a Content-Security-Policy without inline script, no framing, no
     sniffing, no referrer, no caching) to every response, error pages included."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope, receive, send) -> None:
 
         async def with_headers(message) -> None:
             if message["type"] == "http.response.start":
