@@ -241,6 +241,60 @@ def start_night(root: Path, db: Path, api_url: str | None = None):
     return child
 
 
+WAITER = """
+import sys, time
+from pathlib import Path
+from entries.store import database
+con = database.connect(Path(sys.argv[1]), wait_seconds=60)
+Path(sys.argv[2]).touch()  # it is in
+time.sleep(0.5)
+con.close()
+"""
+
+
+def test_a_pause_lets_a_waiting_command_in_before_the_night_takes_the_store_back(tmp_path):
+    """The night closes the store for a waiter and reopens it at once: the waiter must get in first
+    (it retries every 0.1 s, so without `let_waiters_in` the night's reopen would nearly always win)."""
+    import subprocess
+    import sys
+    import time
+
+    from entries.store import database
+    from tests.conftest import PROJECT
+
+    db, got_in = tmp_path / "e.duckdb", tmp_path / "waiter_in"
+    night = database.connect(db)
+    waiter = subprocess.Popen([sys.executable, "-c", WAITER, str(db), str(got_in)], cwd=PROJECT)
+    try:
+        deadline = time.monotonic() + 60
+        while not database.someone_waits(db) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert database.someone_waits(db), "the waiter never marked that it waits"
+        night.close()
+        database.let_waiters_in(db)
+        night = database.connect(db, wait_seconds=60)
+        # Had the night taken the store back first, the waiter could not have opened it yet.
+        assert got_in.is_file(), "the night took the store back before the waiter got in"
+    finally:
+        night.close()
+        assert waiter.wait(timeout=60) == 0
+    assert not database.someone_waits(db)
+
+
+def test_a_killed_waiters_mark_never_holds_a_night_up(tmp_path):
+    import subprocess
+    import sys
+
+    from entries.store import database
+
+    db = tmp_path / "e.duckdb"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    mark = database.waiting_dir(db) / f"{gone.stdout.strip()}-1"
+    mark.parent.mkdir()
+    mark.touch()  # what a waiter killed mid-wait leaves
+    assert not database.someone_waits(db) and not mark.exists()  # so a pause never waits on it
+
+
 READS_DURING_NIGHT = [
     ["list", "--json"],
     ["history", "--json"],
@@ -255,7 +309,7 @@ def _reads_answer_during_a_night(tmp_path: Path, capfd, api_url: str | None = No
     from entries.cli import main
 
     inbox = make_inbox(tmp_path)
-    for n in range(6):  # a longer night: more files, so the reads land while it runs
+    for n in range(10):  # a longer night: more files, so the reads land while it runs
         shutil.copy(FIXTURES / "commit" / "unit_entries_two_candidates.csv", inbox / "23456" / f"more_{n}.csv")
     db = tmp_path / "db" / "e.duckdb"
     child = start_night(tmp_path, db, api_url)

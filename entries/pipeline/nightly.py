@@ -617,6 +617,7 @@ class InProcess:
         """Close the store when another process waits for it; the next step reopens it."""
         if self.con is not None and database.someone_waits(self.db):
             self.close()
+            database.let_waiters_in(self.db)
 
     def backup(self) -> None:
         backup(self.db)

@@ -198,10 +198,39 @@ def waiting_dir(path: Path) -> Path:
     return path.with_name(path.name + ".waiting")
 
 
+def _waiters(path: Path) -> list[Path]:
+    """The marks of processes still waiting to open the store at `path` (a killed waiter's mark,
+    named for its process id, is swept so it never holds a night up)."""
+    folder = waiting_dir(path)
+    if not folder.is_dir():
+        return []
+    live = []
+    for mark in folder.iterdir():
+        pid = mark.name.split("-", 1)[0]
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            mark.unlink(missing_ok=True)
+            continue
+        except (ValueError, PermissionError, OSError):
+            pass  # not our naming, or another user's live process: count it
+        live.append(mark)
+    return live
+
+
 def someone_waits(path: Path) -> bool:
     """True when another process is waiting to open the store at `path`."""
-    folder = waiting_dir(path)
-    return folder.is_dir() and any(folder.iterdir())
+    return bool(_waiters(path))
+
+
+def let_waiters_in(path: Path, max_seconds: float = 5.0) -> None:
+    """Call just after closing the store at `path`: wait until every process waiting for it has
+    opened it (its mark goes), for up to `max_seconds`. Without this the caller's next open, a few
+    milliseconds later, takes the store back before a waiter's next try (it retries every 0.1 s), and
+    a night would keep it from an operator's command until the last file."""
+    deadline = time.monotonic() + max_seconds
+    while _waiters(path) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def connect(
