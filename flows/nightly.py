@@ -137,9 +137,7 @@ class FlowSteps:
 
     def pause(self) -> None:
         """Close the store when another process waits for it; the next deliver task reopens it."""
-        if database.someone_waits(Path(self.db)):
-            release_store(self.db)
-            database.let_waiters_in(Path(self.db))
+        database.hand_over(Path(self.db), lambda: release_store(self.db))
 
     def tell(self, done: int, total: int, claim: nightly.Claim, outcome: Outcome) -> None:
         # File names and centre numbers only: never cell contents.

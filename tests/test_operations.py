@@ -289,7 +289,7 @@ def test_a_killed_waiters_mark_never_holds_a_night_up(tmp_path):
 
     db = tmp_path / "e.duckdb"
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    mark = database.waiting_dir(db) / f"{gone.stdout.strip()}-1"
+    mark = database.waiting_mark(db, int(gone.stdout))
     mark.parent.mkdir()
     mark.touch()  # what a waiter killed mid-wait leaves
     assert not database.someone_waits(db) and not mark.exists()  # so a pause never waits on it

@@ -615,9 +615,8 @@ class InProcess:
 
     def pause(self) -> None:
         """Close the store when another process waits for it; the next step reopens it."""
-        if self.con is not None and database.someone_waits(self.db):
-            self.close()
-            database.let_waiters_in(self.db)
+        if self.con is not None:
+            database.hand_over(self.db, self.close)
 
     def backup(self) -> None:
         backup(self.db)

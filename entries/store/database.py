@@ -198,21 +198,26 @@ def waiting_dir(path: Path) -> Path:
     return path.with_name(path.name + ".waiting")
 
 
+def waiting_mark(path: Path, pid: int | None = None) -> Path:
+    """The mark a waiter (process `pid`, by default this one, and this thread) leaves for the store at
+    `path`: named for its process, so a killed waiter's mark can be told from a live one's."""
+    return waiting_dir(path) / f"{os.getpid() if pid is None else pid}-{threading.get_ident()}"
+
+
 def _waiters(path: Path) -> list[Path]:
-    """The marks of processes still waiting to open the store at `path` (a killed waiter's mark,
-    named for its process id, is swept so it never holds a night up)."""
+    """The marks of processes still waiting to open the store at `path` (a killed waiter's mark is
+    swept so it never holds a night up)."""
     folder = waiting_dir(path)
     if not folder.is_dir():
         return []
     live = []
     for mark in folder.iterdir():
-        pid = mark.name.split("-", 1)[0]
         try:
-            os.kill(int(pid), 0)
+            os.kill(int(mark.name.split("-", 1)[0]), 0)
         except ProcessLookupError:
             mark.unlink(missing_ok=True)
             continue
-        except (ValueError, PermissionError, OSError):
+        except (ValueError, OSError):
             pass  # not our naming, or another user's live process: count it
         live.append(mark)
     return live
@@ -231,6 +236,14 @@ def let_waiters_in(path: Path, max_seconds: float = 5.0) -> None:
     deadline = time.monotonic() + max_seconds
     while _waiters(path) and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+def hand_over(path: Path, close: Callable[[], None]) -> None:
+    """Between files of a long run that holds the store at `path`: when another process waits for
+    it, `close` the run's connection and let the waiters in; the run reopens it when next needed."""
+    if someone_waits(path):
+        close()
+        let_waiters_in(path)
 
 
 def connect(
@@ -261,7 +274,7 @@ def connect(
                         f"finished ({str(exc).splitlines()[0][:80]})"
                     ) from None
                 if mark is None:
-                    mark = waiting_dir(path) / f"{os.getpid()}-{threading.get_ident()}"
+                    mark = waiting_mark(path)
                     mark.parent.mkdir(exist_ok=True)
                     mark.touch()
                     if notify is not None:
