@@ -20,6 +20,11 @@ import duckdb
 
 from entries.core.errors import StoreBusy
 
+# The store's connection and its busy-file error, named here so that no layer above the store
+# imports duckdb (an import-linter contract forbids it in cli, web, pipeline, reports and flows).
+Connection = duckdb.DuckDBPyConnection
+StoreIOError = duckdb.IOException
+
 # One statement per item: executed one by one inside a transaction, never joined with ';'.
 DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS ref_suites (
