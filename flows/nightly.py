@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -42,10 +41,10 @@ NIGHT_ARTIFACT = "nightly-import"  # each night adds a version under this key: t
 
 # The deliver tasks' connection to the store, by store path: deliver runs one file at a time in the
 # flow's own thread, so one connection serves the night; `release_store` closes it.
-_OPEN: dict[str, duckdb.DuckDBPyConnection] = {}
+_OPEN: dict[str, database.Connection] = {}
 
 
-def _store(db: str) -> duckdb.DuckDBPyConnection:
+def _store(db: str) -> database.Connection:
     if db not in _OPEN:
         _OPEN[db] = database.connect(Path(db), wait_seconds=nightly.STORE_WAIT_SECONDS)
     return _OPEN[db]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import duckdb
-
 from entries.core.errors import StoreBusy
+from entries.store.database import StoreIOError
 
 
 def busy_store(_task, _run, state) -> bool:
     """Prefect retry condition: the task failed because another process held the DuckDB file."""
-    return isinstance(state.result(raise_on_failure=False), (StoreBusy, duckdb.IOException))
+    return isinstance(state.result(raise_on_failure=False), (StoreBusy, StoreIOError))

@@ -23,8 +23,6 @@ import re
 import tempfile
 from pathlib import Path
 
-import duckdb
-
 from entries.checks.onboarding import (
     OnboardResult,
     SheetIssue,
@@ -39,6 +37,7 @@ from entries.core.rules import Issue
 from entries.intake.sheets import read_folder_sheets, read_workbook_sheets, sha_of, take_table
 from entries.reports.onboarding import write_report
 from entries.store import database, refdata
+from entries.store.database import Connection
 from entries.store.onboarding import plan_candidates, store_onboarding
 from schemas.onboarding import APPROVAL_COLUMNS, CENTRE_COLUMNS, OPTIONAL_CENTRE_COLUMNS
 
@@ -46,7 +45,7 @@ SHEETS = ("Centres", "Approvals", "Candidates")
 
 
 def onboard(
-    con: duckdb.DuckDBPyConnection, path: Path, out_dir: Path, received_on: dt.date, limits: ReadLimits | None = None
+    con: Connection, path: Path, out_dir: Path, received_on: dt.date, limits: ReadLimits | None = None
 ) -> OnboardResult:
     """Check the onboarding at `path` (workbook or folder) and, when it has no error, store it in one
     transaction; always write the report. Returns what was done."""
