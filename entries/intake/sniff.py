@@ -154,9 +154,22 @@ def biff_version(head: bytes) -> str | None:
     return BIFF_BOF[record]
 
 
+# The streams `_ole2_refusal` asks for, casefolded: only these are kept from a directory.
+_NAMED_STREAMS = frozenset({"workbook", "book", "encryptedpackage", "worddocument", "powerpoint document"})
+_MINI_SECTOR = 64  # MS-CFB: the mini stream's sector size, whatever the file's own
+
+
+class _Damaged(Exception):
+    """An OLE2 sector chain that comes back to a sector it has passed: the file is damaged."""
+
+
 @dataclass
 class _Compound:
-    """The parts of an OLE2 compound file this module needs: streams by name, FAT, sector size."""
+    """The parts of an OLE2 compound file this module needs: the named streams, FAT, sector size.
+
+    Every table is bounded by the file's size: the FAT holds at most one entry per sector the file
+    has (plus the rest of its last FAT sector), the mini FAT one per 64 bytes, so a header that
+    claims more (or a chain that loops) costs nothing but the walk."""
 
     data: bytes
     sector: int
@@ -166,36 +179,90 @@ class _Compound:
     root_start: int
     streams: dict[str, tuple[int, int]]  # casefolded name -> (start sector, size)
 
-    def _chain(self, start: int, table: list[int]) -> list[int]:
-        chain, seen = [], set()
-        while start < _FREE_SECTOR and start < len(table) and start not in seen:
+    @property
+    def sectors(self) -> int:
+        """How many sectors (the last one possibly short) follow the header."""
+        return max(0, -(-(len(self.data) - self.sector) // self.sector))
+
+    def chain(self, start: int, table: list[int], limit: int | None = None) -> list[int]:
+        """The sector numbers of the chain starting at `start` in `table` (the FAT or the mini
+        FAT), the first `limit` of them if given; raises _Damaged if it loops. A chain that does
+        not loop has at most one sector per table entry, so the walk is bounded by the table."""
+        chain: list[int] = []
+        seen: set[int] = set()
+        while start < _FREE_SECTOR and start < len(table):
+            if start in seen:
+                raise _Damaged
+            if limit is not None and len(chain) >= limit:
+                break  # as much as the caller reads
             seen.add(start)
             chain.append(start)
             start = table[start]
         return chain
 
+    def sector_bytes(self, s: int) -> bytes:
+        return self.data[(s + 1) * self.sector : (s + 2) * self.sector]
+
     def head_of(self, name: str, length: int = 4096) -> bytes:
         """The first `length` bytes of stream `name` ('' if it is absent or unreadable)."""
         start, size = self.streams.get(name.casefold(), (_FREE_SECTOR, 0))
+        want = min(length, size)
         out = bytearray()
-        if size >= self.mini_cutoff:
-            for s in self._chain(start, self.fat):
-                out += self.data[(s + 1) * self.sector : (s + 2) * self.sector]
-                if len(out) >= length:
-                    break
-        else:
-            mini = b"".join(
-                self.data[(s + 1) * self.sector : (s + 2) * self.sector] for s in self._chain(self.root_start, self.fat)
-            )
-            for s in self._chain(start, self.mini_fat):
-                out += mini[s * 64 : (s + 1) * 64]
-                if len(out) >= length:
-                    break
-        return bytes(out[: min(length, size)])
+        try:
+            if size >= self.mini_cutoff:
+                for s in self.chain(start, self.fat, -(-want // self.sector)):
+                    out += self.sector_bytes(s)
+            else:
+                # Only the mini sectors read are found in the root's chain: the mini stream is never copied.
+                root = self.chain(self.root_start, self.fat)
+                per_sector = self.sector // _MINI_SECTOR
+                for m in self.chain(start, self.mini_fat, -(-want // _MINI_SECTOR)):
+                    if m // per_sector >= len(root):
+                        break
+                    at = (m % per_sector) * _MINI_SECTOR
+                    out += self.sector_bytes(root[m // per_sector])[at : at + _MINI_SECTOR]
+        except _Damaged:
+            return b""
+        return bytes(out[:want])
+
+
+def _table(data: bytes, sector: int, sectors: list[int], entries: int) -> list[int]:
+    """The 32-bit entries of `sectors` read in order, at most `entries` of them (struct.error if
+    a sector lies past the end of the file)."""
+    per_sector = sector // 4
+    table: list[int] = []
+    for s in sectors:
+        if len(table) >= entries:
+            break
+        table += struct.unpack_from(f"<{per_sector}I", data, (s + 1) * sector)
+    return table[:entries]
+
+
+def _difat(data: bytes, sector: int, first: int, count: int, wanted: int) -> list[int]:
+    """The FAT's sector numbers: the header's 109, then those of the DIFAT chain from `first` (each
+    DIFAT sector's last entry is the next one), at most `count` DIFAT sectors, stopping once
+    `wanted` are known; raises _Damaged if the chain loops."""
+    per_sector = sector // 4
+    difat = list(struct.unpack_from("<109I", data, 76))
+    seen: set[int] = set()
+    s = first
+    while s < _FREE_SECTOR and len(difat) < wanted and len(seen) < count:
+        if s in seen:
+            raise _Damaged
+        seen.add(s)
+        values = struct.unpack_from(f"<{per_sector}I", data, (s + 1) * sector)
+        difat += values[:-1]
+        s = values[-1]
+    return [s for s in difat[:wanted] if s < _FREE_SECTOR]
 
 
 def _compound(data: bytes) -> _Compound | None:
-    """The directory of an OLE2 compound file (MS-CFB), or None when it is malformed."""
+    """The directory of an OLE2 compound file (MS-CFB), or None when it is malformed: truncated, a
+    chain that loops (DIFAT, FAT, mini FAT or directory), or a FAT sector listed twice.
+
+    Bytes of a hostile file are read here, in the calling process: every walk keeps the sectors it
+    has visited and stops at the file's own size, so the work and memory are at most proportional
+    to the file (never to what its header claims)."""
     try:
         shift, mini_shift = struct.unpack_from("<HH", data, 30)
         if shift not in (9, 12) or mini_shift != 6:
@@ -204,37 +271,37 @@ def _compound(data: bytes) -> _Compound | None:
         per_sector = sector // 4
         n_fat, first_dir = struct.unpack_from("<II", data, 44)
         mini_cutoff, first_mini_fat, n_mini_fat, first_difat, n_difat = struct.unpack_from("<IIIII", data, 56)
-        difat = list(struct.unpack_from("<109I", data, 76))
-        s, guard = first_difat, 0
-        while s < _FREE_SECTOR and guard < n_difat:
-            values = struct.unpack_from(f"<{per_sector}I", data, (s + 1) * sector)
-            difat += values[:-1]
-            s, guard = values[-1], guard + 1
-        fat: list[int] = []
-        for s in difat[:n_fat]:
-            if s < _FREE_SECTOR:
-                fat += struct.unpack_from(f"<{per_sector}I", data, (s + 1) * sector)
-        compound = _Compound(data, sector, fat, [], mini_cutoff, _FREE_SECTOR, {})
-        for s in compound._chain(first_mini_fat, fat)[:n_mini_fat]:
-            compound.mini_fat += struct.unpack_from(f"<{per_sector}I", data, (s + 1) * sector)
-        for s in compound._chain(first_dir, fat):
-            for offset in range((s + 1) * sector, (s + 2) * sector, 128):
-                entry = data[offset : offset + 128]
-                if len(entry) < 128:
-                    break
+        compound = _Compound(data, sector, [], [], mini_cutoff, _FREE_SECTOR, {})
+        sectors = compound.sectors
+        if n_fat > sectors:
+            return None  # each FAT sector is one of the file's own: the header claims more than exist
+        # One FAT entry per sector of the file is all a chain can use: FAT sectors past those hold
+        # nothing a real file needs, and are not read.
+        fat_sectors = _difat(data, sector, first_difat, n_difat, min(n_fat, -(-sectors // per_sector)))
+        if len(set(fat_sectors)) != len(fat_sectors):
+            return None
+        compound.fat = _table(data, sector, fat_sectors, sectors)
+        mini_entries = -(-len(data) // _MINI_SECTOR)
+        mini_sectors = compound.chain(first_mini_fat, compound.fat, min(n_mini_fat, -(-mini_entries // per_sector)))
+        compound.mini_fat = _table(data, sector, mini_sectors, mini_entries)
+        for s in compound.chain(first_dir, compound.fat):
+            block = compound.sector_bytes(s)
+            for offset in range(0, len(block) - 127, 128):
+                entry = block[offset : offset + 128]
                 name_length, kind = struct.unpack_from("<HB", entry, 64)
                 if kind not in (1, 2, 5) or not 2 <= name_length <= 64:
                     continue
-                name = entry[: name_length - 2].decode("utf-16-le", "replace")
                 start, size = struct.unpack_from("<IQ", entry, 116)
                 if sector == 512:
                     size &= 0xFFFFFFFF  # version 3 files: the high half may hold garbage
                 if kind == 5:
                     compound.root_start = start
-                else:
-                    compound.streams[name.casefold()] = (start, size)
+                    continue
+                name = entry[: name_length - 2].decode("utf-16-le", "replace").casefold()
+                if name in _NAMED_STREAMS:
+                    compound.streams[name] = (start, size)
         return compound
-    except struct.error:
+    except (struct.error, _Damaged):
         return None
 
 
