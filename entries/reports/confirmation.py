@@ -21,8 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from entries.core.errors import EntriesError
 from entries.reports.files import (
     Pence,
@@ -31,6 +29,8 @@ from entries.reports.files import (
     write_csv_atomically,
     write_xlsx_streamed,
 )
+from entries.store import confirmation as stored
+from entries.store.database import Connection
 
 SHEET = "Confirmation"
 TITLE = "Entries confirmation"
@@ -65,81 +65,65 @@ class _Row:
     cells: tuple[object, ...]
 
 
-def submission_stem(con: duckdb.DuckDBPyConnection, submission_id: int) -> str:
+def submission_stem(con: Connection, submission_id: int) -> str:
     """The report stem of a submission, as `entries.ingest.report_stem` names its reports."""
-    found = con.execute(
-        "SELECT received_on, file_name, sha256 FROM submissions WHERE submission_id = ?", [submission_id]
-    ).fetchall()
-    if not found:
+    key = stored.file_key(con, submission_id)
+    if key is None:
         raise EntriesError(f"there is no submission {submission_id}")
-    return report_stem_of(*found[0])
+    return report_stem_of(key.received_on, key.file_name, key.sha256)
 
 
-def confirmation_rows(con: duckdb.DuckDBPyConnection, submission_id: int) -> list[_Row]:
+def confirmation_rows(con: Connection, submission_id: int) -> list[_Row]:
     """The confirmation's rows, in order, as both files carry them."""
-    found = con.execute(
-        """SELECT s.centre, c.name, s.order_ref, s.series, s.received_on, s.status, s.claim_number
-           FROM submissions s LEFT JOIN all_centres c ON c.centre_number = s.centre
-           WHERE s.submission_id = ?""",
-        [submission_id],
-    ).fetchall()
-    if not found:
+    head = stored.header(con, submission_id)
+    if head is None:
         raise EntriesError(f"there is no submission {submission_id}")
-    centre, centre_name, order_ref, series, received_on, status, claim = found[0]
-    entries = con.execute(
-        """SELECT e.candidate_number, ca.uci, ca.surname, ca.forenames, e.entry_code, ec.title,
-                  e.unit_number, u.title, e.kind, e.fee_pence, e.late, e.series
-           FROM entries e
-           LEFT JOIN candidates ca ON ca.candidate_id = e.candidate_id
-           LEFT JOIN ref_entry_codes ec ON ec.entry_code = e.entry_code
-           LEFT JOIN ref_units u ON u.suite_id = e.suite_id AND u.unit_number = e.unit_number
-           WHERE e.submission_id = ?
-           ORDER BY e.candidate_number, e.entry_code, e.unit_key, e.entry_id""",
-        [submission_id],
-    ).fetchall()
+    entries = stored.stored_entries(con, submission_id)
     # The series the stored entries are for (rows may name their own); the upload's when none stored.
-    stored_series = sorted({(row[11], bool(row[10])) for row in entries})
+    series = head.series
+    stored_series = sorted({(e.series, bool(e.late)) for e in entries})
     if stored_series:
         series = "; ".join(f"{name}{' (late)' if late else ''}" for name, late in stored_series)
 
     rows = [
         _Row("title", (TITLE,)),
-        _Row("field", ("Centre number", centre)),
-        _Row("field", ("Centre name", centre_name or "")),
-        _Row("field", ("Order number", order_ref or "")),
+        _Row("field", ("Centre number", head.centre)),
+        _Row("field", ("Centre name", head.centre_name or "")),
+        _Row("field", ("Order number", head.order_ref or "")),
         _Row("field", ("Series", series or "")),
-        _Row("field", ("Date received", received_on.isoformat())),
-        _Row("field", ("Status", status)),
-        _Row("field", ("Claim number", claim or "")),
+        _Row("field", ("Date received", head.received_on.isoformat())),
+        _Row("field", ("Status", head.status)),
+        _Row("field", ("Claim number", head.claim_number or "")),
         _Row("blank", ()),
         _Row("header", ENTRY_COLUMNS),
     ]
     count = dict.fromkeys(KINDS, 0)
     amount = dict.fromkeys(KINDS, 0)
-    for number, uci, surname, forenames, code, code_title, unit, unit_title, kind, fee, late, row_series in entries:
-        title = code_title or ""
-        if unit is not None and unit_title:
-            title = f"{title}: unit {unit} {unit_title}" if title else f"Unit {unit} {unit_title}"
+    for e in entries:
+        title = e.code_title or ""
+        unit = e.unit_number
+        if unit is not None and e.unit_title:
+            title = f"{title}: unit {unit} {e.unit_title}" if title else f"Unit {unit} {e.unit_title}"
         rows.append(
             _Row(
                 "entry",
                 (
-                    number,
-                    uci or "",
-                    surname or "",
-                    forenames or "",
-                    code,
+                    e.candidate_number,
+                    e.uci or "",
+                    e.surname or "",
+                    e.forenames or "",
+                    e.entry_code,
                     title,
                     None if unit is None else int(unit),
-                    KIND_NAMES.get(kind, kind),
-                    Money(int(fee)),
-                    "Yes" if late else "No",
-                    row_series,
+                    KIND_NAMES.get(e.kind, e.kind),
+                    Money(int(e.fee_pence)),
+                    "Yes" if e.late else "No",
+                    e.series,
                 ),
             )
         )
-        count[kind] = count.get(kind, 0) + 1
-        amount[kind] = amount.get(kind, 0) + int(fee)
+        count[e.kind] = count.get(e.kind, 0) + 1
+        amount[e.kind] = amount.get(e.kind, 0) + int(e.fee_pence)
     rows.append(_Row("blank", ()))
     rows.append(_Row("header", ("Totals by kind", "Entries", "Amount")))
     for kind in (*KINDS, *sorted(k for k in count if k not in KINDS)):
@@ -149,7 +133,7 @@ def confirmation_rows(con: duckdb.DuckDBPyConnection, submission_id: int) -> lis
 
 
 def write_confirmation(
-    con: duckdb.DuckDBPyConnection, submission_id: int, out_dir: Path, stem: str | None = None
+    con: Connection, submission_id: int, out_dir: Path, stem: str | None = None
 ) -> tuple[Path, Path]:
     """Write the submission's confirmation as xlsx and CSV under `out_dir/<centre>/`; return both paths.
 

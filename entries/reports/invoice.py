@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from entries.core.errors import EntriesError, UsageError
@@ -34,7 +33,16 @@ from entries.reports.invoice_csv import CSV_COLUMNS, invoice_csv_rows
 from entries.reports.invoice_html import invoice_html
 from entries.reports.invoice_model import Invoice, InvoiceLine, InvoiceOrder, Party
 from entries.reports.invoice_xlsx import write_invoice_xlsx
-from entries.store.invoices import entry_filter, invoices_for, issue_invoices
+from entries.store.database import Connection
+from entries.store.invoices import (
+    BilledGroup,
+    IssuedInvoice,
+    billed_groups,
+    centres_with_entries,
+    invoices_for,
+    issue_invoices,
+    issued_invoices,
+)
 from schemas.invoice import INVOICE_LINE
 
 LINE_FRAME_COLUMNS = (
@@ -63,49 +71,47 @@ def _check_arguments(centre: str, series: str | None) -> str:
     return centre
 
 
-def build_invoice(con: duckdb.DuckDBPyConnection, number: str) -> Invoice:
-    """The issued invoice `number` as the typed model: one query for its details, one grouped
-    query for its lines. Raises EntriesError when no invoice has that number."""
-    found = con.execute(
-        """SELECT invoice_number, invoice_date, tax_point, due_date, payment_terms, issuer_json, centre_json,
-                  series, vat_rate_basis_points, coalesce(vat_note, ''), subtotal_pence, vat_pence, total_pence
-           FROM invoices WHERE invoice_number = ?""",
-        [number],
-    ).fetchall()
-    if not found:
-        raise EntriesError(f"no invoice has the number {number}")
-    (num, day, tax_point, due, terms, issuer_json, centre_json, series, rate, note, subtotal, vat, total) = found[0]
-    grouped = con.execute(
-        """SELECT e.order_ref, s.claim_number, e.entry_code, e.kind, e.late, e.fee_pence,
-                  count(*) AS quantity, sum(e.fee_pence) AS amount, any_value(ec.title) AS title
-           FROM invoice_entries b JOIN entries e USING (entry_id)
-           JOIN submissions s ON s.submission_id = e.submission_id
-           LEFT JOIN ref_entry_codes ec ON ec.entry_code = e.entry_code
-           WHERE b.invoice_number = ?
-           GROUP BY e.order_ref, s.claim_number, e.entry_code, e.kind, e.late, e.fee_pence""",
-        [number],
-    ).fetchall()
+def build_invoice(con: Connection, number: str) -> Invoice:
+    """The issued invoice `number` as the typed model. Raises EntriesError when no invoice has that number."""
+    return build_invoices(con, [number])[0]
+
+
+def build_invoices(con: Connection, numbers: list[str]) -> list[Invoice]:
+    """The issued invoices `numbers`, in that order, as typed models: one query for their details,
+    one grouped query for all their lines. Raises EntriesError when no invoice has one of the numbers."""
+    found = issued_invoices(con, numbers)
+    missing = [n for n in numbers if n not in found]
+    if missing:
+        raise EntriesError(f"no invoice has the number {missing[0]}")
+    groups: dict[str, list[BilledGroup]] = {n: [] for n in numbers}
+    for group in billed_groups(con, numbers):
+        groups[group.invoice_number].append(group)
+    return [_invoice(found[n], groups[n]) for n in numbers]
+
+
+def _invoice(record: IssuedInvoice, grouped: list[BilledGroup]) -> Invoice:
+    """One invoice's model from its stored record and its billed entries grouped into lines."""
     orders: dict[str | None, list[InvoiceLine]] = {}
-    for ref, claim, code, kind, late, fee, quantity, amount, title in grouped:
-        orders.setdefault(ref, []).append(
+    for g in grouped:
+        orders.setdefault(g.order_ref, []).append(
             InvoiceLine(
-                entry_code=code,
-                title=_line_title(title, code, kind),
-                kind=kind,
-                quantity=int(quantity),
-                unit_fee_pence=int(fee),
-                amount_pence=int(amount),
-                late=bool(late),
-                claim_number=claim,
+                entry_code=g.entry_code,
+                title=_line_title(g.title, g.entry_code, g.kind),
+                kind=g.kind,
+                quantity=int(g.quantity),
+                unit_fee_pence=int(g.fee_pence),
+                amount_pence=int(g.amount_pence),
+                late=bool(g.late),
+                claim_number=g.claim_number,
             )
         )
-    issuer, centre = json.loads(issuer_json), json.loads(centre_json)
+    issuer, centre = json.loads(record.issuer_json), json.loads(record.centre_json)
     return Invoice(
-        invoice_number=num,
-        invoice_date=day,
-        tax_point=tax_point,
-        due_date=due,
-        payment_terms=terms,
+        invoice_number=record.invoice_number,
+        invoice_date=record.invoice_date,
+        tax_point=record.tax_point,
+        due_date=record.due_date,
+        payment_terms=record.payment_terms,
         issuer=Party(
             name=issuer["name"],
             address=tuple(issuer["address"]),
@@ -115,12 +121,12 @@ def build_invoice(con: duckdb.DuckDBPyConnection, number: str) -> Invoice:
         centre=Party(
             name=centre.get("name") or "", address=tuple(centre.get("address") or ()), number=centre["number"]
         ),
-        series=series,
-        vat_rate_basis_points=int(rate),
-        vat_note=note,
-        subtotal_pence=int(subtotal),
-        vat_pence=int(vat),
-        total_pence=int(total),
+        series=record.series,
+        vat_rate_basis_points=int(record.vat_rate_basis_points),
+        vat_note=record.vat_note,
+        subtotal_pence=int(record.subtotal_pence),
+        vat_pence=int(record.vat_pence),
+        total_pence=int(record.total_pence),
         orders=tuple(
             InvoiceOrder(
                 order_ref=ref,
@@ -219,7 +225,7 @@ class Produced:
 
 
 def produce_invoices(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     centre: str,
     out_dir: Path,
     *,
@@ -232,11 +238,8 @@ def produce_invoices(
     today), then write every invoice billing its entries within them, oldest first."""
     centre = _check_arguments(centre, series)
     issued = issue_invoices(con, centre, on=on, series=series, order_ref=order_ref, received=received)
-    out = []
-    for number in invoices_for(con, centre, series, order_ref, received):
-        invoice = build_invoice(con, number)
-        out.append(Produced(invoice, write_invoice_files(invoice, out_dir), number in issued.new))
-    return out
+    invoices = build_invoices(con, invoices_for(con, centre, series, order_ref, received))
+    return [Produced(i, write_invoice_files(i, out_dir), i.invoice_number in issued.new) for i in invoices]
 
 
 FINANCE_HEADER = (
@@ -272,7 +275,7 @@ FINANCE_CSV_HEADER = (
 
 
 def write_series_invoices(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     series: str | None,
     out_dir: Path,
     received: tuple[dt.date, dt.date] | None = None,
@@ -289,15 +292,7 @@ def write_series_invoices(
         raise UsageError("give a series or a date range")
     if series is not None:
         _check_arguments("00000", series)
-    where, params = entry_filter(None, series, None, received)
-    centres = [
-        r[0]
-        for r in con.execute(
-            f"""SELECT DISTINCT e.centre_number FROM entries e JOIN submissions s USING (submission_id)
-                WHERE {where} ORDER BY e.centre_number""",
-            params,
-        ).fetchall()
-    ]
+    centres = centres_with_entries(con, series, received)
     produced: list[Produced] = []
     by_centre = []
     for centre in centres:  # one issue and a few queries per centre, never per entry

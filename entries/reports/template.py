@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import duckdb
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
@@ -33,6 +32,9 @@ from entries.core.errors import EntriesError, UsageError
 from entries.intake.headers import REQUIRED_COLUMNS, TEMPLATE_COLUMNS, UNIT_COLUMNS
 from entries.reports.confirmation import KIND_LABELS
 from entries.reports.files import active_sheet, put, write_xlsx_atomically
+from entries.store.database import Connection
+from entries.store.qualifications import examined_units, offered_entry_codes
+from entries.store.series import taking_entries
 
 HELP_PREFIX = "Help: delete this line before you submit."
 HEADER_ROW = 1
@@ -40,8 +42,6 @@ HELP_ROW = 2
 FIRST_DATA_ROW = 3
 LAST_ROW = 5001  # text format and drop-downs reach this far: generous for one centre's upload
 TEXT = "@"
-# Fixed document dates: the same inputs give the same workbook, whenever it is made.
-_KIND_ORDER = "CASE e.kind WHEN 'full_award' THEN 0 WHEN 'top_up' THEN 1 ELSE 2 END"
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,7 @@ class _ColumnHelp:
     rules: str
 
 
-def write_template(
-    path: Path, con: duckdb.DuckDBPyConnection, centre: str | None = None, on: dt.date | None = None
-) -> Path:
+def write_template(path: Path, con: Connection, centre: str | None = None, on: dt.date | None = None) -> Path:
     """Write the entries template workbook (xlsx) to `path` and return `path`.
 
     `on` (default today) decides which series the Series drop-down offers: those still taking
@@ -119,40 +117,13 @@ def write_template(
     return path
 
 
-def _offer(con: duckdb.DuckDBPyConnection, centre: str | None, on: dt.date) -> _Offer:
+def _offer(con: Connection, centre: str | None, on: dt.date) -> _Offer:
     """Entry codes and examined units of the centre's approved suites (all suites without one), and
     the series open on `on`."""
-    suites = "SELECT suite_id FROM ref_suites"
-    params: list[object] = []
-    if centre is not None:
-        suites = "SELECT suite_id FROM all_centre_approvals WHERE centre_number = ?"
-        params = [centre]
-    codes = con.execute(
-        f"""
-        SELECT e.entry_code, e.kind, e.title
-        FROM ref_entry_codes e JOIN ref_qualifications q USING (qualification_code)
-        WHERE q.suite_id IN ({suites})
-        ORDER BY q.qualification_code, {_KIND_ORDER}, e.entry_code
-        """,
-        params,
-    ).fetchall()
-    units = con.execute(
-        f"""
-        SELECT DISTINCT unit_number FROM ref_units
-        WHERE assessment = 'exam' AND suite_id IN ({suites})
-        ORDER BY unit_number
-        """,
-        params,
-    ).fetchall()
-    series = con.execute(
-        """SELECT series, title, entry_deadline, late_entry_deadline, entry_deadline < ? FROM ref_series
-           WHERE late_entry_deadline >= ? ORDER BY series""",
-        [on, on],
-    ).fetchall()
     return _Offer(
-        entry_codes=[(str(c), str(k), str(t)) for c, k, t in codes],
-        exam_units=[str(u) for (u,) in units],
-        series=[_Series(str(s), str(t), d, late_d, bool(late)) for s, t, d, late_d, late in series],
+        entry_codes=offered_entry_codes(con, centre),
+        exam_units=examined_units(con, centre),
+        series=[_Series(*found) for found in taking_entries(con, on)],
     )
 
 

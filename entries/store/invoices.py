@@ -8,7 +8,9 @@ when it is issued, so the same invoice produced again is the same document even 
 reference data changes.
 
 `invoices_for` finds the invoices that bill a centre's entries (optionally one series, one order
-number, or entries received in a date range).
+number, or entries received in a date range); `issued_invoices` and `billed_groups` read invoices
+back, many at once, for `entries.reports.invoice` to render; `centres_with_entries` lists the
+centres a series-wide run invoices.
 """
 
 from __future__ import annotations
@@ -174,6 +176,91 @@ def invoices_for(
             f"""SELECT b.invoice_number FROM invoice_entries b JOIN entries e USING (entry_id)
                 JOIN submissions s ON s.submission_id = e.submission_id JOIN invoices i USING (invoice_number)
                 WHERE {where} GROUP BY b.invoice_number ORDER BY min(i.seq)""",
+            params,
+        ).fetchall()
+    ]
+
+
+@dataclass(frozen=True)
+class IssuedInvoice:
+    """An issued invoice as stored: its dates, terms, the issuer's and centre's details as copied
+    when it was issued (JSON), its VAT basis and its amounts in pence."""
+
+    invoice_number: str
+    invoice_date: dt.date
+    tax_point: dt.date
+    due_date: dt.date
+    payment_terms: str
+    issuer_json: str
+    centre_json: str
+    series: str
+    vat_rate_basis_points: int
+    vat_note: str
+    subtotal_pence: int
+    vat_pence: int
+    total_pence: int
+
+
+def issued_invoices(con: duckdb.DuckDBPyConnection, numbers: list[str]) -> dict[str, IssuedInvoice]:
+    """The issued invoices among `numbers`, by number (one query; a number no invoice has is absent)."""
+    if not numbers:
+        return {}
+    found = con.execute(
+        """SELECT invoice_number, invoice_date, tax_point, due_date, payment_terms, issuer_json, centre_json,
+                  series, vat_rate_basis_points, coalesce(vat_note, ''), subtotal_pence, vat_pence, total_pence
+           FROM invoices WHERE invoice_number IN (SELECT unnest(?::VARCHAR[]))""",
+        [numbers],
+    ).fetchall()
+    return {row[0]: IssuedInvoice(*row) for row in found}
+
+
+@dataclass(frozen=True)
+class BilledGroup:
+    """The entries an invoice bills that share an order number, claim number, entry code, kind, late
+    flag and fee: how many, their amount, and the entry code's title (None for a code the reference
+    data no longer has)."""
+
+    invoice_number: str
+    order_ref: str | None
+    claim_number: str | None
+    entry_code: str
+    kind: str
+    late: bool
+    fee_pence: int
+    quantity: int
+    amount_pence: int
+    title: str | None
+
+
+def billed_groups(con: duckdb.DuckDBPyConnection, numbers: list[str]) -> list[BilledGroup]:
+    """The billed entries of the invoices `numbers`, grouped into invoice lines (one query, in no
+    particular order)."""
+    if not numbers:
+        return []
+    found = con.execute(
+        """SELECT b.invoice_number, e.order_ref, s.claim_number, e.entry_code, e.kind, e.late, e.fee_pence,
+                  count(*) AS quantity, sum(e.fee_pence) AS amount, any_value(ec.title) AS title
+           FROM invoice_entries b JOIN entries e USING (entry_id)
+           JOIN submissions s ON s.submission_id = e.submission_id
+           LEFT JOIN ref_entry_codes ec ON ec.entry_code = e.entry_code
+           WHERE b.invoice_number IN (SELECT unnest(?::VARCHAR[]))
+           GROUP BY b.invoice_number, e.order_ref, s.claim_number, e.entry_code, e.kind, e.late, e.fee_pence""",
+        [numbers],
+    ).fetchall()
+    return [BilledGroup(*row) for row in found]
+
+
+def centres_with_entries(
+    con: duckdb.DuckDBPyConnection, series: str | None, received: tuple[dt.date, dt.date] | None = None
+) -> list[str]:
+    """The centres with stored entries in `series` and/or received in the date range (inclusive),
+    in order; None means any."""
+    where, params = entry_filter(None, series, None, received)
+    return [
+        r[0]
+        for r in con.execute(
+            f"""SELECT DISTINCT e.centre_number FROM entries e JOIN submissions s USING (submission_id)
+                WHERE {where} ORDER BY e.centre_number""",
             params,
         ).fetchall()
     ]

@@ -1,8 +1,12 @@
-"""Find qualifications by code, title or part of a title, as the web form's "select assessment"."""
+"""Qualifications, entry codes and units: found by code, title or part of a title (the web form's
+"select assessment"), and offered to a centre (the entries template's drop-downs)."""
 
 from __future__ import annotations
 
 import duckdb
+
+# Full awards first, then top-ups, then moving down: the order the template lists a qualification's codes.
+_KIND_ORDER = "CASE e.kind WHEN 'full_award' THEN 0 WHEN 'top_up' THEN 1 ELSE 2 END"
 
 
 def search(con: duckdb.DuckDBPyConnection, text: str = "", centre: str | None = None) -> list[dict]:
@@ -46,3 +50,41 @@ def search(con: duckdb.DuckDBPyConnection, text: str = "", centre: str | None = 
         }
         for code, title, suite, suite_title, size, rank, glh, others in rows
     ]
+
+
+def _offered_suites(centre: str | None) -> tuple[str, list[object]]:
+    """A subquery of the suites offered to `centre` (those it is approved for; every suite for None)."""
+    if centre is None:
+        return "SELECT suite_id FROM ref_suites", []
+    return "SELECT suite_id FROM all_centre_approvals WHERE centre_number = ?", [centre]
+
+
+def offered_entry_codes(con: duckdb.DuckDBPyConnection, centre: str | None = None) -> list[tuple[str, str, str]]:
+    """(entry code, kind, title) of every code in the suites offered to `centre` (all suites for
+    None), by qualification code, then full award, top-up, moving down, then code."""
+    suites, params = _offered_suites(centre)
+    rows = con.execute(
+        f"""
+        SELECT e.entry_code, e.kind, e.title
+        FROM ref_entry_codes e JOIN ref_qualifications q USING (qualification_code)
+        WHERE q.suite_id IN ({suites})
+        ORDER BY q.qualification_code, {_KIND_ORDER}, e.entry_code
+        """,
+        params,
+    ).fetchall()
+    return [(str(c), str(k), str(t)) for c, k, t in rows]
+
+
+def examined_units(con: duckdb.DuckDBPyConnection, centre: str | None = None) -> list[str]:
+    """The unit numbers, in order and once each, assessed by exam in the suites offered to `centre`
+    (all suites for None)."""
+    suites, params = _offered_suites(centre)
+    rows = con.execute(
+        f"""
+        SELECT DISTINCT unit_number FROM ref_units
+        WHERE assessment = 'exam' AND suite_id IN ({suites})
+        ORDER BY unit_number
+        """,
+        params,
+    ).fetchall()
+    return [str(u) for (u,) in rows]

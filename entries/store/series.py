@@ -27,12 +27,18 @@ def default_series(con: duckdb.DuckDBPyConnection, received_on: dt.date) -> str:
 def open_series(con: duckdb.DuckDBPyConnection, received_on: dt.date) -> list[tuple[str, str, bool]]:
     """(series, title, late) for every series still taking entries on `received_on`, in order;
     `late` when only at the late fee."""
+    return [(series, title, late) for series, title, _, _, late in taking_entries(con, received_on)]
+
+
+def taking_entries(con: duckdb.DuckDBPyConnection, on: dt.date) -> list[tuple[str, str, dt.date, dt.date, bool]]:
+    """(series, title, entry deadline, late entry deadline, late) for every series still taking
+    entries on `on`, in order; `late` when only at the late fee."""
     return [
-        (series, title, bool(late))
-        for series, title, late in con.execute(
-            """SELECT series, title, entry_deadline < ? FROM ref_series WHERE late_entry_deadline >= ?
-               ORDER BY series""",
-            [received_on, received_on],
+        (str(series), str(title), deadline, late_deadline, bool(late))
+        for series, title, deadline, late_deadline, late in con.execute(
+            """SELECT series, title, entry_deadline, late_entry_deadline, entry_deadline < ? FROM ref_series
+               WHERE late_entry_deadline >= ? ORDER BY series""",
+            [on, on],
         ).fetchall()
     ]
 

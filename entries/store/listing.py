@@ -1,0 +1,146 @@
+"""Read-only queries behind `entries list` and `entries history`: stored entries with their
+candidates, and submissions with their counts of entries and their status changes.
+
+Each function is one statement over the whole selection and returns plain values as stored (dates
+as `datetime.date`, times as `datetime.datetime`); `entries.reports.listing` shapes them into the
+documented JSON and files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from entries.store.database import Connection
+
+ENTRY_FIELDS = (
+    "centre",
+    "candidate_number",
+    "uci",
+    "surname",
+    "forenames",
+    "date_of_birth",
+    "entry_code",
+    "kind",
+    "unit",
+    "series",
+    "fee_pence",
+    "late",
+    "order_ref",
+    "candidate_group",
+    "submission_id",
+    "entry_id",
+    "replaced_by",
+)
+
+
+def stored_entries(
+    con: Connection, centre: str | None = None, series: str | None = None, uci: str | None = None
+) -> list[dict]:
+    """Stored entries with their candidates, keyed by ENTRY_FIELDS, sorted by centre, candidate,
+    series, code and unit; None means any centre, series or UCI."""
+    where, params = ["TRUE"], []
+    for column, value in (("e.centre_number", centre), ("e.series", series), ("c.uci", uci)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    rows = con.execute(
+        f"""SELECT e.centre_number, e.candidate_number, c.uci, c.surname, c.forenames, c.date_of_birth, e.entry_code,
+                   e.kind, e.unit_number, e.series, e.fee_pence, e.late, e.order_ref, e.candidate_group, e.submission_id,
+                   e.entry_id, e.replaced_by
+            FROM entries e JOIN candidates c USING (candidate_id)
+            WHERE {" AND ".join(where)}
+            ORDER BY e.centre_number, e.candidate_number, e.series, e.entry_code, e.unit_key, e.entry_id""",
+        params,
+    ).fetchall()
+    return [dict(zip(ENTRY_FIELDS, row, strict=True)) for row in rows]
+
+
+@dataclass(frozen=True)
+class SubmissionCounts:
+    """One submission as the history lists it: its record, and its entries counted by kind (only
+    the entries within the history's filters) with their fees."""
+
+    submission_id: int
+    claim_number: str | None
+    centre: str
+    file_name: str
+    sha256: str
+    series: str | None
+    order_ref: str | None
+    received_on: dt.date
+    status: str
+    reason_code: str | None
+    rows: int
+    accepted: int
+    rejected: int
+    held: int
+    full_award: int
+    unit: int
+    top_up: int
+    move_down: int
+    fees_pence: int
+
+
+def submission_counts(
+    con: Connection,
+    centre: str | None = None,
+    qualification: str | None = None,
+    group: str | None = None,
+    claim: str | None = None,
+) -> list[SubmissionCounts]:
+    """Each submission, newest first, with its entries counted by kind and its fees.
+
+    `qualification` keeps submissions with entries leading to that qualification code (counts then
+    cover those entries only); `group` likewise for a candidate group; `claim` keeps the one
+    submission with that claim number; `centre` one centre's submissions."""
+    where, params = ["TRUE"], []
+    if claim is not None:
+        where.append("s.claim_number = ?")
+        params.append(claim)
+    entry_filter, entry_params = ["TRUE"], []
+    if centre is not None:
+        where.append("s.centre = ?")
+        params.append(centre)
+    if qualification is not None:
+        entry_filter.append("e.qualification_code = ?")
+        entry_params.append(qualification)
+    if group is not None:
+        entry_filter.append("e.candidate_group = ?")
+        entry_params.append(group)
+    filtered = qualification is not None or group is not None
+    rows = con.execute(
+        f"""WITH picked AS (SELECT * FROM entries e WHERE {" AND ".join(entry_filter)}),
+                 counts AS (SELECT submission_id, count(*) FILTER (WHERE kind = 'full_award') AS full_award,
+                                   count(*) FILTER (WHERE kind = 'unit') AS unit, count(*) FILTER (WHERE kind = 'top_up') AS top_up,
+                                   count(*) FILTER (WHERE kind = 'move_down') AS move_down, coalesce(sum(fee_pence), 0) AS fees_pence
+                            FROM picked GROUP BY submission_id)
+            SELECT s.submission_id, s.claim_number, s.centre, s.file_name, s.sha256, s.series, s.order_ref, s.received_on,
+                   s.status, s.reason_code, s.rows, s.accepted, s.rejected, s.held,
+                   coalesce(k.full_award, 0), coalesce(k.unit, 0), coalesce(k.top_up, 0), coalesce(k.move_down, 0),
+                   coalesce(k.fees_pence, 0)
+            FROM submissions s LEFT JOIN counts k USING (submission_id)
+            WHERE {" AND ".join(where)} {"AND k.submission_id IS NOT NULL" if filtered else ""}
+            ORDER BY s.received_on DESC, s.submission_id DESC""",
+        [*entry_params, *params],
+    ).fetchall()
+    return [SubmissionCounts(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One recorded change of a submission's status, with its reason code and time."""
+
+    status: str
+    reason_code: str | None
+    changed_at: dt.datetime
+
+
+def status_changes(con: Connection) -> dict[int, list[StatusChange]]:
+    """Every submission's status changes in the order recorded, by submission id (one query)."""
+    changes: dict[int, list[StatusChange]] = {}
+    for sid, status, code, at in con.execute(
+        "SELECT submission_id, status, reason_code, changed_at FROM submission_status ORDER BY submission_id, seq"
+    ).fetchall():
+        changes.setdefault(sid, []).append(StatusChange(status, code, at))
+    return changes
