@@ -1,6 +1,7 @@
-"""Prefect flow for one upload: prepare (pure) then commit (the one writer).
+"""Prefect flow for one upload: the hall's prepare (pure), then its finish (the one writer: commit,
+confirmation, report).
 
-The flow only orders the tasks and sets retries; the work is in `entries.ingest`. Task results hold
+The flow only orders the tasks and sets retries; the work is in `entries.pipeline.hall`. Task results hold
 candidates' rows, so they are never persisted and never cached; the flow returns only the
 non-personal outcome object (docs/architecture.md §5).
 """
@@ -15,11 +16,11 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from entries.checks.reference import Reference
+from entries.checks.upload import Outcome
 from entries.checks.validate import Context
 from entries.core import clock, config
-from entries.pipeline.ingest import Outcome, commit_to_store, note_report, prepare, report
+from entries.pipeline import hall
 from entries.store import database, refdata
-from entries.store.series import series_for
 from entries.store.spool import load_spooled, spool, spool_dir, unspool
 from flows.retry import busy_store
 
@@ -44,14 +45,8 @@ def reference_task(db: str) -> Reference:
 @task(name="prepare", task_run_name="prepare {context.centre}", persist_result=False, cache_policy=NO_CACHE)
 def prepare_task(path: str, context: Context, reference: Reference, folder: str) -> str:
     """Read and check one file (no database writes); returns where its rows were spooled."""
-    prepared = prepare(Path(path), context, reference)
+    prepared = hall.prepare(Path(path), context, reference)
     return str(spool(prepared, Path(folder), prepared.sha256[:16]))
-
-
-@task(name="report", persist_result=False, cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def report_task(spooled: str, outcome: Outcome, out: str) -> dict:
-    """Write what goes back to the centre; returns the report paths."""
-    return report(load_spooled(Path(spooled)), outcome, Path(out))
 
 
 @task(
@@ -64,8 +59,12 @@ def report_task(spooled: str, outcome: Outcome, out: str) -> dict:
     retry_condition_fn=busy_store,
 )
 def commit_task(db: str, spooled: str, reference: Reference, order_ref: str | None, out: str) -> Outcome:
-    """Record the upload in the store in one transaction and write its confirmation."""
-    return commit_to_store(Path(db), load_spooled(Path(spooled)), reference, order_ref=order_ref, out_dir=Path(out))
+    """Record the upload in the store in one transaction, then its reports (the hall's finish)."""
+    con = database.connect(Path(db))
+    try:
+        return hall.finish(con, load_spooled(Path(spooled)), reference, order_ref=order_ref, out_dir=Path(out))
+    finally:
+        con.close()
 
 
 def artifact_rows(outcome: dict) -> list[dict]:
@@ -113,16 +112,9 @@ def ingest_flow(
     db_file = str(config.db_path(db))
     received = dt.date.fromisoformat(received_on) if received_on else clock.today()
     reference = reference_task(db_file)
-    chosen = series_for(reference, received, series)
-    spooled = prepare_task(
-        path,
-        Context(centre=centre, series=chosen, received_on=received, series_source="option" if series else "default"),
-        reference,
-        str(spool_dir(Path(db_file))),
-    )
-    out_dir = str(config.out_dir(out))
-    outcome = commit_task(db_file, spooled, reference, order_ref, out_dir)
-    note_report(outcome, report_task(spooled, outcome, out_dir))
+    context: Context = hall.context_for(reference, centre, received, series)
+    spooled = prepare_task(path, context, reference, str(spool_dir(Path(db_file))))
+    outcome = commit_task(db_file, spooled, reference, order_ref, str(config.out_dir(out)))
     unspool(Path(spooled))  # the rows are stored or refused: they need not wait any longer
     summary = outcome.as_json()
     publish_task(summary)

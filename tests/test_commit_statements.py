@@ -16,7 +16,7 @@ import pytest
 
 from entries.checks.validate import Context
 from entries.core.status import Status
-from entries.pipeline.ingest import prepare
+from entries.pipeline.hall import prepare
 from entries.store import database, refdata
 from entries.store.commit import commit
 

@@ -298,7 +298,8 @@ def test_the_web_form_makes_entries_through_the_same_commit(portal):
     assert re.search(r'id="total">£([0-9.,]+)<', r.text).group(1) == "180.70"  # 05839 full award + unit 3
     r = c.post("/entries/submit", data={"order_ref": "WEB-1", "csrf_token": token})
     assert status_of(r.text) == "Processing complete"
-    assert "WEB-1" in r.text and "web_entry_form_" in r.text
+    # The form's own submission, not a file: no file name, no spreadsheet rows.
+    assert "WEB-1" in r.text and "<h1>Web entry form 05839</h1>" in r.text and ".csv" not in r.text
     history = c.get("/submissions").text
     assert history.count('href="/submissions/') == 2 and "WEB-1" in history
 
@@ -432,12 +433,12 @@ def test_odd_input_is_refused_plainly_never_a_500(portal):
 def test_an_unexpected_failure_is_the_plain_500_page_with_the_headers(portal, monkeypatch):
     client, _, _ = portal
     c, _ = client("northfield")
-    from entries.web import app as web
+    from entries.web import pages
 
     def broken(*_args, **_kwargs):
         raise ValueError("a cell that says Zoë O'Neill 123450260042C")
 
-    monkeypatch.setattr(web, "submission_history", broken)
+    monkeypatch.setattr(pages, "submission_history", broken)
     c = TestClient(c.app, raise_server_exceptions=False, cookies=c.cookies)
     r = c.get("/submissions")
     assert r.status_code == 500 and r.headers["content-security-policy"] == CSP

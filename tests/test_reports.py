@@ -270,7 +270,7 @@ def test_confirmation_says_which_series_and_whether_late(con, tmp_path):
 
 
 def test_confirmation_stem_is_the_ingest_report_stem(con):
-    from entries.pipeline.ingest import report_stem
+    from entries.pipeline.hall import report_stem
 
     seed(con)
     prepared = SimpleNamespace(

@@ -32,7 +32,7 @@ from entries.core.errors import ReferenceDataError
 from entries.core.limits import ReadLimits
 from entries.core.rules import Issue, catalogue
 from entries.intake.headers import TEMPLATE_COLUMNS
-from entries.pipeline.ingest import prepare
+from entries.pipeline.hall import prepare
 from entries.pipeline.onboard import onboard
 from entries.store import database, refdata
 from entries.store.commit import commit
@@ -307,10 +307,12 @@ for _code, _producer in {
 # --- the commit stage: `prepare` and `commit` against a store that already holds entries -----------------
 
 
-def ingest(con, path: Path, series: str = "2027-06", received: dt.date = dt.date(2027, 1, 15)) -> list[Issue]:
-    """`prepare` then `commit` (ingest_file without writing the reports) for centre 12345."""
+def ingest(
+    con, path: Path, series: str = "2027-06", received: dt.date = dt.date(2027, 1, 15), centre: str = "12345"
+) -> list[Issue]:
+    """`prepare` then `commit` (ingest_file without writing the reports), for centre 12345 unless told."""
     reference = refdata.snapshot(con)
-    prepared = prepare(path, Context(centre="12345", series=series, received_on=received), reference)
+    prepared = prepare(path, Context(centre=centre, series=series, received_on=received), reference)
     return commit(con, prepared, reference, order_ref=None).issues
 
 
@@ -332,6 +334,18 @@ def after(first: str | None, then: str | Callable[[Kit], Path], **when) -> Produ
 def _another_person_as_0042(kit: Kit) -> Path:
     header = (COMMIT / "full_award_certificate.csv").read_text(encoding="utf-8").splitlines()[0]
     return kit.write("another_0042.csv", f"{header}\r\n12345,0042,,,Jones,Ben,M,02/11/2008,05850,,,,,,,13A\r\n")
+
+
+@produces("CAND_04")
+def _uci_of_another_centres_candidate(kit: Kit) -> list[Issue]:
+    con = kit.store()
+    try:
+        ingest(con, COMMIT / "full_award_certificate.csv", series="2027-01", received=dt.date(2026, 10, 1))
+        header = (COMMIT / "full_award_certificate.csv").read_text(encoding="utf-8").splitlines()[0]
+        moved = kit.write("moved.csv", f"{header}\r\n23456,0007,123450260042C,,Smith,Amy,F,14/05/2009,05838,,,,,,,\r\n")
+        return ingest(con, moved, centre="23456")
+    finally:
+        con.close()
 
 
 def _same_entry_other_bytes(kit: Kit) -> Path:

@@ -1,15 +1,17 @@
 """Candidate matching: select existing candidates rather than create new ones, as the guide asks.
 
-Each candidate of a file (one per candidate number) is matched by UCI, else by centre and
-candidate number; a new candidate whose name and date of birth closely match one already at the
-centre is held for review instead of becoming a second record. Read-only: the commit stage writes.
+Each candidate of a file (one per candidate number) is matched, at the uploading centre only, by
+UCI, else by candidate number; a new candidate whose name and date of birth closely match one
+already at the centre is held for review instead of becoming a second record. A UCI on record at
+another centre (a pupil who moved, or a typo) is held for the operations team (CAND_04) whatever
+name or date of birth came with it, so the reply tells the centre nothing about the other
+centre's record. Pure: `entries.store.matching` reads the store and hands the facts here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import pandas as pd
 
 SAME_PERSON = 0.85  # Jaro-Winkler of "surname forenames": same record, allowing a typo or a nickname
@@ -27,61 +29,37 @@ class Matches:
         return dict(zip(self.table["candidate_number"], self.table["cand_key"], strict=False))
 
 
-# The centre's stored candidates, read first and on their own: the filter alone lets DuckDB use the
-# centre index (candidates_by_centre); written inside the join, the join's own runtime filters make
-# it read the whole table instead, which grows with every file stored.
-_AT_CENTRE = """WITH at_centre AS MATERIALIZED (
-    SELECT candidate_id, candidate_number, uci, surname, forenames, date_of_birth
-    FROM candidates WHERE centre_number = ?)"""
+@dataclass(frozen=True)
+class Found:
+    """What the store knows of a file's candidates, each frame keyed by the file's candidate number.
+
+    by_uci: candidate_id, same_dob (the UCI on record at this centre); by_number: candidate_id,
+    same_person (the number on record at this centre); lookalike: candidate_id, their_number (a
+    close name with the same date of birth under another number); elsewhere: the UCI is on record
+    at another centre only."""
+
+    by_uci: pd.DataFrame
+    by_number: pd.DataFrame
+    lookalike: pd.DataFrame
+    elsewhere: pd.DataFrame
 
 
-def _name(alias: str) -> str:
-    return f"lower({alias}.surname || ' ' || {alias}.forenames)"
-
-
-def match_candidates(con: duckdb.DuckDBPyConnection, centre: str, rows: pd.DataFrame) -> Matches:
-    """Match the file's candidates (normalised rows) against the stored candidates."""
-    people = rows.drop_duplicates("candidate_number")[
-        ["candidate_number", "uci", "uln", "surname", "forenames", "date_of_birth"]
-    ]
-    con.register("file_people", people)
-    try:
-        by_uci = con.execute(
-            """SELECT f.candidate_number, c.candidate_id, c.date_of_birth = CAST(f.date_of_birth AS DATE) AS same_dob
-               FROM file_people f JOIN candidates c ON c.uci = f.uci"""
-        ).df()
-        by_number = con.execute(
-            f"""{_AT_CENTRE}
-                SELECT f.candidate_number, c.candidate_id,
-                      (c.date_of_birth = CAST(f.date_of_birth AS DATE)
-                       AND jaro_winkler_similarity({_name("c")}, {_name("f")}) >= {SAME_PERSON}
-                       AND (c.uci IS NULL OR f.uci IS NULL OR c.uci = f.uci)) AS same_person
-                FROM file_people f JOIN at_centre c ON c.candidate_number = f.candidate_number""",
-            [centre],
-        ).df()
-        lookalike = con.execute(
-            f"""{_AT_CENTRE}
-                SELECT f.candidate_number, c.candidate_id, c.candidate_number AS their_number
-                FROM file_people f JOIN at_centre c
-                  ON c.date_of_birth = CAST(f.date_of_birth AS DATE)
-                 AND c.candidate_number <> f.candidate_number
-                WHERE jaro_winkler_similarity({_name("c")}, {_name("f")}) >= {PROBABLE_DUPLICATE}
-                QUALIFY row_number() OVER (PARTITION BY f.candidate_number
-                                           ORDER BY jaro_winkler_similarity({_name("c")}, {_name("f")}) DESC, c.candidate_id) = 1""",
-            [centre],
-        ).df()
-    finally:
-        con.unregister("file_people")
-    uci_hit = {n: (int(cid), bool(same)) for n, cid, same in by_uci.itertuples(index=False)}
-    number_hit = {n: (int(cid), bool(same)) for n, cid, same in by_number.itertuples(index=False)}
-    looks = {n: (int(cid), their) for n, cid, their in lookalike.itertuples(index=False)}
+def decide(people: pd.Series, found: Found) -> Matches:
+    """Each candidate number of `people`: the record it is, or a new one, or held (and why)."""
+    uci_hit = {n: (int(cid), bool(same)) for n, cid, same in found.by_uci.itertuples(index=False)}
+    number_hit = {n: (int(cid), bool(same)) for n, cid, same in found.by_number.itertuples(index=False)}
+    looks = {n: (int(cid), their) for n, cid, their in found.lookalike.itertuples(index=False)}
+    elsewhere = set(found.elsewhere["candidate_number"])
     records = []
     new_key = 0
-    for number in people["candidate_number"]:
+    for number in people:
         hold, match_id, key, params = None, None, None, {}
         if number in uci_hit:
             match_id, same = uci_hit[number]
             key, hold = (match_id, None) if same else (None, "CAND_02")
+        elif number in elsewhere:
+            # Nothing of the other centre's record is used or shown: no match id, no comparison.
+            hold = "CAND_04"
         elif number in number_hit:
             match_id, same = number_hit[number]
             key, hold = (match_id, None) if same else (None, "CAND_03")

@@ -13,35 +13,31 @@ rows wait in a private spool folder (never in an orchestrator's result store) be
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
-
-import duckdb
 
 from entries.checks.reference import Reference
 from entries.checks.upload import Outcome, Prepared
 from entries.checks.validate import Context
 from entries.core import clock, crash
 from entries.core.errors import StoreBusy
-from entries.core.rules import Issue, issue
+from entries.core.rules import issue
 from entries.core.series import parse_series
 from entries.core.status import Status
 from entries.intake.reader import start_readers
-from entries.pipeline.ingest import confirm, file_sha256, note_report, prepare, report
+from entries.pipeline import hall, workers
+from entries.pipeline.hall import file_sha256
 from entries.reports.files import sweep_temporary
+from entries.store import claims as journal
 from entries.store import database, refdata
-from entries.store.commit import commit, series_totals
+from entries.store.database import Connection
+from entries.store.outcomes import outcome_from_store
 from entries.store.runlock import backup, run_lock
-from entries.store.series import series_for
 from entries.store.spool import load_spooled, private_temp, spool, spool_dir, sweep, unspool
 
 FOLDERS = ("processing", "processed", "rejected", "failed")
@@ -186,27 +182,31 @@ def _stated(folder_series: str | None, layout: Layout) -> tuple[str | None, str]
 
 
 def _claim_row(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     centre: str,
     path: Path,
     received_on: dt.date,
     order_ref: str | None,
     stated: tuple[str | None, str],
 ) -> Claim:
-    claim_id = con.execute("SELECT nextval('claim_ids')").fetchall()[0][0]
     sha = file_sha256(path)
     series, source = stated
-    with database.transaction(con):
-        con.execute(
-            "INSERT INTO nightly_claims (claim_id, sha256, centre, file_name, claimed_path, received_on, order_ref, "
-            "claimed_at, series, series_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [claim_id, sha, centre, path.name, str(path), received_on, order_ref, clock.now(), series, source],
-        )
+    claim_id = journal.journal_claim(
+        con,
+        sha256=sha,
+        centre=centre,
+        file_name=path.name,
+        path=path,
+        received_on=received_on,
+        order_ref=order_ref,
+        series=series,
+        series_source=source,
+    )
     return Claim(claim_id, centre, path.name, path, sha, received_on, order_ref, None, series, source)
 
 
 def claim_files(
-    con: duckdb.DuckDBPyConnection, layout: Layout, received_on: dt.date | None = None, settle_seconds: float = 5.0
+    con: Connection, layout: Layout, received_on: dt.date | None = None, settle_seconds: float = 5.0
 ) -> list[Claim]:
     """Unfinished claims of an interrupted run first, then the inbox's settled files, claimed.
 
@@ -216,13 +216,8 @@ def claim_files(
     for name in FOLDERS:
         layout.folder(name).mkdir(parents=True, exist_ok=True)
     claims: list[Claim] = []
-    open_rows = con.execute(
-        """SELECT claim_id, centre, file_name, claimed_path, sha256, received_on, order_ref, submission_id,
-                  series, coalesce(series_source, 'default')
-           FROM nightly_claims WHERE done_at IS NULL ORDER BY claim_id"""
-    ).fetchall()
     journalled = set()
-    for cid, centre, name, claimed, sha, received, order_ref, sid, series, source in open_rows:
+    for cid, centre, name, claimed, sha, received, order_ref, sid, series, source in journal.open_claims(con):
         path = Path(claimed)
         journalled.add(path)
         claim = Claim(cid, centre, name, path, sha, received, order_ref, sid, series, source)
@@ -280,20 +275,21 @@ def _free_name(folder: Path, name: str) -> Path:
 
 
 def prepare_claim(claim: Claim, reference: Reference, folder: Path) -> Path:
-    """Prepare a claimed file and spool the result; returns the spool file (a path, not the rows).
+    """Prepare a claimed file through the hall and spool the result; returns the spool file (a
+    path, not the rows).
 
     A failure nobody foresaw while reading or checking fails this file alone (RUN_01, `Upload
     failed`), with the place in the code logged: the night goes on."""
+    # A folder's series the reference data does not know is refused row by row (SER_02).
     context = Context(
         centre=claim.centre,
-        # A folder's series the reference data does not know is refused row by row (SER_02).
-        series=claim.series or series_for(reference, claim.received_on),
+        series=claim.series or hall.context_for(reference, claim.centre, claim.received_on).series,
         received_on=claim.received_on,
         series_source=claim.series_source,
     )
     name = f"{claim.claim_id}-{claim.sha256[:16]}"
     try:
-        prepared = prepare(claim.path, context, reference)
+        prepared = hall.prepare(claim.path, context, reference)
         if _future_dated(claim.path):
             prepared.issues.insert(0, issue("RUN_02", file=claim.file_name))
         return spool(prepared, folder, name)
@@ -308,91 +304,27 @@ def _failed(claim: Claim, context: Context, step: str, exc: Exception) -> Prepar
     return Prepared(claim.path, claim.sha256, context, [found], refusal="RUN_01")
 
 
-def commit_claim(
-    con: duckdb.DuckDBPyConnection, claim: Claim, prepared: Prepared, reference: Reference, out_dir: Path
-) -> Outcome:
-    """Commit a claimed, prepared file with its journal row in the same transaction, then confirm it.
+def commit_claim(con: Connection, claim: Claim, prepared: Prepared, reference: Reference, out_dir: Path) -> Outcome:
+    """A claimed, prepared file through the hall's writer, its journal row in the same transaction.
 
-    A claim committed by an interrupted run is not committed again: its outcome is read back."""
+    A claim committed by an interrupted run is not committed again: its outcome is read back (and
+    its reports written again: the same bytes)."""
     if claim.submission_id is not None:
-        outcome = outcome_from_store(con, claim.submission_id)
-    else:
+        return hall.with_reports(con, prepared, outcome_from_store(con, claim.submission_id), out_dir)
 
-        def journal(c: duckdb.DuckDBPyConnection, submission_id: int) -> None:
-            c.execute("UPDATE nightly_claims SET submission_id = ? WHERE claim_id = ?", [submission_id, claim.claim_id])
+    def noted(c: Connection, submission_id: int) -> None:
+        journal.note_submission(c, claim.claim_id, submission_id)
 
-        try:
-            outcome = commit(con, prepared, reference, order_ref=claim.order_ref, on_commit=journal)
-        except StoreBusy:
-            raise  # the store, not the file: nothing later can be stored either
-        except Exception as exc:  # noqa: BLE001 - the transaction rolled back; record this file as failed
-            outcome = commit(
-                con,
-                _failed(claim, prepared.context, "storing", exc),
-                reference,
-                order_ref=claim.order_ref,
-                on_commit=journal,
-            )
-    outcome.reports["confirmation"] = confirm(con, outcome, out_dir)
-    return outcome
+    try:
+        return hall.finish(con, prepared, reference, order_ref=claim.order_ref, out_dir=out_dir, on_commit=noted)
+    except StoreBusy:
+        raise  # the store, not the file: nothing later can be stored either
+    except Exception as exc:  # noqa: BLE001 - the transaction rolled back; record this file as failed
+        failed = _failed(claim, prepared.context, "storing", exc)
+        return hall.finish(con, failed, reference, order_ref=claim.order_ref, out_dir=out_dir, on_commit=noted)
 
 
-def outcome_from_store(con: duckdb.DuckDBPyConnection, submission_id: int) -> Outcome:
-    """Rebuild a committed submission's outcome from the store (after an interrupted run)."""
-    row = con.execute(
-        """SELECT file_name, sha256, centre, series, order_ref, status, reason, rows, accepted, rejected, held,
-                  series_source, claim_number
-           FROM submissions WHERE submission_id = ?""",
-        [submission_id],
-    ).fetchall()[0]
-    # The issues exactly as stored (message and fix as the centre was told): nothing is re-rendered,
-    # so no template value that only the first run had is needed.
-    issues = [
-        Issue(code=code, severity=severity, message=message, fix=fix or "", row=r, column=col)
-        for r, col, code, severity, message, fix in con.execute(
-            "SELECT row_number, column_name, code, severity, message, fix FROM submission_issues "
-            "WHERE submission_id = ? ORDER BY rowid",
-            [submission_id],
-        ).fetchall()
-    ]
-    kinds = dict(
-        con.execute(
-            "SELECT kind, count(*) FROM entries WHERE submission_id = ? GROUP BY kind", [submission_id]
-        ).fetchall()
-    )
-    stored = con.execute(
-        "SELECT series, late, fee_pence, kind FROM entries WHERE submission_id = ?", [submission_id]
-    ).df()
-    return Outcome(
-        file=row[0],
-        sha256=row[1],
-        centre=row[2],
-        series=row[3],
-        order_ref=row[4],
-        status=Status(row[5]),
-        reason=row[6],
-        rows=row[7],
-        accepted=row[8],
-        rejected=row[9],
-        held=row[10],
-        submission_id=submission_id,
-        issues=issues,
-        entries={k: int(kinds.get(k, 0)) for k in ("full_award", "unit", "top_up", "move_down")},
-        fees_pence=int(stored["fee_pence"].sum()),
-        series_source=row[11] or "stated",
-        by_series=series_totals(stored) if not stored.empty else [],
-        claim_number=row[12],
-    )
-
-
-def report_claim(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict:
-    """The annotated workbook for a claimed file, when it has issues (pure: writes reports)."""
-    return report(prepared, outcome, out_dir)
-
-
-def finish_claim(
-    con: duckdb.DuckDBPyConnection, layout: Layout, claim: Claim, status: Status | str, spooled: Path | None
-) -> Path:
+def finish_claim(con: Connection, layout: Layout, claim: Claim, status: Status | str, spooled: Path | None) -> Path:
     """Move the claimed file (and its order sidecar) to its final folder, close the claim, drop the spool."""
     target = _move_claimed(layout, claim, status)
     _close_claim(con, claim, target, spooled)
@@ -410,12 +342,8 @@ def _move_claimed(layout: Layout, claim: Claim, status: Status | str) -> Path:
     return target
 
 
-def _close_claim(con: duckdb.DuckDBPyConnection, claim: Claim, target: Path | None, spooled: Path | None) -> None:
-    with database.transaction(con):
-        con.execute(
-            "UPDATE nightly_claims SET final_path = ?, done_at = ? WHERE claim_id = ?",
-            [None if target is None else str(target), clock.now(), claim.claim_id],
-        )
+def _close_claim(con: Connection, claim: Claim, target: Path | None, spooled: Path | None) -> None:
+    journal.close_claim(con, claim.claim_id, target)
     if spooled is not None:
         unspool(spooled)
 
@@ -456,18 +384,12 @@ def progress(done: int, total: int, claim: Claim, status: str) -> None:
 
 
 def deliver(
-    con: duckdb.DuckDBPyConnection, layout: Layout, claim: Claim, spooled: Path, reference: Reference, out_dir: Path
+    con: Connection, layout: Layout, claim: Claim, spooled: Path, reference: Reference, out_dir: Path
 ) -> Outcome:
-    """One claimed, prepared file to its end: commit (the one writer), the report back to the centre,
-    the move to its folder. A report that cannot be written costs the centre its workbook (RPT_02),
-    never the night."""
+    """One claimed, prepared file to its end: through the hall (commit, confirmation, the report back
+    to the centre), then the move to its folder."""
     prepared = load_spooled(spooled)  # once: the commit and the report read the same rows
     outcome = commit_claim(con, claim, prepared, reference, out_dir)
-    try:
-        note_report(outcome, report_claim(prepared, outcome, out_dir))
-    except Exception as exc:  # noqa: BLE001 - the file is stored or refused already: say so, go on
-        crash.record(exc, f"nightly report centre {claim.centre} file {claim.file_name}")
-        outcome.issues.append(issue("RPT_02", file=claim.file_name, detail=type(exc).__name__))
     finish_claim(con, layout, claim, outcome.status, spooled)
     return outcome
 
@@ -515,85 +437,9 @@ def run_night(
     return result
 
 
-# Worker processes for checking files beside the writer, one per core, at a lower priority: the writer
-# (the night's pace) never waits for a core, and the workers use every cycle it leaves (on 2 cores,
-# one worker left a core idle while it waited for its reader child). A night of fewer files than
-# PROCESS_PREPARE_FROM is checked on threads (a worker costs a start).
-# ENTRIES_PREPARE_PROCESSES=0 checks on threads only (as before processes were used).
-PREPARE_PROCESSES = int(os.environ.get("ENTRIES_PREPARE_PROCESSES", os.cpu_count() or 2))
-WORKER_NICENESS = 10  # workers yield the CPU to the writer, and use whatever it leaves
-PROCESS_PREPARE_FROM = 4
-_WORKER_REFERENCE: Reference | None = None
-_POOL: ProcessPoolExecutor | None = None  # this night's workers, while prepare_workers is open
-
-
-def _worker_init(reference: Reference) -> None:
-    """A prepare worker's start: the night's reference snapshot, once (not once per file)."""
-    global _WORKER_REFERENCE
-    _WORKER_REFERENCE = reference
-    with suppress(AttributeError, OSError):  # no nice on this platform: the writer's priority
-        os.nice(WORKER_NICENESS)
-
-
-def _prepare_in_worker(claim: Claim, folder: Path) -> Path:
-    if _WORKER_REFERENCE is None:
-        raise RuntimeError("the prepare worker has no reference snapshot")
-    return prepare_claim(claim, _WORKER_REFERENCE, folder)
-
-
-@contextmanager
-def prepare_workers(reference: Reference, files: int) -> Iterator[None]:
-    """Worker processes that `prepare_claim_anywhere` hands files to, for a night of `files` files.
-
-    Checking a file is Python work that holds the interpreter lock: on threads it fought the
-    writer (commit, confirmation) for one core; in processes it runs beside the writer. Files
-    travel as spool paths, never as rows. No workers (threads only) for a short night, with
-    ENTRIES_PREPARE_PROCESSES=0, or where processes cannot be started."""
-    global _POOL
-    if PREPARE_PROCESSES < 1 or files < PROCESS_PREPARE_FROM or _POOL is not None:
-        yield
-        return
-    try:
-        pool = ProcessPoolExecutor(
-            max_workers=PREPARE_PROCESSES,
-            mp_context=multiprocessing.get_context("forkserver"),
-            initializer=_worker_init,
-            initargs=(reference,),
-        )
-    except OSError:
-        yield
-        return
-    _POOL = pool
-    try:
-        yield
-    finally:
-        _POOL = None
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def prepare_claim_anywhere(claim: Claim, reference: Reference, folder: Path) -> Path:
-    """`prepare_claim` in one of this night's worker processes when there are any, else here. A
-    worker that died costs nothing but time: the file is then checked here."""
-    pool = _POOL
-    if pool is not None:
-        try:
-            return pool.submit(_prepare_in_worker, claim, folder).result()
-        except BrokenProcessPool:
-            pass
-    return prepare_claim(claim, reference, folder)
-
-
 def prepare_ahead(claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Path]:
-    """Prepare ahead of the writer on two threads, each handing its file to a worker process (see
-    `prepare_workers`), yielding spool paths in claim order."""
-    with prepare_workers(reference, len(claims)):
-        pool = ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="prepare")
-        futures = [pool.submit(prepare_claim_anywhere, claim, reference, folder) for claim in claims]
-        try:
-            for future in futures:
-                yield future.result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    """Every claim prepared ahead of the writer (in the night's worker processes), in claim order."""
+    return workers.prepare_ahead(prepare_claim, claims, reference, folder)
 
 
 @dataclass
@@ -605,9 +451,9 @@ class InProcess:
     out_dir: Path
     received_on: dt.date | None = None
     settle_seconds: float = 5.0
-    con: duckdb.DuckDBPyConnection | None = None
+    con: Connection | None = None
 
-    def _store(self) -> duckdb.DuckDBPyConnection:
+    def _store(self) -> Connection:
         if self.con is None:
             # After a pause, an operator's command may still be reading: wait for it to finish.
             self.con = database.connect(self.db, wait_seconds=STORE_WAIT_SECONDS, notify=say)

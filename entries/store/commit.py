@@ -13,19 +13,22 @@ from collections.abc import Callable
 import duckdb
 import pandas as pd
 
-from entries.checks.candidates import Matches, match_candidates
+from entries.checks.candidates import Matches
 from entries.checks.classify import Classified, History, classify
 from entries.checks.reference import Reference
 from entries.checks.upload import Outcome, Prepared
 from entries.core import clock
 from entries.core.rules import Issue, issue
 from entries.core.status import Status, status_for_refusal
-from entries.intake.headers import TEMPLATE_COLUMNS
+from entries.intake.headers import TEMPLATE_COLUMNS, UNIT_COLUMNS
 from entries.store import database
 from entries.store.candidates import complete_candidates, draw, insert_candidates, run_with
+from entries.store.matching import match_candidates
 from entries.store.submissions import NewSubmission, accepted_submission, change_status, claim_of, record
 
 KINDS = ("full_award", "unit", "top_up", "move_down")
+# The cells an entry is classified from: a row with an error in one of them is not classified.
+_CLASSIFY_INPUTS = frozenset({"Centre Number", "Candidate Number", "Entry Code", "Series", *UNIT_COLUMNS})
 
 
 def load_history(con: duckdb.DuckDBPyConnection, candidate_ids: list[int]) -> History:
@@ -196,30 +199,40 @@ def commit(
 
     if prepared.refusal is not None:
         return refuse(status_for_refusal(prepared.refusal), prepared.refusal, list(prepared.issues))
-    if prepared.has_errors or prepared.entries is None:
+    file_errors = any(i.severity == "error" and i.row is None for i in prepared.issues)
+    if prepared.entries is None or file_errors:
         return refuse(
             Status.READ_AND_REJECTED,
             next(i.code for i in prepared.issues if i.severity == "error"),
             list(prepared.issues),
         )
-    earlier = accepted_submission(con, prepared.sha256)
-    if earlier is not None:
-        told = issue("FILE_22", submission=earlier.label, received=earlier.received_on.isoformat())
-        return refuse(Status.DUPLICATE_FILE, "FILE_22", [told, *prepared.issues], earlier.submission_id)
+    if not prepared.has_errors:
+        earlier = accepted_submission(con, prepared.sha256)
+        if earlier is not None:
+            told = issue("FILE_22", submission=earlier.label, received=earlier.received_on.isoformat())
+            return refuse(Status.DUPLICATE_FILE, "FILE_22", [told, *prepared.issues], earlier.submission_id)
 
+    # One pass: the rows are matched and classified even when some have errors, so every problem
+    # of the file is reported at once (a bad UCI and a top-up without its full award alike). A row
+    # whose entry is unreadable (its entry code, candidate number, units or series) cannot be
+    # classified: its own errors say why.
     norm = prepared.entries
+    unclassifiable = {
+        i.row for i in prepared.issues if i.severity == "error" and i.column in _CLASSIFY_INPUTS and i.row is not None
+    }
     matches = match_candidates(con, prepared.context.centre, norm)
     held_numbers = set(matches.table.loc[matches.table["hold"].notna(), "candidate_number"])
-    hold_issues = _hold_issues(norm, matches)
-    to_classify = norm[~norm["candidate_number"].isin(held_numbers)].copy()
+    to_classify = norm[~norm["candidate_number"].isin(held_numbers) & ~norm["row"].isin(unclassifiable)].copy()
     to_classify["cand_key"] = to_classify["candidate_number"].map(matches.key_of()).astype("int64")
     stored_ids = sorted({int(k) for k in to_classify["cand_key"] if k > 0})
     classified = classify(to_classify, prepared.context, reference, load_history(con, stored_ids))
-    issues = _sorted([*prepared.issues, *hold_issues, *classified.issues])
-    held_rows = int(norm["candidate_number"].isin(held_numbers).sum())
-    if classified.has_errors:
+    if prepared.has_errors or classified.has_errors:
+        # Nothing is stored, so nothing is held: the hold warnings come when the file is accepted.
+        issues = _sorted([*prepared.issues, *classified.issues])
         counts["rejected"] = len({i.row for i in issues if i.severity == "error" and i.row is not None})
         return refuse(Status.READ_AND_REJECTED, next(i.code for i in issues if i.severity == "error"), issues)
+    issues = _sorted([*prepared.issues, *_hold_issues(norm, matches), *classified.issues])
+    held_rows = int(norm["candidate_number"].isin(held_numbers).sum())
     if classified.entries.empty and not held_rows:
         return refuse(Status.DUPLICATE_FILE, "DUP_02", [issue("DUP_02"), *issues])
 

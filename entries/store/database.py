@@ -181,6 +181,11 @@ DDL: tuple[str, ...] = (
     # The series a claimed file's folder or the run's --series stated (NULL: the default rule).
     "ALTER TABLE nightly_claims ADD COLUMN IF NOT EXISTS series VARCHAR",
     "ALTER TABLE nightly_claims ADD COLUMN IF NOT EXISTS series_source VARCHAR",
+    # The web form's draft entry of each portal user, kept across portal restarts until submitted
+    # or cancelled (it holds the candidates chosen: personal data, as the candidates table does).
+    """CREATE TABLE IF NOT EXISTS form_drafts (
+        username VARCHAR PRIMARY KEY, centre VARCHAR NOT NULL, draft_json VARCHAR NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
 )
 
 REFERENCE_TABLES = (

@@ -1,24 +1,21 @@
 """The web-based entry form (guide: "Using the web-based form"): select assessment, select
 candidates, entry options, summary, submit.
 
-A draft lives in this process for its user until submitted or cancelled. Candidate searches are
-POSTed (names and UCIs never go in a URL). The summary is a dry run of the real commit, so it shows
-each entry's fee (standard or late), the total, and what is already on record; Submit writes the
-draft as an entries file and sends it through the same stages as an upload (same checks, same
-commit, same statuses and reports): top-up only after a full award, moving down only with the units
+A draft is kept in the store for its user (entries.store.drafts) until submitted or cancelled, so
+it survives a portal restart. Candidate searches are POSTed (names and UCIs never go in a URL). The
+form's candidates go to the hall as template rows (`hall.FormRows`, never through a file): the
+summary is the hall's dry run, so it shows each entry's fee (standard or late), the total, and what
+is already on record; Submit sends the same rows through the hall as an upload goes (same checks,
+same commit, same statuses): top-up only after a full award, moving down only with the units
 achieved, exactly as for uploads.
 """
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import datetime as dt
-import io
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 from starlette.concurrency import run_in_threadpool
@@ -27,26 +24,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from entries.checks.candidates import match_candidates
-from entries.checks.validate import Context, validate
+from entries.checks.validate import validate
 from entries.core import clock
 from entries.intake.headers import TEMPLATE_COLUMNS, UNIT_COLUMNS
-from entries.pipeline.ingest import prepare
-from entries.store import candidate_search, qualifications, refdata
-from entries.store.commit import commit
+from entries.pipeline import hall
+from entries.store import candidate_search, drafts, entry_choices, qualifications, refdata
+from entries.store.matching import match_candidates
 from entries.store.review import free_candidate_number
-from entries.store.series import series_for
 from entries.store.users import User
-from entries.web.app import (
-    centre_for,
-    checked_form,
-    ingest_upload,
-    page,
-    portal_of,
-    private_folder,
-    submission_page,
-    user_of,
-)
+from entries.web.pages import submission_page
+from entries.web.portal import centre_for, checked_form, ingest_upload, page, portal_of, user_of
 
 MAX_UNITS = 3  # unit entries for up to three units at once, as the guide's form allows
 
@@ -89,34 +76,86 @@ class Draft:
     suspect: dict | None = None  # a new candidate that looks like one on record, waiting for a yes
 
 
+def _as_json(draft: Draft) -> dict:
+    """The draft as JSON values (dates ISO, options as lists)."""
+    out = dataclasses.asdict(draft)
+    for person in out["people"].values():
+        person["date_of_birth"] = person["date_of_birth"].isoformat()
+    for found in out["found"]:
+        found["date_of_birth"] = found["date_of_birth"].isoformat()
+    return out
+
+
+def _from_json(saved: dict) -> Draft:
+    def person(p: dict) -> Person:
+        option = p.get("option")
+        return Person(
+            **{
+                **p,
+                "date_of_birth": dt.date.fromisoformat(p["date_of_birth"]),
+                "option": (option[0], tuple(option[1])) if option else None,
+            }
+        )
+
+    return Draft(
+        **{
+            **saved,
+            "people": {k: person(p) for k, p in saved["people"].items()},
+            "found": [
+                candidate_search.Candidate(**{**c, "date_of_birth": dt.date.fromisoformat(c["date_of_birth"])})
+                for c in saved["found"]
+            ],
+        }
+    )
+
+
 async def _draft(request: Request, *, create: bool = False) -> tuple[User, Draft]:
-    """The user's draft. Only `new` makes one (an operator names its centre there, `?centre=N`);
-    nothing else replaces a draft, so no request can swap another centre into it."""
+    """The user's draft, read from the store. Only `new` makes one (an operator names its centre
+    there, `?centre=N`); nothing else replaces a draft, so no request can swap another centre into it."""
     user, _ = await user_of(request)
-    portal = portal_of(request)
-    drafts = portal.__dict__.setdefault("drafts", {})
-    draft = drafts.get(user.username)
+
+    def load() -> dict | None:
+        with portal_of(request).store() as con:
+            return drafts.load(con, user.username)
+
+    saved = await run_in_threadpool(load)
+    draft = None if saved is None else _from_json(saved)
     if draft is None or (create and not draft.people and draft.entry_code is None):
-        draft = drafts[user.username] = Draft(centre=centre_for(user, request.query_params.get("centre")))
+        draft = Draft(centre=centre_for(user, request.query_params.get("centre")))
+        await _keep(request, user, draft)
     return user, draft
 
 
-def _page(request: Request, name: str, user, draft: Draft, **context) -> Response:
+async def _keep(request: Request, user: User, draft: Draft) -> None:
+    """Store the draft as it now is."""
+
+    def save() -> None:
+        with portal_of(request).store() as con:
+            drafts.save(con, user.username, draft.centre, _as_json(draft))
+
+    await run_in_threadpool(save)
+
+
+async def _page(request: Request, name: str, user, draft: Draft, **context) -> Response:
     messages, draft.messages = draft.messages, []
+    if messages:
+        await _keep(request, user, draft)  # each message is shown once
     return page(request, name, {"user": user, "draft": draft, "messages": messages, **context})
 
 
-def _go(path: str) -> Response:
+async def _go(request: Request, user: User, draft: Draft, path: str) -> Response:
+    """Keep the draft, then send the browser to `path`."""
+    await _keep(request, user, draft)
     return RedirectResponse(path, status_code=303)
 
 
 async def new(request: Request) -> Response:
     """Start the form, or go back to the entry in progress (Exit and cancel, on the summary, ends
     it): a GET never throws a draft away."""
-    _user, draft = await _draft(request, create=True)
+    user, draft = await _draft(request, create=True)
     if draft.people or draft.entry_code is not None:
         draft.messages.append("You have an entry in progress: carry on, or Exit and cancel it on its summary.")
-    return _go("/entries/assessment")
+    return await _go(request, user, draft, "/entries/assessment")
 
 
 async def assessment_page(request: Request) -> Response:
@@ -128,7 +167,7 @@ async def assessment_page(request: Request) -> Response:
             return qualifications.search(con, text, draft.centre)
 
     found = await run_in_threadpool(load)
-    return _page(request, "entry_assessment.html", user, draft, found=found, q=text)
+    return await _page(request, "entry_assessment.html", user, draft, found=found, q=text)
 
 
 async def choose_assessment(request: Request) -> Response:
@@ -138,42 +177,36 @@ async def choose_assessment(request: Request) -> Response:
 
     def check() -> tuple[str, str] | None:
         with portal_of(request).store() as con:
-            found = con.execute(
-                """SELECT e.title, e.kind FROM ref_entry_codes e JOIN ref_qualifications q USING (qualification_code)
-                   WHERE e.entry_code = ? AND q.suite_id IN
-                         (SELECT suite_id FROM all_centre_approvals WHERE centre_number = ?)""",
-                [code, draft.centre],
-            ).fetchall()
-            return found[0] if found else None
+            return entry_choices.approved_entry(con, draft.centre, code)
 
     found = await run_in_threadpool(check)
     if found is None:
         draft.messages.append("Choose an entry code your centre is approved for.")
-        return _go("/entries/assessment")
+        return await _go(request, user, draft, "/entries/assessment")
     draft.entry_code, (draft.entry_title, draft.entry_kind) = code, found
     for person in draft.people.values():
         person.option = ("full", ()) if draft.entry_kind != "full_award" else None
-    return _go("/entries/candidates")
+    return await _go(request, user, draft, "/entries/candidates")
 
 
 async def candidates_page(request: Request) -> Response:
     user, draft = await _draft(request)
     if draft.entry_code is None:
-        return _go("/entries/assessment")
+        return await _go(request, user, draft, "/entries/assessment")
 
     def load() -> list[tuple[str, int]]:
         with portal_of(request).store() as con:
             return candidate_search.groups(con, draft.centre)
 
     groups = await run_in_threadpool(load)
-    return _page(
+    return await _page(
         request, "entry_candidates.html", user, draft, groups=groups, within=list(candidate_search.ADDED_WITHIN)
     )
 
 
 async def search(request: Request) -> Response:
     form = await checked_form(request)
-    _user, draft = await _draft(request)
+    user, draft = await _draft(request)
     text = str(form.get("text") or "")[:80]
     within = str(form.get("added_within") or "") or None
 
@@ -184,7 +217,7 @@ async def search(request: Request) -> Response:
     draft.found = await run_in_threadpool(load)
     if not draft.found:
         draft.messages.append("No candidate matches: change the search, or add a new candidate below.")
-    return _go("/entries/candidates")
+    return await _go(request, user, draft, "/entries/candidates")
 
 
 def _add(draft: Draft, found: list[candidate_search.Candidate]) -> int:
@@ -216,7 +249,7 @@ def _ids(values: object) -> list[int]:
 
 async def add_found(request: Request) -> Response:
     form = await checked_form(request)
-    _user, draft = await _draft(request)
+    user, draft = await _draft(request)
     ids = _ids(form.get("candidate_id"))
 
     def load() -> list[candidate_search.Candidate]:
@@ -224,12 +257,12 @@ async def add_found(request: Request) -> Response:
             return candidate_search.by_ids(con, draft.centre, ids)  # another centre's ids are dropped
 
     draft.messages.append(f"{_add(draft, await run_in_threadpool(load))} candidate(s) added.")
-    return _go("/entries/candidates")
+    return await _go(request, user, draft, "/entries/candidates")
 
 
 async def add_group(request: Request) -> Response:
     form = await checked_form(request)
-    _user, draft = await _draft(request)
+    user, draft = await _draft(request)
     name = str(form.get("group") or "")
 
     def load() -> list[candidate_search.Candidate]:
@@ -237,12 +270,12 @@ async def add_group(request: Request) -> Response:
             return candidate_search.in_group(con, draft.centre, name)
 
     draft.messages.append(f"{_add(draft, await run_in_threadpool(load))} candidate(s) of group {name} added.")
-    return _go("/entries/candidates")
+    return await _go(request, user, draft, "/entries/candidates")
 
 
 async def make_group(request: Request) -> Response:
     form = await checked_form(request)
-    _user, draft = await _draft(request)
+    user, draft = await _draft(request)
     name = str(form.get("name") or "")
     ids = [p.candidate_id for p in draft.people.values() if p.candidate_id is not None]
 
@@ -252,36 +285,13 @@ async def make_group(request: Request) -> Response:
 
     joined = await run_in_threadpool(save)
     draft.messages.append(f"Group {name.strip()} made with {joined} candidate(s) on record.")
-    return _go("/entries/candidates")
-
-
-def _row_frame(people: list[dict], centre: str) -> pd.DataFrame:
-    """Template rows (all text) for `validate`."""
-    records = []
-    for n, p in enumerate(people, start=2):
-        record = dict.fromkeys(TEMPLATE_COLUMNS, "")
-        record.update(
-            {
-                "Centre Number": centre,
-                "Candidate Number": p["candidate_number"],
-                "UCI": p["uci"],
-                "ULN": p["uln"],
-                "Surname": p["surname"],
-                "Forenames": p["forenames"],
-                "Sex": p["sex"],
-                "Date of Birth": p["date_of_birth"],
-                "Entry Code": p.get("entry_code", ""),
-                "Candidate Group": p.get("group", ""),
-            }
-        )
-        records.append({"row": n, **record})
-    return pd.DataFrame(records, columns=["row", *TEMPLATE_COLUMNS]).astype({c: "str" for c in TEMPLATE_COLUMNS})
+    return await _go(request, user, draft, "/entries/candidates")
 
 
 async def add_new(request: Request) -> Response:
     """A new candidate: UCI and ULN checked as on upload; a probable duplicate is pointed out first."""
     form = await checked_form(request)
-    _user, draft = await _draft(request)
+    user, draft = await _draft(request)
     raw = {
         k: str(form.get(k) or "").strip()
         for k in ("candidate_number", "uci", "uln", "surname", "forenames", "sex", "date_of_birth", "group")
@@ -303,8 +313,8 @@ async def add_new(request: Request) -> Response:
             if number in in_draft:
                 return [f"Candidate number {number} is already in this entry."], None, number
             person = {**raw, "candidate_number": number, "entry_code": draft.entry_code or ""}
-            ctx = Context(draft.centre, series_for(reference, clock.today()), clock.today(), "default")
-            checked = validate(_row_frame([person], draft.centre), ctx, reference)
+            ctx = hall.context_for(reference, draft.centre, clock.today())
+            checked = validate(hall.FormRows("new candidate", [_cells(draft, person)]).frame(), ctx, reference)
             person_codes = ("CEN", "CAN", "UCI", "ULN", "NAM", "SEX", "DOB", "CELL")
             errors = [
                 f"{i.column or ''}: {i.message} {i.fix}"
@@ -313,10 +323,7 @@ async def add_new(request: Request) -> Response:
             ]
             if errors:
                 return errors, None, number
-            on_record = con.execute(
-                "SELECT 1 FROM candidates WHERE centre_number = ? AND candidate_number = ?", [draft.centre, number]
-            ).fetchall()
-            if on_record:
+            if entry_choices.number_taken(con, draft.centre, number):
                 return (
                     [
                         f"Candidate number {number} is already used at your centre: search for that candidate, "
@@ -325,13 +332,7 @@ async def add_new(request: Request) -> Response:
                     None,
                     number,
                 )
-            uci = raw["uci"].strip().upper()
-            if (
-                uci
-                and con.execute(
-                    "SELECT 1 FROM candidates WHERE uci LIKE ? AND centre_number <> ?", [uci[:12] + "%", draft.centre]
-                ).fetchall()
-            ):
+            if raw["uci"].strip() and entry_choices.uci_elsewhere(con, draft.centre, raw["uci"]):
                 # Said the same way whatever else is on record: the form must not let one centre
                 # learn anything about another's candidates.
                 return (
@@ -351,7 +352,7 @@ async def add_new(request: Request) -> Response:
     errors, suspect, number = await run_in_threadpool(check)
     if errors:
         draft.messages += errors
-        return _go("/entries/candidates#new")
+        return await _go(request, user, draft, "/entries/candidates#new")
     if suspect is not None:
         draft.suspect = {k: v for k, v in suspect.items() if k in raw or k == "looks_like"}
         draft.suspect["candidate_number"] = number
@@ -359,7 +360,7 @@ async def add_new(request: Request) -> Response:
             f"This looks like candidate {suspect['looks_like']}, already on record. Search for them and add them, "
             "or confirm that this is a different person."
         )
-        return _go("/entries/candidates#new")
+        return await _go(request, user, draft, "/entries/candidates#new")
     draft.suspect = None
     draft.new_count += 1
     key = f"n{draft.new_count}"
@@ -377,7 +378,7 @@ async def add_new(request: Request) -> Response:
         option=("full", ()) if draft.entry_kind not in ("", "full_award") else None,
     )
     draft.messages.append(f"New candidate {number} added.")
-    return _go("/entries/candidates")
+    return await _go(request, user, draft, "/entries/candidates")
 
 
 def _date(text: str) -> dt.date:
@@ -392,30 +393,19 @@ def _date(text: str) -> dt.date:
 async def options_page(request: Request) -> Response:
     user, draft = await _draft(request)
     if draft.entry_code is None:
-        return _go("/entries/assessment")
+        return await _go(request, user, draft, "/entries/assessment")
 
     def load() -> list[int]:
         with portal_of(request).store() as con:
-            return [
-                int(u)
-                for (u,) in con.execute(
-                    """SELECT r.unit_number FROM ref_entry_codes e
-                       JOIN ref_rules_of_combination r ON r.qualification_code = e.qualification_code
-                       JOIN ref_qualifications q ON q.qualification_code = e.qualification_code
-                       JOIN ref_units un ON un.suite_id = q.suite_id AND un.unit_number = r.unit_number
-                       WHERE e.entry_code = ? AND e.kind = 'full_award' AND un.assessment = 'exam'
-                       ORDER BY r.unit_number""",
-                    [draft.entry_code],
-                ).fetchall()
-            ]
+            return entry_choices.examined_units(con, draft.entry_code or "")
 
     units = await run_in_threadpool(load)
-    return _page(request, "entry_options.html", user, draft, units=units, slots=range(1, MAX_UNITS + 1))
+    return await _page(request, "entry_options.html", user, draft, units=units, slots=range(1, MAX_UNITS + 1))
 
 
 async def set_options(request: Request) -> Response:
     form = await checked_form(request)
-    _user, draft = await _draft(request)
+    user, draft = await _draft(request)
     keys = form.get("key")
     chosen = [k for k in (keys if isinstance(keys, list) else [keys] if keys else []) if k in draft.people]
     kind = form.get("option")
@@ -437,68 +427,72 @@ async def set_options(request: Request) -> Response:
             draft.people[k].option = (kind, units if kind == "units" else ())
         left = sum(1 for p in draft.people.values() if p.option is None)
         draft.messages.append(f"Option set for {len(chosen)} candidate(s); {left} still without an option.")
-    return _go("/entries/summary" if all(p.option for p in draft.people.values()) else "/entries/options")
+    return await _go(
+        request, user, draft, "/entries/summary" if all(p.option for p in draft.people.values()) else "/entries/options"
+    )
 
 
-def draft_rows(draft: Draft) -> list[list[str]]:
-    """The draft as rows of the entries template (header first)."""
-    rows = [list(TEMPLATE_COLUMNS)]
+def _cells(draft: Draft, person: dict, units: list[int] | None = None) -> dict[str, str]:
+    """One template row (every value text) for a candidate of the draft."""
+    cells = dict.fromkeys(TEMPLATE_COLUMNS, "")
+    cells.update(
+        {
+            "Centre Number": draft.centre,
+            "Candidate Number": person["candidate_number"],
+            "UCI": person["uci"],
+            "ULN": person["uln"],
+            "Surname": person["surname"],
+            "Forenames": person["forenames"],
+            "Sex": person["sex"],
+            "Date of Birth": person["date_of_birth"],
+            "Entry Code": draft.entry_code or "",
+            "Candidate Group": person.get("group", ""),
+            **{column: str(u) for column, u in zip(UNIT_COLUMNS, units or [], strict=False)},
+        }
+    )
+    return cells
+
+
+def form_rows(draft: Draft) -> hall.FormRows:
+    """The draft as the hall takes it: one template row per candidate, in candidate-number order."""
+    rows = []
     for p in sorted(draft.people.values(), key=lambda p: p.candidate_number):
         units = list(p.option[1]) if p.option and p.option[0] == "units" else []
-        cells = dict.fromkeys(TEMPLATE_COLUMNS, "")
-        cells.update(
-            {
-                "Centre Number": draft.centre,
-                "Candidate Number": p.candidate_number,
-                "UCI": p.uci,
-                "ULN": p.uln,
-                "Surname": p.surname,
-                "Forenames": p.forenames,
-                "Sex": p.sex,
-                "Date of Birth": p.date_of_birth.strftime("%d/%m/%Y"),
-                "Entry Code": draft.entry_code or "",
-                "Candidate Group": p.group,
-                **{column: str(u) for column, u in zip(UNIT_COLUMNS, units, strict=False)},
-            }
-        )
-        rows.append([cells[c] for c in TEMPLATE_COLUMNS])
-    return rows
-
-
-def _write_draft(draft: Draft, folder: Path) -> Path:
-    path = folder / f"web_entry_form_{clock.today().isoformat()}_{draft.entry_code}.csv"
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(draft_rows(draft))
-    path.write_text(buffer.getvalue(), encoding="utf-8")
-    return path
+        person = {
+            "candidate_number": p.candidate_number,
+            "uci": p.uci,
+            "uln": p.uln,
+            "surname": p.surname,
+            "forenames": p.forenames,
+            "sex": p.sex,
+            "date_of_birth": p.date_of_birth.isoformat(),
+            "group": p.group,
+        }
+        rows.append(_cells(draft, person, units))
+    return hall.FormRows(f"Web entry form {draft.entry_code}", rows)
 
 
 async def summary_page(request: Request) -> Response:
     user, draft = await _draft(request)
     if not draft.people or draft.entry_code is None:
         draft.messages.append("Add candidates first.")
-        return _go("/entries/candidates")
+        return await _go(request, user, draft, "/entries/candidates")
     if any(p.option is None for p in draft.people.values()):
-        return _go("/entries/options")
+        return await _go(request, user, draft, "/entries/options")
     portal = portal_of(request)
-    folder = Path(tempfile.mkdtemp(prefix="form-", dir=private_folder(portal.uploads)))
 
     def dry() -> tuple[object, list[dict]]:
-        try:
-            path = _write_draft(draft, folder)
-            with portal.store() as con:
-                reference = refdata.snapshot(con)
-            received = clock.today()
-            ctx = Context(draft.centre, series_for(reference, received), received, "default")
-            prepared = prepare(path, ctx, reference, portal.limits)
-            with portal.store() as con:
-                outcome = commit(con, prepared, reference, order_ref=draft.order_ref or None, dry_run=True)
-            return outcome, _lines(outcome.preview)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        with portal.store() as con:
+            reference = refdata.snapshot(con)
+        prepared = hall.prepare(form_rows(draft), hall.context_for(reference, draft.centre, clock.today()), reference)
+        with portal.store() as con:
+            outcome = hall.finish(
+                con, prepared, reference, order_ref=draft.order_ref or None, out_dir=portal.out_dir, dry_run=True
+            )
+        return outcome, _lines(outcome.preview)
 
     outcome, lines = await run_in_threadpool(dry)
-    return _page(request, "entry_summary.html", user, draft, outcome=outcome, lines=lines)
+    return await _page(request, "entry_summary.html", user, draft, outcome=outcome, lines=lines)
 
 
 def _lines(preview: pd.DataFrame | None) -> list[dict]:
@@ -522,25 +516,30 @@ def _lines(preview: pd.DataFrame | None) -> list[dict]:
 
 async def remove(request: Request) -> Response:
     form = await checked_form(request)
-    _user, draft = await _draft(request)
+    user, draft = await _draft(request)
     person = draft.people.pop(str(form.get("key") or ""), None)
     if person is not None:
         draft.messages.append(f"Candidate {person.candidate_number} removed.")
-    return _go("/entries/summary" if draft.people else "/entries/candidates")
+    return await _go(request, user, draft, "/entries/summary" if draft.people else "/entries/candidates")
 
 
 async def order(request: Request) -> Response:
     form = await checked_form(request)
-    _user, draft = await _draft(request)
+    user, draft = await _draft(request)
     draft.order_ref = re.sub(r"[\x00-\x1f]", "", str(form.get("order_ref") or ""))[:100].strip()
-    return _go("/entries/summary")
+    return await _go(request, user, draft, "/entries/summary")
 
 
 async def cancel(request: Request) -> Response:
     await checked_form(request)
-    user, _draft_unused = await _draft(request)
-    portal_of(request).__dict__.setdefault("drafts", {}).pop(user.username, None)
-    return _go("/")
+    user, _ = await user_of(request)
+    await run_in_threadpool(_drop, request, user)
+    return RedirectResponse("/", status_code=303)
+
+
+def _drop(request: Request, user: User) -> None:
+    with portal_of(request).store() as con:
+        drafts.drop(con, user.username)
 
 
 async def submit(request: Request) -> Response:
@@ -549,17 +548,11 @@ async def submit(request: Request) -> Response:
     if form.get("order_ref") is not None:
         draft.order_ref = str(form.get("order_ref") or "")[:100].strip()
     if not draft.people or any(p.option is None for p in draft.people.values()):
-        return _go("/entries/summary")
-    portal = portal_of(request)
-    folder = Path(tempfile.mkdtemp(prefix="form-", dir=private_folder(portal.uploads)))
-    try:
-        path = _write_draft(draft, folder)
-        submission_id = await run_in_threadpool(ingest_upload, portal, path, draft.centre, draft.order_ref or None)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    drafts = portal.__dict__.setdefault("drafts", {})
-    if drafts.get(user.username) is draft:  # not a new draft begun meanwhile in another tab
-        del drafts[user.username]
+        return await _go(request, user, draft, "/entries/summary")
+    submission_id = await run_in_threadpool(
+        ingest_upload, portal_of(request), form_rows(draft), draft.centre, draft.order_ref or None
+    )
+    await run_in_threadpool(_drop, request, user)
     return await submission_page(request, user, submission_id, just_uploaded=True)
 
 

@@ -1,0 +1,285 @@
+"""The hall: the one path from any door to the store (docs/architecture.md §2).
+
+Every door (`entries ingest`, both nightly runners, the ingest flow, the portal's upload and its
+web form) hands the hall what a centre sent and gets back one finished `Outcome`: nothing patches
+it afterwards. The hall's stages are those of the design card:
+
+- `prepare(sent, context, reference)`: pure. A file is read safely and mapped onto the template; the
+  form's candidates arrive as template rows directly (never through a file). Every row is checked.
+- `finish(con, prepared, ...)`: the one writer. Match, classify and price in one pass with the
+  checks (so every problem is reported the first time), store in one transaction, then the
+  confirmation and the annotated copy. A report that cannot be written costs the centre that
+  report (RPT_02), never the stored submission.
+
+`context_for` is the one place a submission's context (centre, series, received date) is decided.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from entries.checks.reference import Reference
+from entries.checks.upload import Outcome, Prepared
+from entries.checks.validate import Context, validate
+from entries.core import crash
+from entries.core.limits import ReadLimits
+from entries.core.rules import Issue, issue
+from entries.core.status import Status
+from entries.intake.headers import TEMPLATE_COLUMNS
+from entries.intake.normalise import EmptyUpload, take_in
+from entries.intake.reader import read_upload
+from entries.intake.sniff import Refused
+from entries.reports.confirmation import write_confirmation
+from entries.reports.files import report_stem_of
+from entries.store.commit import commit
+from entries.store.database import Connection
+from entries.store.series import series_for
+
+FORM_FORMAT = "form"  # a submission made on the web form: its rows are the form's candidates
+
+
+@dataclass(frozen=True)
+class FormRows:
+    """What the web form sends: a name for the submission and one template row per candidate
+    (every value text, keyed by the template's column names). A form has no spreadsheet rows, so
+    each row is numbered by its candidate number: the issues then point at candidates."""
+
+    name: str
+    rows: Sequence[dict[str, str]]
+
+    def frame(self) -> pd.DataFrame:
+        records = [
+            {"row": int(r["Candidate Number"]), **{c: str(r.get(c, "") or "") for c in TEMPLATE_COLUMNS}}
+            for r in self.rows
+        ]
+        frame = pd.DataFrame.from_records(records, columns=["row", *TEMPLATE_COLUMNS])
+        return frame.astype({"row": "int64", **{c: "str" for c in TEMPLATE_COLUMNS}})
+
+    def sha256(self) -> str:
+        """A hash of the rows' content: the same entries sent twice are a `Duplicate file`."""
+        digest = hashlib.sha256()
+        for record in sorted(tuple(str(r.get(c, "") or "") for c in TEMPLATE_COLUMNS) for r in self.rows):
+            digest.update("\x1f".join(record).encode("utf-8") + b"\x1e")
+        return digest.hexdigest()
+
+
+Sent = Path | FormRows
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of the file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def context_for(
+    reference: Reference,
+    centre: str,
+    received_on: Any,
+    series: str | None = None,
+    source: str | None = None,
+) -> Context:
+    """Who sent it, for which series, received when: the series stated (by a folder, an option or
+    the portal) else the default rule; `source` says where a stated series came from (`folder`,
+    `option`), and is `default` when none was stated."""
+    return Context(
+        centre=centre,
+        series=series_for(reference, received_on, series),
+        received_on=received_on,
+        series_source=(source or "option") if series else "default",
+    )
+
+
+def prepare(sent: Sent, context: Context, reference: Reference, limits: ReadLimits | None = None) -> Prepared:
+    """Read and check what a door sent against `reference`, without touching the store."""
+    if isinstance(sent, FormRows):
+        return _prepare_rows(sent, context, reference)
+    path = sent
+    sha = file_sha256(path)
+    try:
+        sheet = read_upload(path, limits)
+    except Refused as refused:
+        return Prepared(path, sha, context, [issue(refused.code, file=path.name, **refused.params)], refused.code)
+    meta: dict[str, Any] = {"file_format": sheet.file_format, "encoding": sheet.encoding, "sheet": sheet.sheet}
+    try:
+        intake = take_in(sheet)
+    except EmptyUpload as empty:
+        warnings = [issue(code, **params) for code, params in sheet.warnings]
+        return Prepared(path, sha, context, [issue(empty.code), *warnings], empty.code, **meta)
+    issues = list(intake.issues)
+    entries = None
+    if not any(i.code == "HDR_01" for i in issues):
+        checked = validate(intake.rows, context, reference)
+        issues += checked.issues
+        entries = checked.rows
+    return Prepared(
+        path,
+        sha,
+        context,
+        sorted_issues(issues),
+        None,
+        header_row=intake.header_row,
+        positions=intake.positions,
+        rows=intake.rows,
+        entries=entries,
+        **meta,
+    )
+
+
+def _prepare_rows(sent: FormRows, context: Context, reference: Reference) -> Prepared:
+    rows = sent.frame()
+    checked = validate(rows, context, reference)
+    return Prepared(
+        Path(sent.name),
+        sent.sha256(),
+        context,
+        sorted_issues(checked.issues),
+        None,
+        file_format=FORM_FORMAT,
+        positions={c: n for n, c in enumerate(TEMPLATE_COLUMNS)},
+        rows=rows,
+        entries=checked.rows,
+    )
+
+
+def sorted_issues(issues: list[Issue]) -> list[Issue]:
+    """Issues in the order a centre reads them: file-level first, then by row, column and code."""
+    return sorted(issues, key=lambda i: (i.row if i.row is not None else -1, i.column or "", i.code))
+
+
+def finish(
+    con: Connection,
+    prepared: Prepared,
+    reference: Reference,
+    *,
+    order_ref: str | None,
+    out_dir: Path,
+    on_commit: Callable[[Connection, int], None] | None = None,
+    dry_run: bool = False,
+) -> Outcome:
+    """Decide, store and report `prepared`; the outcome returned is final.
+
+    `on_commit(con, submission_id)` runs inside the file's transaction (the nightly journals its
+    claim there). A dry run decides everything and writes nothing (no submission, no report)."""
+    decided = commit(con, prepared, reference, order_ref=order_ref, on_commit=on_commit, dry_run=dry_run)
+    return decided if dry_run else with_reports(con, prepared, decided, out_dir)
+
+
+def with_reports(con: Connection, prepared: Prepared, decided: Outcome, out_dir: Path) -> Outcome:
+    """`decided` with its reports written: the confirmation of what was stored, the annotated copy
+    of a file with issues. Written again for a submission stored before, they are the same bytes."""
+    reports: dict[str, str | None] = {"annotated": None, "confirmation": None}
+    extra: list[Issue] = []
+    try:
+        reports["confirmation"] = confirm(con, decided, out_dir)
+        made = write_reports(prepared, decided, out_dir)
+    except Exception as exc:  # noqa: BLE001 - stored or refused already: the centre loses a report, not the file
+        crash.record(exc, f"report centre {decided.centre} file {decided.file}")
+        return dataclasses.replace(
+            decided,
+            issues=[*decided.issues, issue("RPT_02", file=decided.file, detail=type(exc).__name__)],
+            reports=reports,
+        )
+    reports["annotated"] = made.get("annotated")
+    if made.get("annotated_as") == "rebuilt":
+        extra.append(issue("RPT_01"))
+        reports["annotated_as"] = "rebuilt"
+    return dataclasses.replace(decided, issues=[*decided.issues, *extra], reports=reports)
+
+
+def submit(
+    con: Connection,
+    sent: Sent,
+    *,
+    context: Context,
+    reference: Reference,
+    order_ref: str | None,
+    out_dir: Path,
+    limits: ReadLimits | None = None,
+    dry_run: bool = False,
+) -> Outcome:
+    """Prepare and finish one submission in this process (the command line and the portal)."""
+    return finish(
+        con,
+        prepare(sent, context, reference, limits),
+        reference,
+        order_ref=order_ref,
+        out_dir=out_dir,
+        dry_run=dry_run,
+    )
+
+
+def confirm(con: Connection, outcome: Outcome, out_dir: Path) -> str | None:
+    """The confirmation of a stored submission ("a copy of your entries for your records"), written
+    from the store; None when nothing was stored."""
+    if outcome.submission_id is None or outcome.status not in (Status.PROCESSING_COMPLETE, Status.OCR_HANDLING_THIS):
+        return None
+    xlsx, _csv = write_confirmation(con, outcome.submission_id, out_dir)
+    return str(xlsx)
+
+
+def report_stem(prepared: Prepared) -> str:
+    """Deterministic report name: received date, the upload's name, and its content hash."""
+    return report_stem_of(prepared.context.received_on, prepared.path.name, prepared.sha256)
+
+
+def write_annotated(*args: Any, **kwargs: Any) -> tuple[Path, Path]:
+    """`entries.reports.annotate.write_annotated`, imported when a file has issues to show: it
+    brings openpyxl (0.1 s to import), which a clean file's reports never need."""
+    from entries.reports.annotate import write_annotated as write
+
+    return write(*args, **kwargs)
+
+
+def write_reports(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[str, str | None]:
+    """The annotated copy of the centre's file (with its errors CSV) under out_dir/<centre>/, when it
+    has anything to show. The form's issues are shown on its pages: it gets no workbook.
+
+    When the centre's own workbook cannot be marked up (real workbooks hold parts no library
+    reads), the errors go back in a new workbook made from the rows read; `annotated_as` is then
+    "rebuilt" (else "own")."""
+    reports: dict[str, str | None] = {"annotated": None}
+    if prepared.rows is None or outcome.status == Status.DUPLICATE_FILE or prepared.file_format == FORM_FORMAT:
+        return reports
+    if not outcome.issues:
+        return reports  # nothing to mark: a clean file's centre gets its confirmation, not a copy of itself
+    folder, stem = out_dir / prepared.context.centre, report_stem(prepared)
+    shared: dict[str, Any] = {
+        "status": str(outcome.status),
+        "header_row": prepared.header_row,
+        "positions": prepared.positions,
+        "rows": prepared.rows,
+        "stem": stem,
+    }
+    try:
+        annotated, _errors_csv = write_annotated(
+            prepared.path,
+            folder,
+            file_format=prepared.file_format or "csv",
+            sheet_name=prepared.sheet,
+            issues=outcome.issues,
+            **shared,
+        )
+        reports["annotated_as"] = "own"
+    except Exception:  # noqa: BLE001 - any reader of real workbooks can fail; the centre still gets its errors
+        annotated, _errors_csv = write_annotated(
+            prepared.path,
+            folder,
+            file_format="csv",
+            sheet_name=None,
+            issues=[*outcome.issues, issue("RPT_01")],
+            **shared,
+        )
+        reports["annotated_as"] = "rebuilt"
+    reports["annotated"] = str(annotated)
+    return reports
