@@ -8,6 +8,7 @@ where in the code it happened (file, line, function), which holds nothing from t
 from __future__ import annotations
 
 import os
+import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,23 +19,47 @@ from entries.core import clock, config
 LOG_NAME = "entries-errors.log"
 
 
+# Where this process's crash entries go when a caller names no folder: set once when a process
+# starts (`configure`: the command line, a nightly worker's initializer), or for a run's duration
+# (`logging_to`). A plain module setting, read by `record`: nothing is written to os.environ, whose
+# changes every thread (and every child started meanwhile) would see.
+_configured: Path | None = None
+_lock = threading.Lock()
+
+
+def configure(folder: Path | None) -> None:
+    """Send this process's crash entries to `folder` from now on (None: the default again).
+    Call it where a process starts, before its threads do: a worker's initializer, a command."""
+    global _configured
+    with _lock:
+        _configured = None if folder is None else Path(folder)
+
+
+def configured() -> Path | None:
+    """The folder `configure` (or an open `logging_to`) set for this process, if any: what a
+    process hands to the workers it starts, so their entries go to the same place."""
+    return _configured
+
+
 def log_dir(db: str | None = None) -> Path:
-    """Where crash entries go: `ENTRIES_LOG_DIR`, else `logs/` beside the store."""
-    return Path(os.environ.get("ENTRIES_LOG_DIR") or config.db_path(db).parent / "logs")
+    """Where crash entries go: the folder configured for this process, else `ENTRIES_LOG_DIR` (read,
+    never written), else `logs/` beside the store (`db`, else the configured store)."""
+    return _configured or Path(os.environ.get("ENTRIES_LOG_DIR") or config.db_path(db).parent / "logs")
 
 
 @contextmanager
-def logging_to(folder: Path) -> Iterator[None]:
-    """Within the block, crash entries of this process go to `folder` (a run's own log folder)."""
-    before = os.environ.get("ENTRIES_LOG_DIR")
-    os.environ["ENTRIES_LOG_DIR"] = str(folder)
+def logging_to(folder: Path) -> Iterator[Path]:
+    """Within the block, crash entries of this process go to `folder` (a run's own log folder); the
+    previous setting is back afterwards. It changes this module's setting only, never os.environ;
+    worker processes get the folder explicitly (`configured()` passed to their `configure`)."""
+    global _configured
+    with _lock:
+        before, _configured = _configured, Path(folder)
     try:
-        yield
+        yield Path(folder)
     finally:
-        if before is None:
-            os.environ.pop("ENTRIES_LOG_DIR", None)
-        else:
-            os.environ["ENTRIES_LOG_DIR"] = before
+        with _lock:
+            _configured = before
 
 
 def where(exc: BaseException) -> list[str]:
@@ -46,7 +71,8 @@ def where(exc: BaseException) -> list[str]:
 
 
 def record(exc: BaseException, doing: str, folder: Path | None = None) -> Path | None:
-    """Append one entry for `exc` to the crash log; returns the log's path (None if it cannot be written)."""
+    """Append one entry for `exc` to the crash log in `folder` (default: `log_dir()`); returns the
+    log's path (None if it cannot be written)."""
     folder = folder or log_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)

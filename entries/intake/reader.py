@@ -2,6 +2,12 @@
 
 `read_upload` returns a `RawSheet` (every cell as text, with the spreadsheet's own row numbers and
 column positions) or raises `Refused` with a catalogue code. It never logs cell contents.
+
+The child writes the cells it read (and any copy of the sheet it needs) into a folder of its own,
+made in the `work_dir` the caller names: a run's private folder (the store's spool `tmp/`), never the
+system's temporary folder when one is given. Nothing here changes `os.environ` or
+`tempfile.tempdir`: the folder is passed to the child explicitly (and, for a child that is a new
+Python, as that one process's TMPDIR).
 """
 
 from __future__ import annotations
@@ -10,12 +16,13 @@ import json
 import multiprocessing
 import multiprocessing.context
 import multiprocessing.forkserver
-import multiprocessing.util
 import os
 import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,8 +53,12 @@ class RawSheet:
     warnings: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
-def read_upload(path: Path, limits: ReadLimits | None = None) -> RawSheet:
-    """Read `path` by what its bytes are (not its name); raise Refused if it cannot be read."""
+def read_upload(path: Path, limits: ReadLimits | None = None, *, work_dir: Path | None = None) -> RawSheet:
+    """Read `path` by what its bytes are (not its name); raise Refused if it cannot be read.
+
+    `work_dir` is where the reader's temporary folder (`entries-read-*`, removed before this
+    returns) is made: a run's private folder. Without one, the folder an open `work_folder` block
+    names, else the system's temporary folder."""
     limits = limits or ReadLimits.from_env()
     sniffed = sniff(path, limits)
     if sniffed.kind == "csv":
@@ -66,7 +77,38 @@ def read_upload(path: Path, limits: ReadLimits | None = None) -> RawSheet:
             flags=text.flags,
             warnings=warnings,
         )
-    return _read_xlsx_in_child(path, limits)
+    return _read_xlsx_in_child(path, limits, _work_dir(work_dir))
+
+
+# The folder readers given no `work_dir` use while a `work_folder` block is open. Kept for callers
+# that do not pass `work_dir` yet (a night's own thread pool); a setting of this module only: the
+# process's environment and `tempfile` are never touched, and a worker process started meanwhile
+# does not inherit it (it must be given `work_dir`).
+_DEFAULT_WORK_DIR: Path | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+@contextmanager
+def work_folder(folder: Path) -> Iterator[Path]:
+    """Within the block, readers of this process that are given no `work_dir` make their
+    temporary folders in `folder`; the previous setting is back afterwards."""
+    global _DEFAULT_WORK_DIR
+    with _DEFAULT_LOCK:
+        before, _DEFAULT_WORK_DIR = _DEFAULT_WORK_DIR, Path(folder)
+    try:
+        yield Path(folder)
+    finally:
+        with _DEFAULT_LOCK:
+            _DEFAULT_WORK_DIR = before
+
+
+def _work_dir(given: Path | None) -> Path | None:
+    """The folder to make this read's temporary folder in (created owner-only if missing), or None
+    for the system's."""
+    folder = given if given is not None else _DEFAULT_WORK_DIR
+    if folder is not None:
+        Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
 
 
 # Imported once by the fork server, so each forked reader starts with the parsers loaded.
@@ -76,35 +118,29 @@ _CONTEXT_LOCK = threading.Lock()
 
 
 def _fork_server() -> multiprocessing.context.ForkServerContext:
-    """The fork server, started on first use. Its socket lives in the system's temporary folder,
-    never in a run's private one (which a run removes when it ends and sweeps when it starts)."""
+    """The fork server, started on first use. Its socket lives in the system's temporary folder
+    (no run changes where that is), never in a run's private one (which a run removes when it
+    ends and sweeps when it starts)."""
     global _CONTEXT
     with _CONTEXT_LOCK:
         if _CONTEXT is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(_PRELOAD)
-            saved, saved_env = tempfile.tempdir, os.environ.pop("TMPDIR", None)
-            tempfile.tempdir = None
-            try:
-                multiprocessing.util.get_temp_dir()  # chosen once per process, now
-                multiprocessing.forkserver.ensure_running()
-            finally:
-                tempfile.tempdir = saved
-                if saved_env is not None:
-                    os.environ["TMPDIR"] = saved_env
+            multiprocessing.forkserver.ensure_running()
             _CONTEXT = context
         return _CONTEXT
 
 
 def _spawn_child(arguments: tuple[str, str, str], seconds: float) -> int:
     """The same child as a new Python process (where forking from the server is not allowed); a
-    blocking wait, with a timer that kills it at the limit."""
+    blocking wait, with a timer that kills it at the limit. Its TMPDIR (its own environment only)
+    is its output folder, so whatever it makes stays in there."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "entries.intake.sandbox", *arguments],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,  # parser messages may quote cells: never kept
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "TMPDIR": arguments[1]},
     )
     killed = threading.Event()
 
@@ -146,8 +182,8 @@ def _run_child(path: Path, out: str, limits: ReadLimits) -> int:
     return child.exitcode if child.exitcode is not None else -9
 
 
-def _read_xlsx_in_child(path: Path, limits: ReadLimits) -> RawSheet:
-    with tempfile.TemporaryDirectory(prefix="entries-read-") as out:
+def _read_xlsx_in_child(path: Path, limits: ReadLimits, work_dir: Path | None) -> RawSheet:
+    with tempfile.TemporaryDirectory(prefix="entries-read-", dir=work_dir) as out:
         returncode = _run_child(path, out, limits)
         meta_path = Path(out) / "meta.json"
         if returncode != 0 or not meta_path.exists():

@@ -7,6 +7,8 @@ LIMITS_JSON`. It writes `cells.arrow` (every column
 as text) and `meta.json` into OUTDIR, or `meta.json` alone with the refusal code. Whatever goes wrong
 in here (a parser abort, an allocation failure, a hang) ends this process only; the parent turns it
 into `Upload failed` for this one file. It prints nothing: parser messages may quote cell contents.
+Everything it writes (the cells, a one-sheet copy, any library's temporary file) goes into OUTDIR,
+which the parent made in the run's private folder and removes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import os
 import resource
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -32,6 +35,9 @@ def run(input_path: str, out_dir: str, limits_json: str) -> int:
 
     limits = ReadLimits(**json.loads(limits_json))
     _limit_memory(limits.child_memory_bytes)
+    # This process is one file's reader and nothing else: a library here that makes a temporary
+    # file with `tempfile` makes it in OUTDIR too (the parent's process is never changed).
+    tempfile.tempdir = out_dir
     out = Path(out_dir)
     from entries.intake.xlsx import read_xlsx
 

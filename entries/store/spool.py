@@ -8,9 +8,11 @@ A spooled file is a folder of typed data, never a pickle (loading a pickle runs 
 read and the normalised rows as Parquet (their pandas types kept), everything else as JSON. It is
 written under a temporary name and renamed into place, so a reader never sees half of one.
 
-While a run works, the process's temporary files (the reader's cells, openpyxl's sheet XML) are
-made inside `tmp/` of the same folder (`private_temp`), and `sweep` removes whatever a killed run
-left there, so candidates' data never lingers in the system's temporary folder.
+While a run works, its readers' temporary files (the cells a reader child wrote, its copy of a
+sheet) are made inside `tmp/` of the same folder (`private_temp`, `temp_dir`: passed to the readers
+as their `work_dir`), and `sweep` removes whatever a killed run left there, so candidates' data never
+lingers in the system's temporary folder. Nothing here changes the process's environment or
+`tempfile.tempdir`: another thread of the same process (the portal's) is not affected.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ import pandas as pd
 from entries.checks.upload import Prepared
 from entries.checks.validate import Context
 from entries.core.rules import Issue
+from entries.intake.reader import work_folder
 
 _META = "prepared.json"
 _FRAMES = ("rows", "entries")
@@ -114,23 +116,28 @@ def sweep(folder: Path, keep: Iterable[Path] = ()) -> int:
     return removed
 
 
+def temp_dir(folder: Path) -> Path:
+    """`folder/tmp` (made owner-only): where a run's readers make their temporary files, given
+    to them as `work_dir` (for instance `read_upload(path, limits, work_dir=temp_dir(spool_dir(db)))`)."""
+    temp = folder / TEMP
+    temp.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(temp, 0o700)
+    return temp
+
+
 @contextmanager
 def private_temp(folder: Path) -> Iterator[Path]:
-    """Make this process's (and its children's) temporary files inside `folder/tmp` while it runs."""
-    temp = folder / TEMP
-    temp.mkdir(mode=0o700, exist_ok=True)
-    before, before_env = tempfile.tempdir, os.environ.get("TMPDIR")
-    tempfile.tempdir = str(temp)
-    os.environ["TMPDIR"] = str(temp)
+    """`temp_dir(folder)` for the block, removed with everything in it when the block ends.
+
+    Meanwhile readers of this process that are given no `work_dir` use it too
+    (`entries.intake.reader.work_folder`); worker processes must be given it as `work_dir`. The
+    process's environment and `tempfile.tempdir` are left as they are."""
+    temp = temp_dir(folder)
     try:
-        yield temp
+        with work_folder(temp):
+            yield temp
     finally:
         shutil.rmtree(temp, ignore_errors=True)  # nothing made for this run outlives it
-        tempfile.tempdir = before
-        if before_env is None:
-            os.environ.pop("TMPDIR", None)
-        else:
-            os.environ["TMPDIR"] = before_env
 
 
 def _meta(prepared: Prepared) -> dict:
