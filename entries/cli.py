@@ -530,13 +530,12 @@ def cmd_review_list(args: argparse.Namespace) -> int:
 
 
 def cmd_review_resolve(args: argparse.Namespace) -> int:
-    from entries.reports.confirmation import write_confirmation
-    from entries.store import refdata, review
+    from entries.pipeline import hall
+    from entries.store import refdata
 
     con = _open(args)
-    done = review.resolve(con, args.id, args.how, refdata.snapshot(con))
-    # The centre's confirmation must show what is now stored (and the new status).
-    confirmation, _csv = write_confirmation(con, done["submission_id"], config.out_dir(args.out))
+    done = hall.resolve_held(con, args.id, args.how, refdata.snapshot(con), config.out_dir(args.out))
+    confirmation = done["confirmation"]
     print(
         f"Review item {done['review_id']} resolved as {done['resolution']}: {done['entries']} entr"
         f"{'y' if done['entries'] == 1 else 'ies'} stored; submission now {done['submission_status']}; "

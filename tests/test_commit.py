@@ -14,6 +14,7 @@ import pytest
 
 from entries.checks.validate import Context
 from entries.core.status import Status
+from entries.pipeline import hall
 from entries.pipeline.ingest import ingest_file
 from entries.store import refdata, review
 from tests.conftest import FIXTURES, PROJECT
@@ -184,7 +185,7 @@ def test_probable_duplicate_candidate_is_held_then_resolved(con, run):
     assert count(con) == 1 and count(con, "SELECT count(*) FROM candidates") == 1
     items = review.open_items(con)
     assert [(i["reason_code"], i["on_record"]["candidate_number"]) for i in items] == [("CAND_01", "0042")]
-    done = review.resolve(con, items[0]["review_id"], "existing", refdata.snapshot(con))
+    done = hall.resolve_held(con, items[0]["review_id"], "existing", refdata.snapshot(con), tmp_path)
     assert done == {
         "review_id": items[0]["review_id"],
         "resolution": "existing",
@@ -209,10 +210,10 @@ def test_held_item_resolved_as_new_candidate_or_rejected(con, run):
     run("full_award_certificate.csv")
     run("probable_duplicate_candidate.csv")
     item = review.open_items(con)[0]["review_id"]
-    review.resolve(con, item, "new", refdata.snapshot(con))
+    hall.resolve_held(con, item, "new", refdata.snapshot(con), tmp_path)
     assert count(con, "SELECT count(*) FROM candidates") == 2
     with pytest.raises(Exception, match="already resolved"):
-        review.resolve(con, item, "reject", refdata.snapshot(con))
+        hall.resolve_held(con, item, "reject", refdata.snapshot(con), tmp_path)
 
 
 def test_review_list_shows_what_each_held_row_would_enter(con, run):
@@ -228,8 +229,8 @@ def test_a_candidate_number_clash_is_resolved_with_a_free_number(con, run):
     assert held.status == Status.OCR_HANDLING_THIS and "CAND_03" in codes(held)
     (item,) = review.open_items(con)
     with pytest.raises(Exception, match="clashes with a candidate on record"):
-        review.resolve(con, item["review_id"], "new", refdata.snapshot(con))
-    done = review.resolve(con, item["review_id"], "new-number", refdata.snapshot(con))
+        hall.resolve_held(con, item["review_id"], "new", refdata.snapshot(con), tmp_path)
+    done = hall.resolve_held(con, item["review_id"], "new-number", refdata.snapshot(con), tmp_path)
     assert (done["candidate_number"], done["entries"], done["submission_status"]) == ("0001", 1, "Processing complete")
     assert con.execute("SELECT candidate_number, surname FROM candidates ORDER BY candidate_number").fetchall() == [
         ("0001", "Okafor"),
@@ -248,8 +249,8 @@ def test_uci_on_record_with_another_date_of_birth_is_held(con, run):
     assert held.status == Status.OCR_HANDLING_THIS and "CAND_02" in codes(held)
     item = review.open_items(con)[0]["review_id"]
     with pytest.raises(Exception, match="existing or reject"):
-        review.resolve(con, item, "new", refdata.snapshot(con))
-    assert review.resolve(con, item, "reject", refdata.snapshot(con))["submission_status"] == "Processing complete"
+        hall.resolve_held(con, item, "new", refdata.snapshot(con), tmp_path)
+    assert hall.resolve_held(con, item, "reject", refdata.snapshot(con), tmp_path)["submission_status"] == "Processing complete"
     assert count(con) == 1
 
 

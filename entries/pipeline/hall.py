@@ -25,10 +25,12 @@ from typing import Any
 
 import pandas as pd
 
+from entries.checks.classify import classify
 from entries.checks.reference import Reference
 from entries.checks.upload import Outcome, Prepared
 from entries.checks.validate import Context, validate
 from entries.core import crash
+from entries.core.errors import EntriesError
 from entries.core.limits import ReadLimits
 from entries.core.rules import Issue, issue
 from entries.core.status import Status
@@ -38,6 +40,7 @@ from entries.intake.reader import read_upload
 from entries.intake.sniff import Refused
 from entries.reports.confirmation import write_confirmation
 from entries.reports.files import report_stem_of
+from entries.store import database, review
 from entries.store.commit import commit
 from entries.store.database import Connection
 from entries.store.series import series_for
@@ -195,6 +198,28 @@ def with_reports(con: Connection, prepared: Prepared, decided: Outcome, out_dir:
         extra.append(issue("RPT_01"))
         reports["annotated_as"] = "rebuilt"
     return dataclasses.replace(decided, issues=[*decided.issues, *extra], reports=reports)
+
+
+def resolve_held(con: Connection, review_id: int, how: str, reference: Reference, out_dir: Path) -> dict:
+    """Resolve held item `review_id` (`existing`, `new`, `new-number` or `reject`: see
+    `entries.store.review.take_up`): its rows are classified and priced as any submission's are,
+    stored with the resolution in one transaction, and the centre's confirmation is written again
+    (it shows what is now stored). Returns what `review.settle` returns, and `confirmation`."""
+    done = _resolve(con, review_id, how, reference)
+    confirmation, _csv = write_confirmation(con, done["submission_id"], out_dir)
+    return {**done, "confirmation": str(confirmation)}
+
+
+def _resolve(con: Connection, review_id: int, how: str, reference: Reference) -> dict:
+    with database.transaction(con):
+        held = review.take_up(con, review_id, how)
+        classified = None
+        if how != "reject":
+            classified = classify(held.rows, held.context, reference, held.history)
+            errors = [i for i in classified.issues if i.severity == "error"]
+            if errors:
+                raise EntriesError(f"review item {review_id} cannot be stored: {errors[0].code} {errors[0].message}")
+        return review.settle(con, held, classified)
 
 
 def submit(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-import duckdb
 import pandas as pd
 
 from entries.checks.candidates import Matches
@@ -23,6 +22,7 @@ from entries.core.status import Status, status_for_refusal
 from entries.intake.headers import TEMPLATE_COLUMNS, UNIT_COLUMNS
 from entries.store import database
 from entries.store.candidates import complete_candidates, draw, insert_candidates, run_with
+from entries.store.database import Connection
 from entries.store.matching import match_candidates
 from entries.store.submissions import NewSubmission, accepted_submission, change_status, claim_of, record
 
@@ -31,7 +31,7 @@ KINDS = ("full_award", "unit", "top_up", "move_down")
 _CLASSIFY_INPUTS = frozenset({"Centre Number", "Candidate Number", "Entry Code", "Series", *UNIT_COLUMNS})
 
 
-def load_history(con: duckdb.DuckDBPyConnection, candidate_ids: list[int]) -> History:
+def load_history(con: Connection, candidate_ids: list[int]) -> History:
     """Entries and achieved units stored for these candidates (keyed by candidate_id)."""
     if not candidate_ids:
         return History()
@@ -151,12 +151,12 @@ def _sorted(issues: list[Issue]) -> list[Issue]:
 
 
 def commit(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     prepared: Prepared,
     reference: Reference,
     *,
     order_ref: str | None,
-    on_commit: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
+    on_commit: Callable[[Connection, int], None] | None = None,
     dry_run: bool = False,
 ) -> Outcome:
     """Decide the upload's status and store it; everything for the file in one transaction.
@@ -247,7 +247,7 @@ def commit(
     with database.transaction(con):
         sid = record(con, new, Status.READ_AND_RECOGNISED, counts=counts, issues=issues)
         change_status(con, sid, Status.PROCESSING_IN_PROGRESS)
-        store_entries(con, sid, prepared, norm, classified, order_ref)
+        store_entries(con, sid, norm, classified, order_ref)
         _store_holds(con, sid, norm, matches)
         change_status(con, sid, final, "CAND_01" if held_rows else None, reason=reason)
         claim = claim_of(con, sid)
@@ -267,9 +267,8 @@ def _hold_issues(norm: pd.DataFrame, matches: Matches) -> list[Issue]:
 
 
 def store_entries(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     submission_id: int,
-    prepared: Prepared,
     norm: pd.DataFrame,
     classified: Classified,
     order_ref: str | None,
@@ -356,7 +355,7 @@ def rows_to_json(rows: pd.DataFrame) -> str:
     return json.dumps(records, ensure_ascii=False, sort_keys=True)
 
 
-def _store_holds(con: duckdb.DuckDBPyConnection, submission_id: int, norm: pd.DataFrame, matches: Matches) -> None:
+def _store_holds(con: Connection, submission_id: int, norm: pd.DataFrame, matches: Matches) -> None:
     """One review item per held candidate, with their rows: grouped once, inserted in one statement."""
     held = matches.table.loc[matches.table["hold"].notna(), ["candidate_number", "hold", "match_id"]]
     if held.empty:

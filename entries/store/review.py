@@ -4,19 +4,17 @@ candidate, or a rejection. When a submission has no open item left, it is Proces
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
-import duckdb
 import pandas as pd
 
-from entries.checks.classify import classify
-from entries.checks.reference import Reference
-from entries.checks.upload import Prepared
+from entries.checks.classify import Classified, History
 from entries.checks.validate import Context
 from entries.core import clock
 from entries.core.errors import EntriesError, UsageError
 from entries.core.status import Status
-from entries.store import database
 from entries.store.commit import load_history, store_entries
+from entries.store.database import Connection
 from entries.store.submissions import change_status
 
 RESOLUTIONS = ("existing", "new", "new-number", "reject")
@@ -38,7 +36,7 @@ def _entries_of(held: list[dict], series: str | None) -> list[dict]:
     return out
 
 
-def open_items(con: duckdb.DuckDBPyConnection) -> list[dict]:
+def open_items(con: Connection) -> list[dict]:
     """Open review items, oldest first, with what the operator needs to decide."""
     rows = con.execute(
         """SELECT r.review_id, r.submission_id, s.centre, s.file_name, r.reason_code, r.source_rows, r.rows_json,
@@ -93,35 +91,50 @@ def open_items(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return items
 
 
-def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference: Reference) -> dict:
-    """Resolve one held item; returns {"review_id", "resolution", "entries", "submission_status"}.
+@dataclass(frozen=True)
+class Held:
+    """One open review item, as the hall needs it to resolve: its rows (normalised, with the
+    candidate key the resolution gives them), the candidates' history, and the submission's context."""
 
-    existing: the rows' entries go to the candidate on record; new: a new candidate is created
-    (only for a probable duplicate, CAND_01); new-number: a new candidate is created with the
-    centre's lowest free candidate number (for a number that belongs to someone else, CAND_03, or a
-    probable duplicate); reject: the rows are dropped. A new number is returned as
-    "candidate_number" so the centre can be told it.
-    """
+    review_id: int
+    submission_id: int
+    how: str
+    rows: pd.DataFrame
+    history: History
+    context: Context
+    order_ref: str | None
+    given_number: str | None
+
+
+def take_up(con: Connection, review_id: int, how: str) -> Held:
+    """Read held item `review_id` for resolving it `how`; refuses a resolution that does not fit it.
+
+    existing: the rows' entries go to the candidate on record (never another centre's: a UCI on
+    record elsewhere, CAND_04, has no candidate to attach to); new: a new candidate is created (for
+    a probable duplicate, CAND_01, or a UCI on record elsewhere, CAND_04); new-number: a new
+    candidate with the centre's lowest free candidate number (for a number that belongs to someone
+    else, CAND_03, or a probable duplicate); reject: the rows are dropped. Call inside the
+    transaction that stores the resolution."""
     if how not in RESOLUTIONS:
         raise UsageError(f"--as must be one of {', '.join(RESOLUTIONS)}")
     found = con.execute(
         """SELECT r.submission_id, r.reason_code, r.rows_json, r.match_candidate_id, r.status,
-                  s.centre, s.series, s.received_on, s.order_ref, s.file_name, s.sha256
+                  s.centre, s.series, s.received_on, s.order_ref
            FROM review_items r JOIN submissions s USING (submission_id) WHERE r.review_id = ?""",
         [review_id],
     ).fetchall()
     if not found:
         raise UsageError(f"no review item {review_id}; see 'entries review list'")
-    sid, code, rows_json, match_id, status, centre, series, received_on, order_ref, file_name, sha = found[0]
+    sid, code, rows_json, match_id, status, centre, series, received_on, order_ref = found[0]
     if status != "open":
         raise EntriesError(f"review item {review_id} is already resolved ({status})")
-    if how == "new" and code != "CAND_01":
+    if how == "new" and code not in ("CAND_01", "CAND_04"):
         raise EntriesError(
             f"review item {review_id} ({code}) clashes with a candidate on record: resolve it as existing or reject"
         )
-    if how == "new-number" and code == "CAND_02":
+    if how == "new-number" and code in ("CAND_02", "CAND_04"):
         raise EntriesError(
-            f"review item {review_id} (CAND_02) is about a UCI, not a candidate number: resolve it as existing or reject"
+            f"review item {review_id} ({code}) is about a UCI, not a candidate number: resolve it as {'new' if code == 'CAND_04' else 'existing'} or reject"
         )
     if how == "existing" and match_id is None:
         raise EntriesError(f"review item {review_id} has no candidate on record to attach to")
@@ -131,55 +144,53 @@ def resolve(con: duckdb.DuckDBPyConnection, review_id: int, how: str, reference:
     rows["date_of_birth"] = pd.to_datetime(rows["date_of_birth"]).astype("datetime64[s]")
     for n in range(1, 7):
         rows[f"unit_{n}"] = rows[f"unit_{n}"].astype("Int64")
-    stored = 0
     given_number: str | None = None
-    context = Context(centre=centre, series=series, received_on=received_on)
-    with database.transaction(con):
-        if how != "reject":
-            rows["cand_key"] = int(match_id) if how == "existing" else -1
-            if how == "existing":
-                # One number per candidate at a centre: the entries take the number on record.
-                number = con.execute(
-                    "SELECT candidate_number FROM candidates WHERE candidate_id = ?", [int(match_id)]
-                ).fetchall()[0][0]
-                rows["candidate_number"] = number
-                history = load_history(con, [int(match_id)])
-            else:
-                if how == "new-number":
-                    given_number = free_candidate_number(con, centre)
-                    rows["candidate_number"] = given_number
-                history = load_history(con, [])
-            classified = classify(rows, context, reference, history)
-            errors = [i for i in classified.issues if i.severity == "error"]
-            if errors:
-                raise EntriesError(f"review item {review_id} cannot be stored: {errors[0].code} {errors[0].message}")
-            from pathlib import Path
-
-            prepared = Prepared(path=Path(file_name), sha256=sha, context=context, issues=[])
-            store_entries(con, sid, prepared, rows, classified, order_ref)
-            stored = len(classified.entries)
-        con.execute(
-            "UPDATE review_items SET status = 'resolved', resolution = ?, resolved_at = ? WHERE review_id = ?",
-            [how, clock.now(), review_id],
-        )
-        remaining = con.execute(
-            "SELECT count(*) FROM review_items WHERE submission_id = ? AND status = 'open'", [sid]
+    history = load_history(con, [])
+    if how == "existing":
+        # One number per candidate at a centre: the entries take the number on record.
+        rows["candidate_number"] = con.execute(
+            "SELECT candidate_number FROM candidates WHERE candidate_id = ?", [int(match_id)]
         ).fetchall()[0][0]
-        now = con.execute("SELECT status FROM submissions WHERE submission_id = ?", [sid]).fetchall()[0][0]
-        if remaining == 0 and now == str(Status.OCR_HANDLING_THIS):
-            change_status(con, sid, Status.PROCESSING_COMPLETE, reason="every held row resolved")
-            now = str(Status.PROCESSING_COMPLETE)
+        history = load_history(con, [int(match_id)])
+    elif how == "new-number":
+        given_number = free_candidate_number(con, centre)
+        rows["candidate_number"] = given_number
+    rows["cand_key"] = int(match_id) if how == "existing" else -1
+    context = Context(centre=centre, series=series, received_on=received_on)
+    return Held(review_id, sid, how, rows, history, context, order_ref, given_number)
+
+
+def settle(con: Connection, held: Held, classified: Classified | None) -> dict:
+    """Store the resolution of `held` (its classified entries, none for a rejection), and move the
+    submission on to Processing complete when no open item is left. Call inside the transaction
+    `take_up` was called in. Returns {"review_id", "resolution", "entries", "submission_status",
+    "submission_id", "candidate_number"}."""
+    stored = 0
+    if classified is not None:
+        store_entries(con, held.submission_id, held.rows, classified, held.order_ref)
+        stored = len(classified.entries)
+    con.execute(
+        "UPDATE review_items SET status = 'resolved', resolution = ?, resolved_at = ? WHERE review_id = ?",
+        [held.how, clock.now(), held.review_id],
+    )
+    remaining = con.execute(
+        "SELECT count(*) FROM review_items WHERE submission_id = ? AND status = 'open'", [held.submission_id]
+    ).fetchall()[0][0]
+    now = con.execute("SELECT status FROM submissions WHERE submission_id = ?", [held.submission_id]).fetchall()[0][0]
+    if remaining == 0 and now == str(Status.OCR_HANDLING_THIS):
+        change_status(con, held.submission_id, Status.PROCESSING_COMPLETE, reason="every held row resolved")
+        now = str(Status.PROCESSING_COMPLETE)
     return {
-        "review_id": review_id,
-        "resolution": how,
+        "review_id": held.review_id,
+        "resolution": held.how,
         "entries": stored,
         "submission_status": now,
-        "submission_id": sid,
-        "candidate_number": given_number,
+        "submission_id": held.submission_id,
+        "candidate_number": held.given_number,
     }
 
 
-def free_candidate_number(con: duckdb.DuckDBPyConnection, centre: str, taken: set[str] | None = None) -> str:
+def free_candidate_number(con: Connection, centre: str, taken: set[str] | None = None) -> str:
     """The centre's lowest candidate number (0001-9999) that no candidate has and that is not in
     `taken` (numbers given out but not stored yet); one query."""
     found = con.execute(
