@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib.util
 import json
 import logging
+import resource
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -564,6 +568,91 @@ def test_password_protected_old_xls_says_both():
     code, message = _refusal("password_old.xls")
     assert code == "FILE_24"
     assert message == "This is an old Excel 97-2003 workbook (.xls), and it is password protected."
+
+
+# Run in a child python under a 300 MB address-space cap, so a sniffer that allocates without end
+# raises MemoryError there (1.5 s) instead of taking this machine's memory: it prints what sniff did,
+# how long it took, and how much its peak resident memory grew.
+_SNIFF_UNDER_CAP = """
+import json, resource, sys, time
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_AS, (300 << 20, resource.getrlimit(resource.RLIMIT_AS)[1]))
+from entries.core.limits import ReadLimits
+from entries.intake.sniff import Refused, sniff
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.perf_counter()
+try:
+    sniff(Path(sys.argv[1]), ReadLimits())
+    got = "read"
+except Refused as refused:
+    got = refused.code
+except MemoryError:
+    got = "MemoryError"
+seconds = time.perf_counter() - started
+grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+print(json.dumps({"got": got, "seconds": seconds, "grew": grew}))
+"""
+
+
+def _fixture_module():
+    spec = importlib.util.spec_from_file_location("intake_fixtures", INTAKE / "make_fixtures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("sectors", [1, 40_000])
+def test_self_referencing_ole2_is_refused_as_damaged_at_once_without_growing_memory(tmp_path, sectors):
+    # 1 sector: the committed fixture (its FAT sends the directory back to itself). 40,000 sectors
+    # (20 MB): big enough that its FAT needs the DIFAT chain, which loops back to its first sector.
+    path = INTAKE / "ole2_difat_loop.xls"
+    if sectors > 1:
+        path = tmp_path / "big_loop.xls"
+        path.write_bytes(_fixture_module().ole2_difat_loop(sectors))
+    else:
+        assert path.read_bytes() == _fixture_module().ole2_difat_loop(1)  # the generator made it
+    done = subprocess.run(
+        [sys.executable, "-c", _SNIFF_UNDER_CAP, str(path)], capture_output=True, text=True, timeout=120, check=True
+    )
+    result = json.loads(done.stdout)
+    assert result["got"] == "FILE_02"
+    assert result["seconds"] < 1.0
+    assert result["grew"] < path.stat().st_size + (16 << 20)
+
+
+def test_self_referencing_ole2_upload_fails_through_entries_ingest(tmp_path):
+    # The whole command in a child under a 6 GB address-space cap (it reserves about 2.6 GB and uses
+    # about 200 MB): the sniffer runs in the command's own process, so an unguarded one fails the
+    # command with MemoryError ("failed unexpectedly") there, never this machine.
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (6 << 30, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "entries.cli",
+            "--db",
+            str(tmp_path / "db" / "entries.duckdb"),
+            "--out",
+            str(tmp_path / "out"),
+            "ingest",
+            str(INTAKE / "ole2_difat_loop.xls"),
+            "--centre",
+            "12345",
+            "--received-on",
+            "2026-11-28",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=cap,
+    )
+    assert done.returncode == 1, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "Upload failed"
+    assert [i["code"] for i in result["issues"]] == ["FILE_02"]
 
 
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
