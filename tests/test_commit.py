@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -178,7 +179,7 @@ def test_known_candidate_is_selected_not_created_again(con, run):
     assert count(con, "SELECT count(*) FROM candidates") == 2
 
 
-def test_probable_duplicate_candidate_is_held_then_resolved(con, run):
+def test_probable_duplicate_candidate_is_held_then_resolved(con, run, tmp_path):
     run("full_award_certificate.csv")
     held = run("probable_duplicate_candidate.csv")
     assert held.status == Status.OCR_HANDLING_THIS and held.held == 1 and "CAND_01" in codes(held)
@@ -186,6 +187,7 @@ def test_probable_duplicate_candidate_is_held_then_resolved(con, run):
     items = review.open_items(con)
     assert [(i["reason_code"], i["on_record"]["candidate_number"]) for i in items] == [("CAND_01", "0042")]
     done = hall.resolve_held(con, items[0]["review_id"], "existing", refdata.snapshot(con), tmp_path)
+    assert Path(done.pop("confirmation")).is_file()  # the centre's confirmation shows what is now stored
     assert done == {
         "review_id": items[0]["review_id"],
         "resolution": "existing",
@@ -206,7 +208,7 @@ def test_probable_duplicate_candidate_is_held_then_resolved(con, run):
     assert history == ["Read and recognised", "Processing in progress", "OCR handling this", "Processing complete"]
 
 
-def test_held_item_resolved_as_new_candidate_or_rejected(con, run):
+def test_held_item_resolved_as_new_candidate_or_rejected(con, run, tmp_path):
     run("full_award_certificate.csv")
     run("probable_duplicate_candidate.csv")
     item = review.open_items(con)[0]["review_id"]
@@ -223,7 +225,7 @@ def test_review_list_shows_what_each_held_row_would_enter(con, run):
     assert item["entries"] == [{"row": 2, "entry_code": "05850", "units": [], "series": "2027-06"}]
 
 
-def test_a_candidate_number_clash_is_resolved_with_a_free_number(con, run):
+def test_a_candidate_number_clash_is_resolved_with_a_free_number(con, run, tmp_path):
     run("full_award_certificate.csv")
     held = run("candidate_number_of_another_candidate.csv")
     assert held.status == Status.OCR_HANDLING_THIS and "CAND_03" in codes(held)
@@ -243,14 +245,17 @@ def test_a_candidate_number_clash_is_resolved_with_a_free_number(con, run):
     assert review.free_candidate_number(con, "12345") == "0002"
 
 
-def test_uci_on_record_with_another_date_of_birth_is_held(con, run):
+def test_uci_on_record_with_another_date_of_birth_is_held(con, run, tmp_path):
     run("full_award_certificate.csv")
     held = run("uci_with_other_date_of_birth.csv")
     assert held.status == Status.OCR_HANDLING_THIS and "CAND_02" in codes(held)
     item = review.open_items(con)[0]["review_id"]
     with pytest.raises(Exception, match="existing or reject"):
         hall.resolve_held(con, item, "new", refdata.snapshot(con), tmp_path)
-    assert hall.resolve_held(con, item, "reject", refdata.snapshot(con), tmp_path)["submission_status"] == "Processing complete"
+    assert (
+        hall.resolve_held(con, item, "reject", refdata.snapshot(con), tmp_path)["submission_status"]
+        == "Processing complete"
+    )
     assert count(con) == 1
 
 
