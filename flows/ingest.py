@@ -21,7 +21,7 @@ from entries.checks.validate import Context
 from entries.core import clock, config
 from entries.pipeline import hall
 from entries.store import database, refdata
-from entries.store.spool import load_spooled, spool, spool_dir, unspool
+from entries.store.spool import load_spooled, spool, spool_dir, temp_dir, unspool
 from flows.retry import busy_store
 
 
@@ -45,7 +45,7 @@ def reference_task(db: str) -> Reference:
 @task(name="prepare", task_run_name="prepare {context.centre}", persist_result=False, cache_policy=NO_CACHE)
 def prepare_task(path: str, context: Context, reference: Reference, folder: str) -> str:
     """Read and check one file (no database writes); returns where its rows were spooled."""
-    prepared = hall.prepare(Path(path), context, reference)
+    prepared = hall.prepare(Path(path), context, reference, work_dir=temp_dir(Path(folder)))
     return str(spool(prepared, Path(folder), prepared.sha256[:16]))
 
 

@@ -103,14 +103,22 @@ def context_for(
     )
 
 
-def prepare(sent: Sent, context: Context, reference: Reference, limits: ReadLimits | None = None) -> Prepared:
-    """Read and check what a door sent against `reference`, without touching the store."""
+def prepare(
+    sent: Sent,
+    context: Context,
+    reference: Reference,
+    limits: ReadLimits | None = None,
+    *,
+    work_dir: Path | None = None,
+) -> Prepared:
+    """Read and check what a door sent against `reference`, without touching the store. A file's
+    reader makes its temporary files in `work_dir` (a private folder: they hold candidates' cells)."""
     if isinstance(sent, FormRows):
         return _prepare_rows(sent, context, reference)
     path = sent
     sha = file_sha256(path)
     try:
-        sheet = read_upload(path, limits)
+        sheet = read_upload(path, limits, work_dir=work_dir)
     except Refused as refused:
         return Prepared(path, sha, context, [issue(refused.code, file=path.name, **refused.params)], refused.code)
     meta: dict[str, Any] = {"file_format": sheet.file_format, "encoding": sheet.encoding, "sheet": sheet.sheet}
@@ -232,11 +240,12 @@ def submit(
     out_dir: Path,
     limits: ReadLimits | None = None,
     dry_run: bool = False,
+    work_dir: Path | None = None,
 ) -> Outcome:
-    """Prepare and finish one submission in this process (the command line and the portal)."""
+    """Prepare and finish one submission in this process (the command line)."""
     return finish(
         con,
-        prepare(sent, context, reference, limits),
+        prepare(sent, context, reference, limits, work_dir=work_dir),
         reference,
         order_ref=order_ref,
         out_dir=out_dir,

@@ -38,7 +38,7 @@ from entries.store import database, refdata
 from entries.store.database import Connection
 from entries.store.outcomes import outcome_from_store
 from entries.store.runlock import backup, run_lock
-from entries.store.spool import load_spooled, private_temp, spool, spool_dir, sweep, unspool
+from entries.store.spool import load_spooled, private_temp, spool, spool_dir, sweep, temp_dir, unspool
 
 FOLDERS = ("processing", "processed", "rejected", "failed")
 SKIP_SUFFIXES = (".order.txt", ".tmp", ".part", ".crdownload")
@@ -289,7 +289,7 @@ def prepare_claim(claim: Claim, reference: Reference, folder: Path) -> Path:
     )
     name = f"{claim.claim_id}-{claim.sha256[:16]}"
     try:
-        prepared = hall.prepare(claim.path, context, reference)
+        prepared = hall.prepare(claim.path, context, reference, work_dir=temp_dir(folder))
         if _future_dated(claim.path):
             prepared.issues.insert(0, issue("RUN_02", file=claim.file_name))
         return spool(prepared, folder, name)

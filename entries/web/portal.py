@@ -136,7 +136,13 @@ def ingest_upload(portal: Portal, sent: hall.Sent, centre: str, order_ref: str |
     received = clock.today()
     with portal.store() as con:
         reference = refdata.snapshot(con)
-    prepared = hall.prepare(sent, hall.context_for(reference, centre, received), reference, portal.limits)
+    prepared = hall.prepare(
+        sent,
+        hall.context_for(reference, centre, received),
+        reference,
+        portal.limits,
+        work_dir=private_folder(portal.uploads),
+    )
     with portal.store() as con:
         outcome = hall.finish(con, prepared, reference, order_ref=order_ref, out_dir=portal.out_dir)
     if outcome.submission_id is None:  # cannot happen: every upload is recorded
