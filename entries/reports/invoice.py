@@ -293,11 +293,13 @@ def write_series_invoices(
     if series is not None:
         _check_arguments("00000", series)
     centres = centres_with_entries(con, series, received)
-    produced: list[Produced] = []
+    # Every centre at once: one issue, one lookup and one read of the invoices, never one a centre.
+    issued = issue_invoices(con, None, on=on, series=series, received=received)
+    invoices = build_invoices(con, invoices_for(con, None, series, None, received))
+    produced = [Produced(i, write_invoice_files(i, out_dir), i.invoice_number in issued.new) for i in invoices]
     by_centre = []
-    for centre in centres:  # one issue and a few queries per centre, never per entry
-        mine = produce_invoices(con, centre, out_dir, series=series, received=received, on=on)
-        produced += mine
+    for centre in centres:
+        mine = [p for p in produced if p.invoice.centre.number == centre]
         by_centre.append(
             {
                 "centre": centre,

@@ -1,8 +1,9 @@
 """Issued invoices: each stored entry is billed on exactly one invoice, and an invoice keeps its number.
 
-`issue_invoices` bills a centre's entries not yet on any invoice: one new invoice per series, in
-one transaction, with a number drawn from a sequence and never reused (`invoices.invoice_number`
-is the primary key, `invoice_entries.entry_id` too, so an entry can never be billed twice). The
+`issue_invoices` bills a centre's (or every centre's) entries not yet on any invoice: one new
+invoice per centre and series, in one transaction, with a number drawn from a sequence and never
+reused (`invoices.invoice_number` is the primary key, `invoice_entries.entry_id` too, so an entry
+can never be billed twice). The
 issuer's and the centre's details, the VAT rate and the payment terms are copied onto the invoice
 when it is issued, so the same invoice produced again is the same document even after the
 reference data changes.
@@ -20,6 +21,7 @@ import json
 from dataclasses import dataclass
 
 import duckdb
+import pandas as pd
 
 from entries.core import clock
 from entries.core.errors import EntriesError
@@ -65,13 +67,22 @@ def _issuer(con: duckdb.DuckDBPyConnection) -> dict:
     return {k: (None if v is None or v != v else v) for k, v in found.iloc[0].to_dict().items()}
 
 
-def _centre(con: duckdb.DuckDBPyConnection, centre: str) -> dict:
-    found = con.execute(
-        """SELECT name, address_line_1, address_line_2, town, postcode FROM all_centres WHERE centre_number = ?""",
-        [centre],
-    ).fetchall()
-    name, *address = found[0] if found else (None, None, None, None, None)
-    return {"number": centre, "name": name, "address": [part for part in address if part]}
+def _centres(con: duckdb.DuckDBPyConnection, centres: list[str]) -> dict[str, dict]:
+    """Each centre's details as an invoice carries them (number, name, address lines), by number, in
+    one query; a centre the store does not know has no name and no address."""
+    found = {
+        number: (name, *address)
+        for number, name, *address in con.execute(
+            """SELECT centre_number, name, address_line_1, address_line_2, town, postcode FROM all_centres
+               WHERE centre_number IN (SELECT unnest(?::VARCHAR[]))""",
+            [centres],
+        ).fetchall()
+    }
+    out = {}
+    for centre in centres:
+        name, *address = found.get(centre, (None, None, None, None, None))
+        out[centre] = {"number": centre, "name": name, "address": [part for part in address if part]}
+    return out
 
 
 def vat_pence(subtotal_pence: int, basis_points: int) -> int:
@@ -81,101 +92,113 @@ def vat_pence(subtotal_pence: int, basis_points: int) -> int:
 
 def issue_invoices(
     con: duckdb.DuckDBPyConnection,
-    centre: str,
+    centre: str | None,
     *,
     on: dt.date | None = None,
     series: str | None = None,
     order_ref: str | None = None,
     received: tuple[dt.date, dt.date] | None = None,
 ) -> Issued:
-    """Bill the centre's entries (within the filters) that no invoice bills yet: one invoice per
-    series, dated `on` (default today), all in one transaction. Nothing new, nothing issued."""
+    """Bill the entries of `centre` (every centre for None) within the filters that no invoice
+    bills yet: one invoice per centre and series, numbered in centre then series order, dated `on`
+    (default today), all in one transaction of a fixed few statements however many invoices.
+    Nothing new, nothing issued."""
     day = on or clock.today()
     where, params = entry_filter(centre, series, order_ref, received)
-    unbilled = f"""SELECT e.entry_id, e.series, e.fee_pence FROM entries e JOIN submissions s USING (submission_id)
+    unbilled = f"""SELECT e.entry_id, e.centre_number, e.series, e.fee_pence FROM entries e JOIN submissions s USING (submission_id)
                    WHERE {where} AND NOT EXISTS (SELECT 1 FROM invoice_entries b WHERE b.entry_id = e.entry_id)"""
     totals = con.execute(
-        f"SELECT series, sum(fee_pence) FROM ({unbilled}) GROUP BY series ORDER BY series", params
+        f"""SELECT centre_number, series, sum(fee_pence) FROM ({unbilled})
+            GROUP BY centre_number, series ORDER BY centre_number, series""",
+        params,
     ).fetchall()
     if not totals:
         return Issued(new=())
     issuer = _issuer(con)
-    who = _centre(con, centre)
+    who = _centres(con, sorted({row_centre for row_centre, _, _ in totals}))
     rate = int(issuer["vat_rate_basis_points"])
     terms = int(issuer["payment_terms_days"])
     note = issuer.get("vat_note") or ("" if rate else "No VAT is charged.")
-    issued: list[str] = []
+    issuer_json = json.dumps(
+        {
+            "name": issuer["name"],
+            "address": [
+                p
+                for p in (issuer["address_line_1"], issuer.get("address_line_2"), issuer["town"], issuer["postcode"])
+                if p
+            ],
+            "vat_number": issuer.get("vat_number"),
+            "company_number": issuer.get("company_number"),
+        },
+        sort_keys=True,
+    )
     with database.transaction(con):
-        for row_series, subtotal in totals:
-            n = con.execute("SELECT nextval('invoice_numbers')").fetchall()[0][0]
-            number = f"{issuer['invoice_prefix']}-{day.year}-{n:06d}"
+        # One number each, drawn in one statement and handed out in order.
+        seqs = sorted(
+            n for (n,) in con.execute("SELECT nextval('invoice_numbers') FROM range(?)", [len(totals)]).fetchall()
+        )
+        records = []
+        for n, (row_centre, row_series, subtotal) in zip(seqs, totals, strict=True):
             subtotal = int(subtotal)
             vat = vat_pence(subtotal, rate)
+            records.append(
+                {
+                    "invoice_number": f"{issuer['invoice_prefix']}-{day.year}-{n:06d}",
+                    "seq": n,
+                    "centre": row_centre,
+                    "series": row_series,
+                    "invoice_date": day,
+                    "tax_point": day,  # the tax point of a fee invoiced when the entry is billed: the invoice date
+                    "due_date": day + dt.timedelta(days=terms),
+                    "payment_terms": f"Payment due within {terms} days of the invoice date.",
+                    "issuer_json": issuer_json,
+                    "centre_json": json.dumps(who[row_centre], sort_keys=True),
+                    "vat_rate_basis_points": rate,
+                    "vat_note": note,
+                    "subtotal_pence": subtotal,
+                    "vat_pence": vat,
+                    "total_pence": subtotal + vat,
+                }
+            )
+        con.register("new_invoices", pd.DataFrame.from_records(records))
+        try:
             con.execute(
                 """INSERT INTO invoices (invoice_number, seq, centre, series, invoice_date, tax_point, due_date,
                        payment_terms, issuer_json, centre_json, vat_rate_basis_points, vat_note,
                        subtotal_pence, vat_pence, total_pence, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    number,
-                    n,
-                    centre,
-                    row_series,
-                    day,
-                    day,  # the tax point of a fee invoiced when the entry is billed: the invoice date
-                    day + dt.timedelta(days=terms),
-                    f"Payment due within {terms} days of the invoice date.",
-                    json.dumps(
-                        {
-                            "name": issuer["name"],
-                            "address": [
-                                p
-                                for p in (
-                                    issuer["address_line_1"],
-                                    issuer.get("address_line_2"),
-                                    issuer["town"],
-                                    issuer["postcode"],
-                                )
-                                if p
-                            ],
-                            "vat_number": issuer.get("vat_number"),
-                            "company_number": issuer.get("company_number"),
-                        },
-                        sort_keys=True,
-                    ),
-                    json.dumps(who, sort_keys=True),
-                    rate,
-                    note,
-                    subtotal,
-                    vat,
-                    subtotal + vat,
-                    clock.now(),
-                ],
+                   SELECT invoice_number, seq, centre, series, CAST(invoice_date AS DATE), CAST(tax_point AS DATE),
+                          CAST(due_date AS DATE), payment_terms, issuer_json, centre_json, vat_rate_basis_points,
+                          vat_note, subtotal_pence, vat_pence, total_pence, ?
+                   FROM new_invoices""",
+                [clock.now()],
             )
             con.execute(
-                f"INSERT INTO invoice_entries (entry_id, invoice_number) SELECT entry_id, ? FROM ({unbilled}) u "
-                "WHERE u.series = ?",
-                [number, *params, row_series],
+                f"""INSERT INTO invoice_entries (entry_id, invoice_number)
+                    SELECT u.entry_id, n.invoice_number FROM ({unbilled}) u
+                    JOIN new_invoices n ON n.centre = u.centre_number AND n.series = u.series""",
+                params,
             )
-            issued.append(number)
-    return Issued(new=tuple(issued))
+        finally:
+            con.unregister("new_invoices")
+    return Issued(new=tuple(r["invoice_number"] for r in records))
 
 
 def invoices_for(
     con: duckdb.DuckDBPyConnection,
-    centre: str,
+    centre: str | None,
     series: str | None = None,
     order_ref: str | None = None,
     received: tuple[dt.date, dt.date] | None = None,
 ) -> list[str]:
-    """Numbers of the invoices billing the centre's entries within the filters, oldest first."""
+    """Numbers of the invoices billing the entries of `centre` (every centre for None) within the
+    filters, by centre, then oldest first."""
     where, params = entry_filter(centre, series, order_ref, received)
     return [
         r[0]
         for r in con.execute(
             f"""SELECT b.invoice_number FROM invoice_entries b JOIN entries e USING (entry_id)
                 JOIN submissions s ON s.submission_id = e.submission_id JOIN invoices i USING (invoice_number)
-                WHERE {where} GROUP BY b.invoice_number ORDER BY min(i.seq)""",
+                WHERE {where} GROUP BY b.invoice_number, i.centre ORDER BY i.centre, min(i.seq)""",
             params,
         ).fetchall()
     ]
