@@ -54,17 +54,19 @@ KILL_AT = textwrap.dedent(
             return result
         return wrapper
 
+    from entries.pipeline import hall, workers
+
     BOUNDARIES = {
-        "claimed": ("_claim_row", before),       # in processing/, no journal row yet
-        "journalled": ("_claim_row", after),     # journal row written, nothing prepared
-        "prepared": ("prepare_claim_anywhere", after),  # rows spooled (by a worker), nothing stored
-        "committed": ("commit", after),          # stored with its claim marked, no report
-        "reported": ("report_claim", after),     # reports written, file not moved
-        "moved": ("_close_claim", before),       # file in its final folder, claim still open
-        "closed": ("finish_claim", after),       # claim closed, next file not started
+        "claimed": (nightly, "_claim_row", before),       # in processing/, no journal row yet
+        "journalled": (nightly, "_claim_row", after),     # journal row written, nothing prepared
+        "prepared": (workers, "prepare_anywhere", after),  # rows spooled (by a worker), nothing stored
+        "committed": (hall, "commit", after),             # stored with its claim marked, no report
+        "reported": (hall, "with_reports", after),        # reports written, file not moved
+        "moved": (nightly, "_close_claim", before),       # file in its final folder, claim still open
+        "closed": (nightly, "finish_claim", after),       # claim closed, next file not started
     }
-    name, how = BOUNDARIES[step]
-    setattr(nightly, name, how(getattr(nightly, name)))
+    module, name, how = BOUNDARIES[step]
+    setattr(module, name, how(getattr(module, name)))
     nightly.run_nightly(root / "inbox", root / "db" / "e.duckdb", root / "out",
                         received_on=dt.date(2027, 1, 15), settle_seconds=0)
     """
