@@ -21,8 +21,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,8 +55,8 @@ def read_upload(path: Path, limits: ReadLimits | None = None, *, work_dir: Path 
     """Read `path` by what its bytes are (not its name); raise Refused if it cannot be read.
 
     `work_dir` is where the reader's temporary folder (`entries-read-*`, removed before this
-    returns) is made: a run's private folder. Without one, the folder an open `work_folder` block
-    names, else the system's temporary folder."""
+    returns) is made: a run's private folder (the store's spool `tmp/`, `entries.store.spool.
+    temp_dir`; the portal's private uploads folder). Without one, the system's temporary folder."""
     limits = limits or ReadLimits.from_env()
     sniffed = sniff(path, limits)
     if sniffed.kind == "csv":
@@ -80,35 +78,12 @@ def read_upload(path: Path, limits: ReadLimits | None = None, *, work_dir: Path 
     return _read_xlsx_in_child(path, limits, _work_dir(work_dir))
 
 
-# The folder readers given no `work_dir` use while a `work_folder` block is open. Kept for callers
-# that do not pass `work_dir` yet (a night's own thread pool); a setting of this module only: the
-# process's environment and `tempfile` are never touched, and a worker process started meanwhile
-# does not inherit it (it must be given `work_dir`).
-_DEFAULT_WORK_DIR: Path | None = None
-_DEFAULT_LOCK = threading.Lock()
-
-
-@contextmanager
-def work_folder(folder: Path) -> Iterator[Path]:
-    """Within the block, readers of this process that are given no `work_dir` make their
-    temporary folders in `folder`; the previous setting is back afterwards."""
-    global _DEFAULT_WORK_DIR
-    with _DEFAULT_LOCK:
-        before, _DEFAULT_WORK_DIR = _DEFAULT_WORK_DIR, Path(folder)
-    try:
-        yield Path(folder)
-    finally:
-        with _DEFAULT_LOCK:
-            _DEFAULT_WORK_DIR = before
-
-
 def _work_dir(given: Path | None) -> Path | None:
     """The folder to make this read's temporary folder in (created owner-only if missing), or None
     for the system's."""
-    folder = given if given is not None else _DEFAULT_WORK_DIR
-    if folder is not None:
-        Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
+    if given is not None:
+        Path(given).mkdir(mode=0o700, parents=True, exist_ok=True)
+    return given
 
 
 # Imported once by the fork server, so each forked reader starts with the parsers loaded.

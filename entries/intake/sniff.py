@@ -4,6 +4,11 @@ Each format this service does not read is named for what it is (an old Excel ver
 OpenDocument spreadsheet, a Word document, ...) and, when the file's name says otherwise, for what
 it was called; one cause gets one message. Nothing here parses XML: zip members are only listed,
 and at most the content-types part is searched as bytes.
+
+This runs in the calling process (the portal, a command, a night), outside the reader child's
+limits: an OLE2 file's sector chains are walked with the sectors already visited kept and every
+table bounded by the file's own size, so a crafted header or a chain that loops is refused as a
+damaged file (FILE_02) at once, never followed.
 """
 
 from __future__ import annotations

@@ -30,7 +30,6 @@ import pandas as pd
 from entries.checks.upload import Prepared
 from entries.checks.validate import Context
 from entries.core.rules import Issue
-from entries.intake.reader import work_folder
 
 _META = "prepared.json"
 _FRAMES = ("rows", "entries")
@@ -127,15 +126,13 @@ def temp_dir(folder: Path) -> Path:
 
 @contextmanager
 def private_temp(folder: Path) -> Iterator[Path]:
-    """`temp_dir(folder)` for the block, removed with everything in it when the block ends.
+    """`temp_dir(folder)` for the block (a run), removed with everything in it when the block ends.
 
-    Meanwhile readers of this process that are given no `work_dir` use it too
-    (`entries.intake.reader.work_folder`); worker processes must be given it as `work_dir`. The
+    The run hands it to its readers as `work_dir`, in this process and in its workers alike; the
     process's environment and `tempfile.tempdir` are left as they are."""
     temp = temp_dir(folder)
     try:
-        with work_folder(temp):
-            yield temp
+        yield temp
     finally:
         shutil.rmtree(temp, ignore_errors=True)  # nothing made for this run outlives it
 
