@@ -35,7 +35,7 @@ def submission_history(
     submission with that claim number.
     """
     rows = listing.submission_counts(con, centre, qualification, group, claim)
-    changes = listing.status_changes(con)
+    changes = listing.status_changes(con, [s.submission_id for s in rows])
     return [
         {
             "submission_id": s.submission_id,

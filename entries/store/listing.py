@@ -136,11 +136,16 @@ class StatusChange:
     changed_at: dt.datetime
 
 
-def status_changes(con: Connection) -> dict[int, list[StatusChange]]:
-    """Every submission's status changes in the order recorded, by submission id (one query)."""
+def status_changes(con: Connection, submission_ids: list[int]) -> dict[int, list[StatusChange]]:
+    """The status changes of the submissions `submission_ids` in the order recorded, by submission
+    id (one query; a submission without changes is absent)."""
     changes: dict[int, list[StatusChange]] = {}
+    if not submission_ids:
+        return changes
     for sid, status, code, at in con.execute(
-        "SELECT submission_id, status, reason_code, changed_at FROM submission_status ORDER BY submission_id, seq"
+        """SELECT submission_id, status, reason_code, changed_at FROM submission_status
+           WHERE submission_id IN (SELECT unnest(?::INTEGER[])) ORDER BY submission_id, seq""",
+        [submission_ids],
     ).fetchall():
         changes.setdefault(sid, []).append(StatusChange(status, code, at))
     return changes
