@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -14,36 +17,35 @@ from tests.conftest import PROJECT
 SAMPLES = PROJECT / "data" / "samples"
 
 
-@pytest.fixture
-def stored(tmp_path, capsys):
-    """A store after the sample nightly import (in-process), and its folders."""
-    shutil.copytree(SAMPLES / "inbox", tmp_path / "inbox")
-    base = ["--db", str(tmp_path / "e.duckdb"), "--out", str(tmp_path / "out")]
+@pytest.fixture(scope="module")
+def sample_night(tmp_path_factory) -> tuple[Path, dict]:
+    """The sample nightly import (in-process), run once for the module (it costs ~5 s): its folder
+    (store, reports, inbox and the folders the files went to) and its JSON summary."""
+    root = tmp_path_factory.mktemp("sample-night")
+    shutil.copytree(SAMPLES / "inbox", root / "inbox")
+    base = ["--db", str(root / "e.duckdb"), "--out", str(root / "out")]
     # The results' candidates were entered in an earlier series: on record before their results.
-    assert main([*base, "onboard", str(SAMPLES / "onboarding"), "--received-on", "2026-09-01"]) == 0
-    assert main([*base, "results", "load", str(SAMPLES / "results.csv")]) == 0
-    capsys.readouterr()
-    assert (
-        main(
-            [
-                *base,
-                "nightly",
-                str(tmp_path / "inbox"),
-                "--in-process",
-                "--received-on",
-                "2027-01-15",
-                "--settle-seconds",
-                "0",
-                "--json",
-            ]
-        )
-        == 0
-    )
-    summary = json.loads(capsys.readouterr().out)
-    return base, summary
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main([*base, "onboard", str(SAMPLES / "onboarding"), "--received-on", "2026-09-01"]) == 0
+        assert main([*base, "results", "load", str(SAMPLES / "results.csv")]) == 0
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        night = [*base, "nightly", str(root / "inbox"), "--in-process", "--received-on", "2027-01-15"]
+        assert main([*night, "--settle-seconds", "0", "--json"]) == 0
+    return root, json.loads(printed.getvalue())
+
+
+@pytest.fixture
+def stored(sample_night, tmp_path):
+    """A copy, in this test's folder, of the store and folders after the sample nightly import, and
+    the night's summary: each test changes its own copy."""
+    root, summary = sample_night
+    shutil.copytree(root, tmp_path, dirs_exist_ok=True)
+    return ["--db", str(tmp_path / "e.duckdb"), "--out", str(tmp_path / "out")], summary
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cli_sample_night")  # one worker runs the night once
 def test_nightly_json_has_files_and_totals(stored):
     _, summary = stored
     assert set(summary) >= {"files", "totals"} and summary["left_for_next_run"] == []
@@ -52,6 +54,7 @@ def test_nightly_json_has_files_and_totals(stored):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cli_sample_night")  # one worker runs the night once
 def test_list_json_fields(stored, capsys):
     base, _ = stored
     assert main([*base, "list", "--centre", "12345", "--json"]) == 0
@@ -94,6 +97,7 @@ LINE_KEYS = {"entry_code", "title", "quantity", "unit_fee_pence", "late", "amoun
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cli_sample_night")  # one worker runs the night once
 def test_invoice_json_follows_the_contract_and_totals_match_the_entries(stored, capsys):
     base, _ = stored
     assert main([*base, "list", "--centre", "12345", "--series", "2027-06", "--json"]) == 0
@@ -125,6 +129,7 @@ def test_invoice_json_follows_the_contract_and_totals_match_the_entries(stored, 
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cli_sample_night")  # one worker runs the night once
 def test_history_filters(stored, capsys):
     base, _ = stored
     assert main([*base, "history", "--centre", "12345", "--json"]) == 0
@@ -136,6 +141,7 @@ def test_history_filters(stored, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cli_sample_night")  # one worker runs the night once
 def test_every_accepted_submission_has_a_claim_number_history_finds(stored, capsys):
     base, summary = stored
     accepted = [f for f in summary["files"] if f["status"] in ("Processing complete", "OCR handling this")]
@@ -156,6 +162,7 @@ def test_every_accepted_submission_has_a_claim_number_history_finds(stored, caps
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cli_sample_night")  # one worker runs the night once
 def test_invoices_for_a_series_write_a_finance_summary(stored, capsys, tmp_path):
     base, _ = stored
     assert main([*base, "invoices", "--series", "2027-06", "--json"]) == 0
@@ -194,6 +201,7 @@ def test_every_command_has_help(command, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cli_sample_night")  # one worker runs the night once
 def test_invoices_for_a_date_range(stored, capsys, tmp_path):
     base, _ = stored
     assert main([*base, "invoices", "--received-from", "2027-01-01", "--received-to", "2027-01-31", "--json"]) == 0
@@ -205,6 +213,7 @@ def test_invoices_for_a_date_range(stored, capsys, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cli_sample_night")  # one worker runs the night once
 def test_history_report_file(stored, capsys, tmp_path):
     import openpyxl
 
@@ -220,6 +229,7 @@ def test_history_report_file(stored, capsys, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cli_sample_night")  # one worker runs the night once
 def test_invoice_for_an_unknown_centre_or_order(stored, capsys, tmp_path):
     base, _ = stored
     assert main([*base, "invoice", "--centre", "99999", "--series", "2027-06"]) == 2
