@@ -50,11 +50,14 @@ run: reference
 	@echo "  ENTRIES_DB=$(CURDIR)/$(SAMPLE)/entries.duckdb ENTRIES_OUT=$(CURDIR)/$(SAMPLE)/out $(BIN)/entries web"
 	@echo "  then open http://127.0.0.1:8000/ and sign in as northfield, password $(SAMPLE_PASSWORD)"
 
-test: reference
-	$(BIN)/python -m pytest
-
-# Everything not marked slow, on two workers (the machine has two cores): under two minutes.
+# The whole suite on two workers (the machine has two cores; WORKERS=0 runs it in this process).
+# pytest-xdist hands each worker the next test when it is free, slow tests first; tests marked
+# xdist_group (the Prefect API's, a module's shared night) go to one worker together (pyproject.toml).
 WORKERS ?= 2
+test: reference
+	$(BIN)/python -m pytest -n $(WORKERS)
+
+# Everything not marked slow, on the same workers.
 test-fast: reference
 	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow"
 

@@ -32,6 +32,23 @@ def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001 - pytest hook sig
     shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
 
 
+# Every test on the session's Prefect API is in this xdist group: one worker starts the API once.
+PREFECT_GROUP = "prefect"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups (`--dist loadgroup`)
+def pytest_collection_modifyitems(config, items):  # noqa: ARG001 - pytest hook signature
+    """Slow tests first, and the tests using `prefect_harness` in one xdist group.
+
+    Under `-n 2` each worker takes the next test (or whole group) when it is free, so the long ones
+    are started first, not left for the end where one worker would run them while the other idles.
+    The order is otherwise kept (a stable sort), the same in every worker, as xdist requires."""
+    for item in items:
+        if "prefect_harness" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group(PREFECT_GROUP))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     """A fresh store path per test."""
@@ -72,7 +89,9 @@ def reference_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """One temporary Prefect API for the whole session (starting it costs ~10 s)."""
+    """One temporary Prefect API for the whole session (starting it costs 10-25 s), its database in a
+    temporary folder of its own; its URL is `PREFECT_API_URL.value()`, for child processes to use.
+    Under xdist one per worker, and the tests using it are in one group (see above): started once."""
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):
