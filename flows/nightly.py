@@ -27,7 +27,6 @@ from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from entries.checks.reference import Reference
-from entries.checks.upload import Outcome
 from entries.core import config
 from entries.pipeline import nightly
 from entries.store import database
@@ -78,9 +77,10 @@ def claim_task(
 
 
 @task(name="prepare", task_run_name="prepare {claim.centre}/{claim.file_name}", **QUIET)
-def prepare_task(claim: nightly.Claim, reference: Reference, spool: str) -> str:
-    """Read and check one claimed file where the task runs (a Dask worker); returns its spool path."""
-    return str(nightly.prepare_claim(claim, reference, Path(spool)))
+def prepare_task(claim: nightly.Claim, reference: Reference, spool: str) -> nightly.Spooled:
+    """Read and check one claimed file where the task runs (a Dask worker); returns its spool path
+    (or why a fault of the machine left it for the next run)."""
+    return nightly.prepare_claim(claim, reference, Path(spool))
 
 
 @task(
@@ -90,10 +90,12 @@ def prepare_task(claim: nightly.Claim, reference: Reference, spool: str) -> str:
     **DB_RETRY,
     **QUIET,
 )
-def deliver_task(db: str, inbox: str, claim: nightly.Claim, spooled: str, reference: Reference, out: str) -> Outcome:
+def deliver_task(
+    db: str, inbox: str, claim: nightly.Claim, spooled: nightly.Spooled, reference: Reference, out: str
+) -> nightly.Delivered:
     """Commit one prepared file, write its report, move it: one task per file, in the order received."""
     try:
-        return nightly.deliver(_store(db), nightly.Layout(Path(inbox)), claim, Path(spooled), reference, Path(out))
+        return nightly.deliver(_store(db), nightly.Layout(Path(inbox)), claim, spooled, reference, Path(out))
     except BaseException:
         release_store(db)  # a retry starts from a fresh connection
         raise
@@ -121,7 +123,7 @@ class FlowSteps:
         self.logger.info("nightly: %d file(s) to import", len(claims))
         return claims
 
-    def prepare_all(self, claims: list[nightly.Claim], reference: Reference, folder: Path) -> Iterator[Path]:
+    def prepare_all(self, claims: list[nightly.Claim], reference: Reference, folder: Path) -> Iterator[nightly.Spooled]:
         context = FlowRunContext.get()
         if context is None or isinstance(context.task_runner, ThreadPoolTaskRunner):
             yield from nightly.prepare_ahead(claims, reference, folder)
@@ -129,16 +131,16 @@ class FlowSteps:
         # On another runner (a Dask cluster) each file is a task, checked where it runs.
         futures = [prepare_task.submit(claim, reference, str(folder)) for claim in claims]
         for future in futures:
-            yield Path(future.result())
+            yield future.result()
 
-    def deliver(self, claim: nightly.Claim, spooled: Path, reference: Reference) -> Outcome:
-        return deliver_task(self.db, self.inbox, claim, str(spooled), reference, self.out)
+    def deliver(self, claim: nightly.Claim, spooled: nightly.Spooled, reference: Reference) -> nightly.Delivered:
+        return deliver_task(self.db, self.inbox, claim, spooled, reference, self.out)
 
     def pause(self) -> None:
         """Close the store when another process waits for it; the next deliver task reopens it."""
         database.hand_over(Path(self.db), lambda: release_store(self.db))
 
-    def tell(self, done: int, total: int, claim: nightly.Claim, outcome: Outcome) -> None:
+    def tell(self, done: int, total: int, claim: nightly.Claim, outcome: nightly.Delivered) -> None:
         # File names and centre numbers only: never cell contents.
         self.logger.info("nightly: %d/%d centre %s %s: %s", done, total, claim.centre, claim.file_name, outcome.status)
         nightly.progress(done, total, claim, str(outcome.status))

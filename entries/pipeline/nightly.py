@@ -26,6 +26,7 @@ from entries.checks.upload import Outcome, Prepared
 from entries.checks.validate import Context
 from entries.core import clock, crash
 from entries.core.errors import StoreBusy
+from entries.core.faults import machine_fault
 from entries.core.rules import issue
 from entries.core.series import parse_series
 from entries.core.status import Status
@@ -76,12 +77,26 @@ class Claim:
     series_source: str = "default"
 
 
+@dataclass(frozen=True)
+class Left:
+    """A claimed file that a fault of the machine (a full disk, a refused permission) stopped: it
+    stays in processing/ with its claim open, and the next run takes it. Never a verdict on it."""
+
+    reason: str
+    status: str = "Left for the next run"
+
+
+Spooled = Path | Left  # what prepare hands the writer: a spool file, or why a fault stopped the file
+Delivered = Outcome | Left
+
+
 @dataclass
 class RunResult:
     """Every file's docs/architecture.md §5 object and the run's totals."""
 
     files: list[dict] = field(default_factory=list)
     left: list[str] = field(default_factory=list)  # centre/file still being written: next run
+    faulted: list[dict] = field(default_factory=list)  # centre, file, reason: left by a fault
 
     def totals(self) -> dict:
         by_status: dict[str, int] = {}
@@ -94,10 +109,16 @@ class RunResult:
             "fees_pence": sum(f["fees_pence"] for f in self.files),
             "held": sum(f["held"] for f in self.files),
             "left_for_next_run": len(self.left),
+            "left_by_fault": len(self.faulted),
         }
 
     def as_json(self) -> dict:
-        return {"files": self.files, "totals": self.totals(), "left_for_next_run": self.left}
+        return {
+            "files": self.files,
+            "totals": self.totals(),
+            "left_for_next_run": self.left,
+            "left_by_fault": self.faulted,
+        }
 
 
 def folder_for(status: Status | str) -> str:
@@ -274,12 +295,13 @@ def _free_name(folder: Path, name: str) -> Path:
     return target
 
 
-def prepare_claim(claim: Claim, reference: Reference, folder: Path) -> Path:
+def prepare_claim(claim: Claim, reference: Reference, folder: Path) -> Spooled:
     """Prepare a claimed file through the hall and spool the result; returns the spool file (a
     path, not the rows).
 
-    A failure nobody foresaw while reading or checking fails this file alone (RUN_01, `Upload
-    failed`), with the place in the code logged: the night goes on."""
+    A fault of the machine (the spool's disk full, say) leaves the file for the next run (`Left`).
+    Any other failure nobody foresaw while reading or checking fails this file alone (RUN_01,
+    `Upload failed`), with the place in the code logged: the night goes on."""
     # A folder's series the reference data does not know is refused row by row (SER_02).
     context = Context(
         centre=claim.centre,
@@ -294,7 +316,13 @@ def prepare_claim(claim: Claim, reference: Reference, folder: Path) -> Path:
             prepared.issues.insert(0, issue("RUN_02", file=claim.file_name))
         return spool(prepared, folder, name)
     except Exception as exc:  # noqa: BLE001 - one file's failure must not cost the rest of the night
-        return spool(_failed(claim, context, "checking", exc), folder, name)
+        fault = machine_fault(exc, str(folder))
+        if fault is not None:
+            return Left(fault)
+        try:
+            return spool(_failed(claim, context, "checking", exc), folder, name)
+        except OSError as again:
+            return Left(machine_fault(again, str(folder)) or f"the spool could not be written ({type(again).__name__})")
 
 
 def _failed(claim: Claim, context: Context, step: str, exc: Exception) -> Prepared:
@@ -304,7 +332,9 @@ def _failed(claim: Claim, context: Context, step: str, exc: Exception) -> Prepar
     return Prepared(claim.path, claim.sha256, context, [found], refusal="RUN_01")
 
 
-def commit_claim(con: Connection, claim: Claim, prepared: Prepared, reference: Reference, out_dir: Path) -> Outcome:
+def commit_claim(
+    con: Connection, claim: Claim, prepared: Prepared, reference: Reference, out_dir: Path
+) -> Outcome | Left:
     """A claimed, prepared file through the hall's writer, its journal row in the same transaction.
 
     A claim committed by an interrupted run is not committed again: its outcome is read back (and
@@ -320,6 +350,9 @@ def commit_claim(con: Connection, claim: Claim, prepared: Prepared, reference: R
     except StoreBusy:
         raise  # the store, not the file: nothing later can be stored either
     except Exception as exc:  # noqa: BLE001 - the transaction rolled back; record this file as failed
+        fault = machine_fault(exc)
+        if fault is not None:
+            return Left(fault)  # nothing was stored: the next run stores it
         failed = _failed(claim, prepared.context, "storing", exc)
         return hall.finish(con, failed, reference, order_ref=claim.order_ref, out_dir=out_dir, on_commit=noted)
 
@@ -384,12 +417,17 @@ def progress(done: int, total: int, claim: Claim, status: str) -> None:
 
 
 def deliver(
-    con: Connection, layout: Layout, claim: Claim, spooled: Path, reference: Reference, out_dir: Path
-) -> Outcome:
+    con: Connection, layout: Layout, claim: Claim, spooled: Spooled, reference: Reference, out_dir: Path
+) -> Delivered:
     """One claimed, prepared file to its end: through the hall (commit, confirmation, the report back
-    to the centre), then the move to its folder."""
+    to the centre), then the move to its folder. A file a fault stopped stays where it is."""
+    if isinstance(spooled, Left):
+        return spooled
     prepared = load_spooled(spooled)  # once: the commit and the report read the same rows
     outcome = commit_claim(con, claim, prepared, reference, out_dir)
+    if isinstance(outcome, Left):
+        unspool(spooled)  # checked again next run, from the file itself
+        return outcome
     finish_claim(con, layout, claim, outcome.status, spooled)
     return outcome
 
@@ -403,9 +441,9 @@ class NightSteps(Protocol):
     def backup(self) -> None: ...
     def reference(self) -> Reference: ...
     def claim(self) -> list[Claim]: ...
-    def prepare_all(self, claims: list[Claim], reference: Reference, folder: Path) -> Iterable[Path]: ...
-    def deliver(self, claim: Claim, spooled: Path, reference: Reference) -> Outcome: ...
-    def tell(self, done: int, total: int, claim: Claim, outcome: Outcome) -> None: ...
+    def prepare_all(self, claims: list[Claim], reference: Reference, folder: Path) -> Iterable[Spooled]: ...
+    def deliver(self, claim: Claim, spooled: Spooled, reference: Reference) -> Delivered: ...
+    def tell(self, done: int, total: int, claim: Claim, outcome: Delivered) -> None: ...
     def pause(self) -> None: ...
 
 
@@ -431,13 +469,16 @@ def run_night(
             prepared = steps.prepare_all(claims, reference, folder)
             for n, (claim, spooled) in enumerate(zip(claims, prepared, strict=True), start=1):
                 outcome = steps.deliver(claim, spooled, reference)
-                result.files.append(outcome.as_json())
+                if isinstance(outcome, Left):
+                    result.faulted.append({"centre": claim.centre, "file": claim.file_name, "reason": outcome.reason})
+                else:
+                    result.files.append(outcome.as_json())
                 steps.tell(n, len(claims), claim, outcome)
                 steps.pause()  # between files: let an operator's command in if one is waiting
     return result
 
 
-def prepare_ahead(claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Path]:
+def prepare_ahead(claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Spooled]:
     """Every claim prepared ahead of the writer (in the night's worker processes), in claim order."""
     return workers.prepare_ahead(prepare_claim, claims, reference, folder)
 
@@ -473,13 +514,13 @@ class InProcess:
     def claim(self) -> list[Claim]:
         return claim_files(self._store(), self.layout, self.received_on, self.settle_seconds)
 
-    def prepare_all(self, claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Path]:
+    def prepare_all(self, claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Spooled]:
         return prepare_ahead(claims, reference, folder)
 
-    def deliver(self, claim: Claim, spooled: Path, reference: Reference) -> Outcome:
+    def deliver(self, claim: Claim, spooled: Spooled, reference: Reference) -> Delivered:
         return deliver(self._store(), self.layout, claim, spooled, reference, self.out_dir)
 
-    def tell(self, done: int, total: int, claim: Claim, outcome: Outcome) -> None:
+    def tell(self, done: int, total: int, claim: Claim, outcome: Delivered) -> None:
         progress(done, total, claim, str(outcome.status))
 
     def close(self) -> None:

@@ -17,13 +17,14 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from entries.checks.reference import Reference
 
 # One file's prepare step: (claim, reference, spool folder) -> its spool file. A module-level
 # function, so that a worker process can be handed it by name.
-Prepare = Callable[[Any, Reference, Path], Path]
+T = TypeVar("T")
+Prepare = Callable[[Any, Reference, Path], T]
 
 PREPARE_THREADS = 2  # files read and checked ahead of the one being stored (2 cores here)
 PREPARE_PROCESSES = int(os.environ.get("ENTRIES_PREPARE_PROCESSES", os.cpu_count() or 2))
@@ -41,7 +42,7 @@ def _worker_init(reference: Reference) -> None:
         os.nice(WORKER_NICENESS)
 
 
-def _prepare_in_worker(prepare: Prepare, claim: Any, folder: Path) -> Path:
+def _prepare_in_worker(prepare: Prepare[T], claim: Any, folder: Path) -> T:
     if _WORKER_REFERENCE is None:
         raise RuntimeError("the prepare worker has no reference snapshot")
     return prepare(claim, _WORKER_REFERENCE, folder)
@@ -73,7 +74,7 @@ def prepare_workers(reference: Reference, files: int) -> Iterator[None]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def prepare_anywhere(prepare: Prepare, claim: Any, reference: Reference, folder: Path) -> Path:
+def prepare_anywhere(prepare: Prepare[T], claim: Any, reference: Reference, folder: Path) -> T:
     """`prepare` in one of this night's worker processes when there are any, else here. A worker
     that died costs nothing but time: the file is then checked here."""
     pool = _POOL
@@ -85,9 +86,9 @@ def prepare_anywhere(prepare: Prepare, claim: Any, reference: Reference, folder:
     return prepare(claim, reference, folder)
 
 
-def prepare_ahead(prepare: Prepare, claims: list[Any], reference: Reference, folder: Path) -> Iterator[Path]:
+def prepare_ahead(prepare: Prepare[T], claims: list[Any], reference: Reference, folder: Path) -> Iterator[T]:
     """Prepare ahead of the writer on two threads, each handing its file to a worker process (see
-    `prepare_workers`), yielding spool paths in claim order."""
+    `prepare_workers`), yielding what `prepare` returns in claim order."""
     with prepare_workers(reference, len(claims)):
         pool = ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="prepare")
         futures = [pool.submit(prepare_anywhere, prepare, claim, reference, folder) for claim in claims]
