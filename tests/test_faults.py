@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from entries.core.faults import machine_fault
-from entries.pipeline import nightly
-from entries.store import database
+from entries.core.errors import EntriesError
+from entries.core.faults import MachineFault, machine_fault
+from entries.core.status import Status
+from entries.pipeline import hall, nightly
+from entries.store import database, refdata
 from tests.conftest import FIXTURES
 
 HEADER = (FIXTURES / "commit" / "full_award_certificate.csv").read_text(encoding="utf-8").splitlines()[0]
@@ -126,3 +128,90 @@ def test_a_disk_that_fills_mid_night_loses_no_file_and_the_next_night_stores_the
         assert con.execute("SELECT count(*) FROM entries").fetchall()[0][0] == FILES * ROWS
     finally:
         con.close()
+
+
+def _no_space(*_args, **_kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device", "/srv/out")
+
+
+def test_reports_a_full_disk_stopped_are_written_by_the_same_ingest_again(con, tmp_path, monkeypatch):
+    sent = tmp_path / "clean.csv"
+    sent.write_text(f"{HEADER}\r\n12345,0042,123450260042C,,Smith,Amy,F,14/05/2009,05838,,,,,,,13A\r\n")
+    reference = refdata.snapshot(con)
+    context = hall.context_for(reference, "12345", dt.date(2027, 1, 15), "2027-06")
+    out = tmp_path / "out"
+    monkeypatch.setattr(hall, "confirm", _no_space)
+    with pytest.raises(MachineFault, match="no space left on the disk that holds /srv/out"):
+        hall.submit(con, sent, context=context, reference=reference, order_ref=None, out_dir=out)
+    assert con.execute("SELECT status FROM submissions").fetchall() == [("Processing complete",)]
+    assert not list(out.rglob("*.confirmation.xlsx"))
+    monkeypatch.undo()
+    again = hall.submit(con, sent, context=context, reference=reference, order_ref=None, out_dir=out)
+    assert again.status == Status.DUPLICATE_FILE
+    assert [p.name for p in out.rglob("*.confirmation.xlsx")] == [
+        "2027-01-15_clean_" + again.sha256[:8] + ".confirmation.xlsx"
+    ]
+
+
+def test_reports_a_full_disk_stopped_are_written_by_the_next_night(tmp_path, loaded_store, monkeypatch):
+    inbox = tmp_path / "inbox"
+    (inbox / "12345").mkdir(parents=True)
+    shutil.copy(FIXTURES / "commit" / "full_award_certificate.csv", inbox / "12345")
+    db = tmp_path / "db" / "e.duckdb"
+    db.parent.mkdir()
+    shutil.copyfile(loaded_store, db)
+    out = tmp_path / "out"
+    monkeypatch.setattr(hall, "confirm", _no_space)
+    first = nightly.run_nightly(inbox, db, out, received_on=dt.date(2027, 1, 15), settle_seconds=0)
+    assert first.files == [] and "its reports are not written yet" in first.faulted[0]["reason"]
+    assert [p.name for p in (tmp_path / "processing" / "12345").iterdir()] == ["full_award_certificate.csv"]
+    monkeypatch.undo()
+    second = nightly.run_nightly(inbox, db, out, received_on=dt.date(2027, 1, 15), settle_seconds=0)
+    [done] = second.files
+    assert done["status"] == "Processing complete" and Path(done["reports"]["confirmation"]).is_file()
+    assert [p.name for p in (tmp_path / "processed" / "12345").iterdir()] == ["full_award_certificate.csv"]
+    con = database.connect(db)
+    try:
+        assert con.execute("SELECT count(*) FROM submissions").fetchall() == [(1,)]  # stored once
+    finally:
+        con.close()
+
+
+def test_a_file_written_to_after_its_claim_is_left_for_the_next_night(tmp_path, loaded_store, monkeypatch):
+    inbox = tmp_path / "inbox"
+    (inbox / "12345").mkdir(parents=True)
+    shutil.copy(FIXTURES / "commit" / "full_award_certificate.csv", inbox / "12345")
+    db = tmp_path / "db" / "e.duckdb"
+    db.parent.mkdir()
+    shutil.copyfile(loaded_store, db)
+    claimed = tmp_path / "processing" / "12345" / "full_award_certificate.csv"
+    prepare = nightly.prepare_claim
+
+    def and_the_sender_appends(claim, reference, folder):
+        spooled = prepare(claim, reference, folder)
+        with claimed.open("a", encoding="utf-8") as more:  # the sender's program still had it open
+            more.write("12345,0043,,,Jones,Ben,M,02/11/2008,05838,,,,,,,13A\r\n")
+        return spooled
+
+    monkeypatch.setattr(nightly, "prepare_claim", and_the_sender_appends)
+    first = nightly.run_nightly(inbox, db, tmp_path / "out", received_on=dt.date(2027, 1, 15), settle_seconds=0)
+    assert first.files == [] and first.faulted[0]["reason"] == nightly.STILL_CHANGING
+    monkeypatch.undo()
+    second = nightly.run_nightly(inbox, db, tmp_path / "out", received_on=dt.date(2027, 1, 15), settle_seconds=0)
+    assert [(f["status"], f["rows"]) for f in second.files] == [("Processing complete", 2)]  # both rows, read whole
+
+
+def test_a_missing_inbox_is_an_error_and_odd_entries_are_named_and_left(tmp_path, loaded_store):
+    db = tmp_path / "db" / "e.duckdb"
+    db.parent.mkdir()
+    shutil.copyfile(loaded_store, db)
+    with pytest.raises(EntriesError, match="no inbox folder"):
+        nightly.run_nightly(tmp_path / "nowhere", db, tmp_path / "out", settle_seconds=0)
+    inbox = tmp_path / "inbox"
+    (inbox / "12345").mkdir(parents=True)
+    (inbox / "Riverside").mkdir()
+    (inbox / "Riverside" / "entries.csv").write_text(HEADER + "\r\n")
+    (inbox / "stray.csv").write_text(HEADER + "\r\n")
+    result = nightly.run_nightly(inbox, db, tmp_path / "out", received_on=dt.date(2027, 1, 15), settle_seconds=0)
+    assert result.files == [] and result.ignored == ["Riverside/", "stray.csv"]
+    assert (inbox / "Riverside" / "entries.csv").exists() and (inbox / "stray.csv").exists()

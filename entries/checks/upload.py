@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,8 @@ class Outcome:
     changes: dict[str, int] | None = None  # a dry run's new / already_entered / replaces
     # A dry run's classified entries (schemas.entry.CLASSIFIED_ENTRY): in memory only, never in JSON.
     preview: pd.DataFrame | None = field(default=None, repr=False)
+    received_on: dt.date | None = None
+    duplicate_of: int | None = None  # a `Duplicate file`'s earlier submission (same bytes): never in JSON
 
     def as_json(self) -> dict:
         """The docs/architecture.md §5 object (no personal data: issues carry codes, rows and columns)."""

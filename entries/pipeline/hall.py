@@ -31,6 +31,7 @@ from entries.checks.upload import Outcome, Prepared
 from entries.checks.validate import Context, validate
 from entries.core import crash
 from entries.core.errors import EntriesError
+from entries.core.faults import MachineFault, machine_fault
 from entries.core.limits import ReadLimits
 from entries.core.rules import Issue, issue
 from entries.core.status import Status
@@ -43,6 +44,7 @@ from entries.reports.files import report_stem_of
 from entries.store import database, review
 from entries.store.commit import commit
 from entries.store.database import Connection
+from entries.store.outcomes import outcome_from_store
 from entries.store.series import series_for
 
 FORM_FORMAT = "form"  # a submission made on the web form: its rows are the form's candidates
@@ -183,7 +185,29 @@ def finish(
     `on_commit(con, submission_id)` runs inside the file's transaction (the nightly journals its
     claim there). A dry run decides everything and writes nothing (no submission, no report)."""
     decided = commit(con, prepared, reference, order_ref=order_ref, on_commit=on_commit, dry_run=dry_run)
-    return decided if dry_run else with_reports(con, prepared, decided, out_dir)
+    if dry_run:
+        return decided
+    if decided.duplicate_of is not None:
+        _reports_of_earlier(con, prepared, decided.duplicate_of, out_dir)
+    return with_reports(con, prepared, decided, out_dir)
+
+
+def _reports_of_earlier(con: Connection, prepared: Prepared, submission_id: int, out_dir: Path) -> None:
+    """The same bytes were stored before: write that submission's reports if they are missing (the
+    run that stored it was stopped before it wrote them), from these very bytes."""
+    earlier = outcome_from_store(con, submission_id)
+    if earlier.received_on is None:
+        return
+    stem = report_stem_of(earlier.received_on, earlier.file, earlier.sha256)
+    if (out_dir / earlier.centre / f"{stem}.confirmation.xlsx").exists():
+        return
+    context = dataclasses.replace(prepared.context, received_on=earlier.received_on)
+    with_reports(
+        con,
+        dataclasses.replace(prepared, path=prepared.path.with_name(earlier.file), context=context),
+        earlier,
+        out_dir,
+    )
 
 
 def with_reports(con: Connection, prepared: Prepared, decided: Outcome, out_dir: Path) -> Outcome:
@@ -195,6 +219,10 @@ def with_reports(con: Connection, prepared: Prepared, decided: Outcome, out_dir:
         reports["confirmation"] = confirm(con, decided, out_dir)
         made = write_reports(prepared, decided, out_dir)
     except Exception as exc:  # noqa: BLE001 - stored or refused already: the centre loses a report, not the file
+        fault = machine_fault(exc, str(out_dir))
+        if fault is not None:
+            # The machine's fault: the reports are owed, and the next run (or the same ingest again) writes them.
+            raise MachineFault(f"{fault} ({decided.file} is recorded; its reports are not written yet)") from exc
         crash.record(exc, f"report centre {decided.centre} file {decided.file}")
         return dataclasses.replace(
             decided,

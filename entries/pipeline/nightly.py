@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -25,8 +26,8 @@ from entries.checks.reference import Reference
 from entries.checks.upload import Outcome, Prepared
 from entries.checks.validate import Context
 from entries.core import clock, crash
-from entries.core.errors import StoreBusy
-from entries.core.faults import machine_fault
+from entries.core.errors import EntriesError, StoreBusy
+from entries.core.faults import MachineFault, machine_fault
 from entries.core.rules import issue
 from entries.core.series import parse_series
 from entries.core.status import Status
@@ -43,6 +44,7 @@ from entries.store.spool import load_spooled, private_temp, spool, spool_dir, sw
 
 FOLDERS = ("processing", "processed", "rejected", "failed")
 SKIP_SUFFIXES = (".order.txt", ".tmp", ".part", ".crdownload")
+CENTRE_FOLDER = re.compile(r"[0-9]{5}")  # INBOX/<centre number>/: any other folder is not read
 ORDER_SIDECAR = ".order.txt"  # INBOX/<centre>/<file>.order.txt: the order number given with the upload
 CLOCK_SKEW_SECONDS = 60  # a modification time further ahead than this is the sender's clock, not a write
 PREPARE_THREADS = 2  # files read and checked ahead of the one being stored (2 cores here)
@@ -96,6 +98,7 @@ class RunResult:
 
     files: list[dict] = field(default_factory=list)
     left: list[str] = field(default_factory=list)  # centre/file still being written: next run
+    ignored: list[str] = field(default_factory=list)  # files at the inbox's root, folders not a centre
     faulted: list[dict] = field(default_factory=list)  # centre, file, reason: left by a fault
 
     def totals(self) -> dict:
@@ -110,6 +113,7 @@ class RunResult:
             "held": sum(f["held"] for f in self.files),
             "left_for_next_run": len(self.left),
             "left_by_fault": len(self.faulted),
+            "ignored": len(self.ignored),
         }
 
     def as_json(self) -> dict:
@@ -118,6 +122,7 @@ class RunResult:
             "totals": self.totals(),
             "left_for_next_run": self.left,
             "left_by_fault": self.faulted,
+            "ignored": self.ignored,
         }
 
 
@@ -164,6 +169,23 @@ def series_folders(centre_dir: Path) -> list[tuple[str, Path]]:
     return found
 
 
+def centre_folders(folder: Path) -> list[Path]:
+    """The sub-folders of `folder` named as a centre number (5 digits), in order."""
+    return sorted(p for p in folder.iterdir() if p.is_dir() and CENTRE_FOLDER.fullmatch(p.name))
+
+
+def not_taken(layout: Layout) -> list[str]:
+    """What the inbox holds that a night never takes, each named once for the summary: files at the
+    inbox's root, and folders whose name is not a centre number (they are left where they are)."""
+    if not layout.inbox.is_dir():
+        return []
+    return sorted(
+        p.name + ("/" if p.is_dir() else "")
+        for p in layout.inbox.iterdir()
+        if not p.name.startswith(".") and (p.is_file() or (p.is_dir() and not CENTRE_FOLDER.fullmatch(p.name)))
+    )
+
+
 def pending(layout: Layout, settle_seconds: float = 5.0) -> list[tuple[str, str | None, Path]]:
     """(centre, series named by its folder or None, file) waiting in the inbox, oldest first;
     files still being written are left."""
@@ -171,7 +193,7 @@ def pending(layout: Layout, settle_seconds: float = 5.0) -> list[tuple[str, str 
         return []
     now = time.time()
     found = []
-    for centre_dir in sorted(p for p in layout.inbox.iterdir() if p.is_dir()):
+    for centre_dir in centre_folders(layout.inbox):
         places: list[tuple[str | None, Path]] = [(None, centre_dir), *series_folders(centre_dir)]
         for series, folder in places:
             for path in _uploads(folder):
@@ -187,8 +209,9 @@ def left_in_inbox(layout: Layout) -> list[str]:
         return []
     return sorted(
         str(p.relative_to(layout.inbox))
-        for pattern in ("*/*", "*/*/*")
-        for p in layout.inbox.glob(pattern)
+        for centre_dir in centre_folders(layout.inbox)
+        for pattern in ("*", "*/*")
+        for p in centre_dir.glob(pattern)
         if p.is_file() and not p.name.startswith(".") and not p.name.endswith(SKIP_SUFFIXES)
     )
 
@@ -241,6 +264,9 @@ def claim_files(
     for cid, centre, name, claimed, sha, received, order_ref, sid, series, source in journal.open_claims(con):
         path = Path(claimed)
         journalled.add(path)
+        if sid is None and path.exists() and (now := file_sha256(path)) != sha:
+            journal.rehash(con, cid, now)  # written to after its claim: these are its bytes now
+            sha = now
         claim = Claim(cid, centre, name, path, sha, received, order_ref, sid, series, source)
         if path.exists():
             claims.append(claim)
@@ -249,7 +275,7 @@ def claim_files(
             # claim, saying where the file went.
             _close_claim(con, claim, _moved_to(layout, centre, name, sha), None)
     processing = layout.folder("processing")
-    for centre_dir in sorted(p for p in processing.iterdir() if p.is_dir()):
+    for centre_dir in centre_folders(processing):
         # A series folder under processing/<centre>/ keeps the series its inbox folder stated.
         for series, folder in [(None, centre_dir), *series_folders(centre_dir)]:
             for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.endswith(ORDER_SIDECAR)):
@@ -349,6 +375,8 @@ def commit_claim(
         return hall.finish(con, prepared, reference, order_ref=claim.order_ref, out_dir=out_dir, on_commit=noted)
     except StoreBusy:
         raise  # the store, not the file: nothing later can be stored either
+    except MachineFault as owed:
+        return Left(str(owed))  # stored, reports owed: the claim stays open and the next run writes them
     except Exception as exc:  # noqa: BLE001 - the transaction rolled back; record this file as failed
         fault = machine_fault(exc)
         if fault is not None:
@@ -424,12 +452,23 @@ def deliver(
     if isinstance(spooled, Left):
         return spooled
     prepared = load_spooled(spooled)  # once: the commit and the report read the same rows
+    if claim.submission_id is None and not _unchanged(claim, prepared):
+        unspool(spooled)
+        return Left(STILL_CHANGING)
     outcome = commit_claim(con, claim, prepared, reference, out_dir)
     if isinstance(outcome, Left):
         unspool(spooled)  # checked again next run, from the file itself
         return outcome
     finish_claim(con, layout, claim, outcome.status, spooled)
     return outcome
+
+
+STILL_CHANGING = "the file changed after it was claimed (still being written?): it is left for the next night"
+
+
+def _unchanged(claim: Claim, prepared: Prepared) -> bool:
+    """The bytes checked are the bytes claimed, and still the file's: what is stored is what was read."""
+    return prepared.sha256 == claim.sha256 and claim.path.exists() and file_sha256(claim.path) == claim.sha256
 
 
 class NightSteps(Protocol):
@@ -452,7 +491,11 @@ def run_night(
 ) -> RunResult:
     """The nightly import, written once: lock, back up, claim, then per file in the order received
     commit, report and move (`deliver`; prepare may run ahead). Returns every file's outcome."""
-    result = RunResult()
+    if not layout.inbox.is_dir():
+        raise EntriesError(
+            f"there is no inbox folder at {layout.inbox}: check the path (a night reads INBOX/<centre number>/<files>)"
+        )
+    result = RunResult(ignored=not_taken(layout))
     with run_lock(db, lock_wait_seconds, notify=say):
         steps.backup()
         reference = steps.reference()

@@ -45,6 +45,14 @@ def open_claims(con: Connection) -> list[tuple]:
     ).fetchall()
 
 
+def rehash(con: Connection, claim_id: int, sha256: str) -> None:
+    """The claimed file's bytes changed before anything was stored: journal its hash as it is now."""
+    with database.transaction(con):
+        con.execute(
+            "UPDATE nightly_claims SET sha256 = ? WHERE claim_id = ? AND submission_id IS NULL", [sha256, claim_id]
+        )
+
+
 def note_submission(con: Connection, claim_id: int, submission_id: int) -> None:
     """Mark the claim's submission; call inside that submission's transaction."""
     con.execute("UPDATE nightly_claims SET submission_id = ? WHERE claim_id = ?", [submission_id, claim_id])

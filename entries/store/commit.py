@@ -65,6 +65,7 @@ def _outcome(
     order_ref: str | None,
     entries: pd.DataFrame | None = None,
     claim: str | None = None,
+    duplicate_of: int | None = None,
 ) -> Outcome:
     ctx = prepared.context
     by_kind = {k: 0 for k in KINDS}
@@ -94,6 +95,8 @@ def _outcome(
         series_source=ctx.series_source,
         by_series=by_series,
         claim_number=claim,
+        received_on=ctx.received_on,
+        duplicate_of=duplicate_of,
     )
 
 
@@ -195,7 +198,7 @@ def commit(
             )
             if on_commit is not None:
                 on_commit(con, sid)
-        return _outcome(prepared, status, reason, issues, counts, sid, order_ref)
+        return _outcome(prepared, status, reason, issues, counts, sid, order_ref, duplicate_of=duplicate_of)
 
     if prepared.refusal is not None:
         return refuse(status_for_refusal(prepared.refusal), prepared.refusal, list(prepared.issues))

@@ -14,7 +14,7 @@ def outcome_from_store(con: Connection, submission_id: int) -> Outcome:
     """The docs/architecture.md §5 outcome of stored submission `submission_id`."""
     row = con.execute(
         """SELECT file_name, sha256, centre, series, order_ref, status, reason, rows, accepted, rejected, held,
-                  series_source, claim_number
+                  series_source, claim_number, received_on, duplicate_of
            FROM submissions WHERE submission_id = ?""",
         [submission_id],
     ).fetchall()[0]
@@ -49,4 +49,6 @@ def outcome_from_store(con: Connection, submission_id: int) -> Outcome:
         series_source=row[11] or "stated",
         by_series=series_totals(stored) if not stored.empty else [],
         claim_number=row[12],
+        received_on=row[13],
+        duplicate_of=row[14],
     )
