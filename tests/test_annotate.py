@@ -283,7 +283,7 @@ def test_merged_cells_are_marked_on_the_range_anchor(tmp_path: Path):
 
 
 def test_header_issue_on_the_header_keeps_its_text(tmp_path: Path):
-    found = [issue("HDR_02", row=1, column="Notes", label="Notes")]
+    found = [issue("HDR_02", row=1, column="Q", letter="Q")]
     xlsx, _, sheet, _ = _write(INTAKE / "base.xlsx", tmp_path, found)
     ws = _entries_sheet(openpyxl.load_workbook(xlsx), sheet)
     header = ws.cell(row=1, column=STATUS_COL)
@@ -994,7 +994,7 @@ def test_a_header_label_that_is_no_template_column_is_marked_on_its_own_cell(tmp
     wb.active.cell(row=2, column=17, value="paid")
     wb.save(path)
     xlsx, _, _, intake = _write(path, tmp_path / "out")
-    assert [(i.code, i.column) for i in intake.issues] == [("HDR_02", "Notes")]
+    assert [(i.code, i.column) for i in intake.issues] == [("HDR_02", "Q")]  # its letter: headings are never quoted
     ws = openpyxl.load_workbook(xlsx)["Entries"]
     notes, status = ws.cell(row=1, column=17), ws.cell(row=1, column=18)
     assert notes.value == " Notes " and _fill(notes) == AMBER and "HDR_02 (warning)" in notes.comment.text

@@ -22,7 +22,7 @@ from entries.checks.validate import Context
 from entries.cli import main
 from entries.core.limits import ReadLimits
 from entries.core.status import Status
-from entries.pipeline.ingest import prepare as prepare_with
+from entries.pipeline.hall import prepare as prepare_with
 from entries.store import refdata
 from entries.store.commit import commit
 from entries.store.submissions import status_history
@@ -686,16 +686,14 @@ def test_headerless_csv_says_so_without_quoting_the_row(con):
         assert personal not in blob and personal not in stored
 
 
-def test_unknown_header_labels_are_quoted_only_when_they_look_like_labels(tmp_path):
+def test_unknown_header_labels_are_named_by_their_column_letter_never_quoted(tmp_path):
     header = ",".join([*BASE_HEADER, "Notes", "2009-05-14", "Hussain Priya " * 4])
     path = tmp_path / "extra.csv"
     path.write_text("\r\n".join([header, (INTAKE / "base.csv").read_text().splitlines()[1] + ",x,y,z"]) + "\r\n")
-    labelled = {(i.column, i.message) for i in prepare(path).issues if i.code == "HDR_02"}
-    assert labelled == {
-        ("Notes", "The column Notes is not part of the template and was ignored."),
-        ("R", "The column R is not part of the template and was ignored."),
-        ("S", "The column S is not part of the template and was ignored."),
-    }
+    labelled = {(i.column, i.params["letter"]) for i in prepare(path).issues if i.code == "HDR_02"}
+    assert labelled == {("Q", "Q"), ("R", "R"), ("S", "S")}
+    texts = " ".join(f"{i.column} {i.message} {i.fix}" for i in prepare(path).issues)
+    assert "Notes" not in texts and "2009-05-14" not in texts and "Hussain" not in texts
 
 
 def test_missing_columns_list_template_columns_found_never_other_cells(tmp_path):

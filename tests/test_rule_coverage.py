@@ -543,8 +543,7 @@ def _one_file_night(kit: Kit, source: Path, broken: str | None = None) -> list[I
     function of the nightly pipeline raises. The file's issues, as the run reports them."""
     from unittest import mock
 
-    from entries.pipeline import ingest as ingest_stage
-    from entries.pipeline import nightly
+    from entries.pipeline import hall, nightly
 
     inbox = kit.tmp / "night" / "inbox" / "12345"
     inbox.mkdir(parents=True)
@@ -555,7 +554,7 @@ def _one_file_night(kit: Kit, source: Path, broken: str | None = None) -> list[I
     def boom(*_args, **_kwargs):
         raise RuntimeError("a failure nobody foresaw")
 
-    target = {"report": (ingest_stage, "write_annotated"), "prepare": (nightly, "prepare")}.get(broken or "")
+    target = {"report": (hall, "write_annotated"), "prepare": (hall, "prepare")}.get(broken or "")
     with mock.patch.object(*target, boom) if target else contextlib.nullcontext():
         result = nightly.run_nightly(
             inbox.parent, db, kit.tmp / "night" / "out", received_on=dt.date(2027, 1, 15), settle_seconds=0

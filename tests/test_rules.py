@@ -110,12 +110,12 @@ def test_implicit_parameters_come_from_the_issue_itself():
 
 
 def test_extra_parameters_are_allowed_and_kept():
-    made = issue("ENT_02", row=2, entry_code="05899", detail="kept")
+    made = issue("ENT_03", row=2, entry_code="05899", detail="kept")
     assert made.params["detail"] == "kept" and "05899" in made.message
 
 
 def test_a_none_parameter_counts_as_given():
-    assert issue("ENT_02", entry_code=None).message == "Entry code  does not exist."
+    assert issue("ENT_03", entry_code=None).message == "Your centre is not approved for the suite of entry code ."
 
 
 # --- the loader ------------------------------------------------------------------------------

@@ -244,7 +244,9 @@ def reference_issues(norm: pd.DataFrame, ctx: Context, reference: Reference) -> 
         match code:
             case "CEN_03":
                 issues.append(issue(code, column="Centre Number", centre=ctx.centre))
-            case "ENT_02" | "ENT_03":
+            case "ENT_02":  # an unknown code is the cell's text: never quoted
+                issues.append(issue(code, row=row))
+            case "ENT_03":
                 issues.append(issue(code, row=row, entry_code=a))
             case "SER_02":
                 if known is None:

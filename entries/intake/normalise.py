@@ -152,11 +152,12 @@ def take_in(sheet: RawSheet) -> Intake:
         # A candidate's row where the header should be: say so once, never quoting its cells.
         issues.append(issue("HDR_04", expected=", ".join(TEMPLATE_COLUMNS)))
     else:
-        for position, label in found.unknown:
-            shown = safe_label(label, position)
-            issues.append(issue("HDR_02", row=header_row, column=shown, label=shown))
+        # Each named by its column letter: a heading may be anything, a candidate's data included.
+        for position, _label in found.unknown:
+            letter = column_letters(position)
+            issues.append(issue("HDR_02", row=header_row, column=letter, letter=letter))
         for position, column in found.repeated:
-            issues.append(issue("HDR_03", row=header_row, column=column, label=labels[position]))
+            issues.append(issue("HDR_03", row=header_row, column=column, letter=column_letters(position)))
     if found.missing:
         issues.append(
             issue(

@@ -197,10 +197,13 @@ def take_table(
     labels = [str(v).strip() for v in cells.iloc[header_at].tolist()]
     spelling = {header_key(alias): column for column, aliases in columns.items() for alias in aliases}
     found = match_headers(labels, spelling, required=tuple(c for c in columns if c not in optional))
-    shown = [safe_label(label, position) for position, label in found.unknown]  # never a data cell's text
-    issues += [issue("HDR_02", file=file, row=header_row, column=label, label=label) for label in shown]
+    # Headings named by their column letters, never their text (a data cell's, maybe).
     issues += [
-        issue("HDR_03", file=file, row=header_row, column=column, label=labels[position])
+        issue("HDR_02", file=file, row=header_row, column=column_letters(position), letter=column_letters(position))
+        for position, _label in found.unknown
+    ]
+    issues += [
+        issue("HDR_03", file=file, row=header_row, column=column, letter=column_letters(position))
         for position, column in found.repeated
     ]
     if found.missing:

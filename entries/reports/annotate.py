@@ -338,6 +338,9 @@ def _annotate(
         position = positions.get(item.column) if item.column is not None else None
         if position is not None and 0 <= position < MAX_COLUMN:
             on_cell[(row, position + 1)].append(item)
+        elif row == header_at and item.column is not None and re.fullmatch(r"[A-Z]{1,3}", item.column):
+            # A heading that is no template column is named by its letter (HDR_02): on that cell.
+            on_cell[(row, column_index(item.column) + 1)].append(item)
         elif row == header_at and item.column in labels:
             # A header issue about a label that is no template column (HDR_02): on that label.
             for col in labels[item.column]:

@@ -31,7 +31,8 @@ def match_candidates(con: Connection, centre: str, rows: pd.DataFrame) -> Matche
     try:
         by_uci = con.execute(
             f"""{_AT_CENTRE}
-                SELECT f.candidate_number, c.candidate_id, c.date_of_birth = CAST(f.date_of_birth AS DATE) AS same_dob
+                SELECT f.candidate_number, c.candidate_id,
+                       coalesce(c.date_of_birth = CAST(f.date_of_birth AS DATE), false) AS same_dob
                 FROM file_people f JOIN at_centre c ON c.uci = f.uci""",
             [centre],
         ).df()
@@ -45,9 +46,9 @@ def match_candidates(con: Connection, centre: str, rows: pd.DataFrame) -> Matche
         by_number = con.execute(
             f"""{_AT_CENTRE}
                 SELECT f.candidate_number, c.candidate_id,
-                      (c.date_of_birth = CAST(f.date_of_birth AS DATE)
+                      coalesce(c.date_of_birth = CAST(f.date_of_birth AS DATE)
                        AND jaro_winkler_similarity({_name("c")}, {_name("f")}) >= {SAME_PERSON}
-                       AND (c.uci IS NULL OR f.uci IS NULL OR c.uci = f.uci)) AS same_person
+                       AND (c.uci IS NULL OR f.uci IS NULL OR c.uci = f.uci), false) AS same_person
                 FROM file_people f JOIN at_centre c ON c.candidate_number = f.candidate_number""",
             [centre],
         ).df()

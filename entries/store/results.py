@@ -24,6 +24,7 @@ from entries.core.rules import Issue, issue
 from entries.intake.csvfile import read_csv_text
 from entries.intake.headers import header_key, match_headers
 from entries.intake.sniff import Refused
+from entries.intake.xlsx import column_letters
 from entries.store import database, refdata
 from schemas.results import (
     COLUMNS,
@@ -84,8 +85,8 @@ def _header(labels: list[str]) -> tuple[dict[str, int], list[Issue]]:
     if found.missing:
         # Only the missing names: the first row may be data (a file without a header).
         return found.columns, [issue("RES_01", row=1, missing=", ".join(found.missing))]
-    problems = [issue("HDR_03", row=1, label=column) for _, column in found.repeated]
-    problems += [issue("HDR_02", row=1, label=label.strip()[:40]) for _, label in found.unknown]
+    problems = [issue("HDR_03", row=1, letter=column_letters(position)) for position, _ in found.repeated]
+    problems += [issue("HDR_02", row=1, letter=column_letters(position)) for position, _ in found.unknown]
     return found.columns, problems
 
 
