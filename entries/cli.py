@@ -270,6 +270,10 @@ def print_run(summary: dict) -> None:
         print("  next: 'entries review list' to resolve held rows")
     for name in summary.get("left_for_next_run", []):
         print(f"  {name}: still being written (changed within --settle-seconds); left for the next run")
+    for left in summary.get("left_by_fault", []):
+        print(f"  {left['centre']}/{left['file']}: left for the next run - {left['reason']}")
+    for name in summary.get("ignored", []):
+        print(f"  {name}: not in a centre's folder (INBOX/<centre number>/); left where it is")
     folders = sorted({str(Path(p).parent) for f in summary["files"] for p in f["reports"].values() if p})
     for folder in folders:
         print(f"  reports: {folder}")
@@ -317,7 +321,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
         print_run(summary)
-    return 0
+    # Files a fault of the machine stopped are not done: the run must be seen to need a person.
+    return 1 if summary.get("left_by_fault") else 0
 
 
 def cmd_onboard(args: argparse.Namespace) -> int:
@@ -816,6 +821,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last guard: never a traceback, never a cell's text
         parsed = locals().get("args")
         doing = f"entries {getattr(parsed, 'command', '')}".strip()
+        from entries.core.faults import machine_fault
+
+        fault = machine_fault(exc)
+        if fault is not None:  # the machine, in words: no log to write on a full disk
+            print(f"entries: error: {doing} stopped: {fault}", file=sys.stderr)
+            return 1
         log = crash.record(exc, doing, crash.log_dir(getattr(parsed, "db", None)))
         print(f"entries: error: {crash.one_line(exc, doing, log)}", file=sys.stderr)
         return 1

@@ -67,8 +67,9 @@ def _watched_command(
     hook = tmp_path / "watcher"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(_WATCHER, encoding="utf-8")
-    system_tmp = tmp_path / "system-tmp"
-    system_tmp.mkdir()
+    # A short path: the fork server's socket lives in TMPDIR, and a socket path is at most 107
+    # bytes (pytest-xdist's tmp_path is longer).
+    system_tmp = _SYSTEM_TMP[tmp_path] = Path(tempfile.mkdtemp(prefix="st-", dir="/tmp"))
     log = tmp_path / "watched.log"
     env = {
         **os.environ,
@@ -88,9 +89,12 @@ def _watched_command(
 _PYTHONS_OWN = re.compile(r"pymp-[a-z0-9_]+(/.*)?|[a-z0-9_]{8}")
 
 
+_SYSTEM_TMP: dict[Path, Path] = {}
+
+
 def _in_system_tmp(noted: list[str], tmp_path: Path) -> list[str]:
     """The noted paths in the command's system temporary folder, but Python's own (`_PYTHONS_OWN`)."""
-    system_tmp = str(tmp_path / "system-tmp") + os.sep
+    system_tmp = str(_SYSTEM_TMP[tmp_path]) + os.sep
     paths = [line.split(" ", 1)[1] for line in noted]
     return [p for p in paths if p.startswith(system_tmp) and not _PYTHONS_OWN.fullmatch(p[len(system_tmp) :])]
 

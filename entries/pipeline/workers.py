@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from entries.checks.reference import Reference
+from entries.core import crash
 
 # One file's prepare step: (claim, reference, spool folder) -> its spool file. A module-level
 # function, so that a worker process can be handed it by name.
@@ -34,10 +35,12 @@ _WORKER_REFERENCE: Reference | None = None
 _POOL: ProcessPoolExecutor | None = None  # this night's workers, while prepare_workers is open
 
 
-def _worker_init(reference: Reference) -> None:
-    """A prepare worker's start: the night's reference snapshot, once (not once per file)."""
+def _worker_init(reference: Reference, log_folder: Path | None) -> None:
+    """A prepare worker's start: the night's reference snapshot, once (not once per file), and the
+    folder its crash entries go to (beside the store, as the writer's)."""
     global _WORKER_REFERENCE
     _WORKER_REFERENCE = reference
+    crash.configure(log_folder)
     with suppress(AttributeError, OSError):  # no nice on this platform: the writer's priority
         os.nice(WORKER_NICENESS)
 
@@ -61,7 +64,7 @@ def prepare_workers(reference: Reference, files: int) -> Iterator[None]:
             max_workers=PREPARE_PROCESSES,
             mp_context=multiprocessing.get_context("forkserver"),
             initializer=_worker_init,
-            initargs=(reference,),
+            initargs=(reference, crash.configured()),
         )
     except OSError:
         yield
