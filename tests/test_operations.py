@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from entries.checks.validate import Context
-from entries.pipeline import ingest
+from entries.pipeline import hall
 from entries.pipeline.ingest import ingest_file
 from entries.pipeline.nightly import run_nightly
 from entries.store import refdata
@@ -54,14 +54,14 @@ def _inbox_with(tmp_path: Path, extra: dict[str, Path]) -> Path:
 def test_a_night_with_a_report_that_cannot_be_written_at_all_still_finishes(tmp_path, monkeypatch):
     """Even when no workbook at all can be written for one file, that file ends in its folder with
     RPT_02, every other file is imported, and a rerun finds nothing left to do."""
-    real = ingest.write_annotated
+    real = hall.write_annotated
 
     def broken_for_one(path, *args, **kwargs):
         if Path(path).name.startswith("entries_june_2027"):
             raise OSError("disk full")
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(ingest, "write_annotated", broken_for_one)
+    monkeypatch.setattr(hall, "write_annotated", broken_for_one)
     db, out = tmp_path / "db" / "e.duckdb", tmp_path / "out"
     inbox = _inbox_with(tmp_path, {"12345/mac_empty_style.xlsx": OPERATIONS / "mac_empty_style.xlsx"})
     result = run_nightly(inbox, db, out, received_on=RECEIVED, settle_seconds=0)
@@ -79,16 +79,14 @@ def test_a_night_with_a_report_that_cannot_be_written_at_all_still_finishes(tmp_
 
 
 def test_a_file_whose_commit_fails_unexpectedly_fails_alone(tmp_path, monkeypatch):
-    from entries.pipeline import nightly
-
-    real = nightly.commit
+    real = hall.commit
 
     def broken_for_one(con, prepared, *args, **kwargs):
         if prepared.path.name == "mis_export.csv" and prepared.refusal is None:
             raise RuntimeError("a bug in the commit stage")
         return real(con, prepared, *args, **kwargs)
 
-    monkeypatch.setattr(nightly, "commit", broken_for_one)
+    monkeypatch.setattr(hall, "commit", broken_for_one)
     db = tmp_path / "db" / "e.duckdb"
     result = run_nightly(make_inbox(tmp_path), db, tmp_path / "out", received_on=RECEIVED, settle_seconds=0)
     seen = {f"{f['centre']}/{f['file']}": f for f in result.files}

@@ -126,5 +126,5 @@ def test_entries_for_a_group_with_a_unit_entry_and_a_removal_then_history(page):
 
     tab.goto(f"{server}/submissions")
     history = tab.inner_text("table.history")
-    assert "no_series.csv" in history and "web_entry_form_" in history and "WEB-7" in history
+    assert "no_series.csv" in history and "Web entry form" in history and "WEB-7" in history
     _shot(tab, "portal_history.png")
