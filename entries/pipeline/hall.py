@@ -42,7 +42,7 @@ from entries.intake.sniff import Refused
 from entries.reports.confirmation import write_confirmation
 from entries.reports.files import report_stem_of
 from entries.store import database, review
-from entries.store.commit import commit
+from entries.store.commit import commit, sorted_issues
 from entries.store.database import Connection
 from entries.store.outcomes import outcome_from_store
 from entries.store.series import series_for
@@ -163,11 +163,6 @@ def _prepare_rows(sent: FormRows, context: Context, reference: Reference) -> Pre
         rows=rows,
         entries=checked.rows,
     )
-
-
-def sorted_issues(issues: list[Issue]) -> list[Issue]:
-    """Issues in the order a centre reads them: file-level first, then by row, column and code."""
-    return sorted(issues, key=lambda i: (i.row if i.row is not None else -1, i.column or "", i.code))
 
 
 def finish(

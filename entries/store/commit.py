@@ -149,7 +149,8 @@ def _new_submission(prepared: Prepared, order_ref: str | None) -> NewSubmission:
     )
 
 
-def _sorted(issues: list[Issue]) -> list[Issue]:
+def sorted_issues(issues: list[Issue]) -> list[Issue]:
+    """Issues in the order a centre reads them: file-level first, then by row, column and code."""
     return sorted(issues, key=lambda i: (i.row if i.row is not None else -1, i.column or "", i.code))
 
 
@@ -231,10 +232,10 @@ def commit(
     classified = classify(to_classify, prepared.context, reference, load_history(con, stored_ids))
     if prepared.has_errors or classified.has_errors:
         # Nothing is stored, so nothing is held: the hold warnings come when the file is accepted.
-        issues = _sorted([*prepared.issues, *classified.issues])
+        issues = sorted_issues([*prepared.issues, *classified.issues])
         counts["rejected"] = len({i.row for i in issues if i.severity == "error" and i.row is not None})
         return refuse(Status.READ_AND_REJECTED, next(i.code for i in issues if i.severity == "error"), issues)
-    issues = _sorted([*prepared.issues, *_hold_issues(norm, matches), *classified.issues])
+    issues = sorted_issues([*prepared.issues, *_hold_issues(norm, matches), *classified.issues])
     held_rows = int(norm["candidate_number"].isin(held_numbers).sum())
     if classified.entries.empty and not held_rows:
         return refuse(Status.DUPLICATE_FILE, "DUP_02", [issue("DUP_02"), *issues])
