@@ -81,11 +81,9 @@ def cmd_reference_load(args: argparse.Namespace) -> int:
 
 def known_centre(con, centre: str) -> str:
     """`centre` if it is a published or onboarded centre; else a usage error."""
-    found = con.execute(
-        "SELECT 1 FROM all_centres WHERE centre_number = ?",
-        [centre],
-    ).fetchall()
-    if not found:
+    from entries.store.centres import is_known_centre
+
+    if not is_known_centre(con, centre):
         raise UsageError(
             f"centre {centre} is not an approved centre (see reference_data/centres.csv or 'entries onboard')"
         )
