@@ -182,13 +182,9 @@ def test_a_night_of_many_files_reads_only_under_its_spool(many_files_night):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="openpyxl writes each worksheet of an annotated report (candidates' cells) to the system's "
-    "temporary folder first: entries/reports/files.py write_xlsx_atomically must give it a file "
-    "beside the report instead",
-)
 def test_a_night_makes_nothing_in_the_system_temporary_folder(many_files_night):
+    # Annotated reports included: openpyxl's worksheet files are made beside the report
+    # (entries.reports.workbook_save), not in the system's temporary folder.
     root, _db, noted = many_files_night
     assert _in_system_tmp(noted, root) == []
 

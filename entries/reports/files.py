@@ -152,15 +152,19 @@ def put(ws: Worksheet, row: int, column: int, value: object) -> Cell:
 
 
 def write_xlsx_atomically(workbook: Workbook, path: Path) -> Path:
-    """Make every text cell safe, fix the document dates, and save `workbook` atomically to `path`."""
-    from openpyxl.writer.excel import ExcelWriter
+    """Make every text cell safe, fix the document dates, and save `workbook` atomically to `path`.
+
+    Each worksheet's XML is written to a temporary file beside `path` (openpyxl would put it in
+    the system's temporary folder), removed once it is in the archive.
+    """
+    from entries.reports.workbook_save import BesideReportWriter
 
     path = Path(path)
     make_text_safe(workbook)
     workbook.properties.created = workbook.properties.modified = FIXED_TIME
     with _atomically(path) as tmp, ZipFile(tmp, "w", ZIP_DEFLATED, allowZip64=True) as archive:
-        # ExcelWriter directly: Workbook.save stamps the wall clock into the modified date.
-        ExcelWriter(workbook, archive).save()
+        # An ExcelWriter directly: Workbook.save stamps the wall clock into the modified date.
+        BesideReportWriter(workbook, archive, scratch=lambda: _temporary(path)).save()
     return path
 
 
