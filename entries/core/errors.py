@@ -25,3 +25,9 @@ class ReferenceDataError(EntriesError):
 
 class StoreBusy(EntriesError):
     """The database file is held by another process; the same step may succeed a little later."""
+
+
+class StoreDamaged(EntriesError):
+    """The database file is not a whole DuckDB store (truncated, overwritten, missing with copies
+    beside it): never "in use", and never a verdict on the file being imported. Its text names the
+    store and the command that puts back the last good copy."""

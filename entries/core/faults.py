@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import errno
 
-from entries.core.errors import EntriesError
+from entries.core.errors import EntriesError, StoreDamaged
 
 # errno -> (what happened, what to do); `{where}` is the path the system named, when it named one.
 _BY_ERRNO = {
@@ -33,6 +33,25 @@ _BY_TEXT = (
 # DuckDB refuses every statement after a write it could not finish (its disk full, say) until the
 # store is opened again: that is the machine's fault too, and the next run reopens it.
 _STORE_STOPPED = "database has been invalidated"
+# DuckDB's words for a store it cannot read (an open, or a block read later): damage, not a file's fault.
+DAMAGE_MARKERS = (
+    "Corrupt database file",
+    "not a valid DuckDB database file",
+    "Could not read enough bytes",
+    "does not match stored checksum",
+)
+
+
+def damage_text(exc: BaseException) -> str | None:
+    """How DuckDB's `exc` says the store is damaged, in words and with no path; None when it does not."""
+    text = str(exc)
+    if not any(marker in text for marker in DAMAGE_MARKERS):
+        return None
+    if "checksum" in text:
+        return "a block of it fails its checksum"
+    if "Could not read enough bytes" in text:
+        return "it is shorter than its own contents say: truncated?"
+    return "it is not a DuckDB database file"
 
 
 class MachineFault(EntriesError):
@@ -52,6 +71,11 @@ def machine_fault(exc: BaseException, where: str | None = None) -> str | None:
     """The fault `exc` (or what caused it) stands for, as one sentence with what to do; None when
     it is not a fault of the machine. `where` names the place when the exception does not."""
     for found in _chain(exc):
+        if isinstance(found, StoreDamaged):
+            return str(found)
+        damage = damage_text(found)
+        if damage is not None:
+            return f"the store is damaged ({damage}): run 'entries restore --force' to put back the last good copy"
         code = found.errno if isinstance(found, OSError) else None
         if code is None:
             text = str(found)

@@ -19,6 +19,8 @@ from pathlib import Path
 import duckdb
 
 from entries.core.errors import StoreBusy
+from entries.core.faults import damage_text
+from entries.store import health, restoring
 
 # The store's connection and its busy-file error, named here so that no layer above the store
 # imports duckdb (an import-linter contract forbids it in cli, web, pipeline, reports and flows).
@@ -262,12 +264,23 @@ def connect(
     read_only: bool = False,
     wait_seconds: float = 0.0,
     notify: Callable[[str], None] | None = None,
+    verify: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the store at `path` and make sure its tables exist.
 
     DuckDB lets one process open a file at a time. When another holds it, wait up to `wait_seconds`
     (telling `notify` once) with a mark in `waiting_dir`, which a nightly run checks between files
-    to pause for us; then StoreBusy, one plain line, never DuckDB's own error."""
+    to pause for us; then StoreBusy, one plain line, never DuckDB's own error.
+
+    A file that is not a whole DuckDB store raises StoreDamaged at once (never "in use"), and so
+    does a missing store that has pre-run copies beside it (an empty new store would silently
+    forget every centre). A restore a kill interrupted is finished first. With `verify`, every
+    block of the store is read (for money and for the copy a night keeps)."""
+    restoring.finish_interrupted(path)
+    if path.exists():
+        health.check_header(path)
+    elif restoring.copies(path):
+        raise health.damaged(path, "it is missing, though copies of it taken before nights exist")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_seconds
@@ -278,6 +291,8 @@ def connect(
                 con = duckdb.connect(str(path), read_only=read_only)
                 break
             except duckdb.IOException as exc:
+                if not health.is_locked(exc):
+                    raise health.damaged(path, damage_text(exc) or "it cannot be opened") from None
                 if time.monotonic() >= deadline:
                     raise StoreBusy(
                         f"the store {path} is in use by another process (a nightly run?); try again when it has "
@@ -292,16 +307,27 @@ def connect(
                             f"the store is in use by another process; waiting up to {wait_seconds:.0f} s for it to pause"
                         )
                 time.sleep(0.1)
+            except duckdb.Error as exc:  # DuckDB's other words for a file it cannot load as a store
+                raise health.damaged(path, damage_text(exc) or "it cannot be opened") from None
     finally:
         if mark is not None:
             mark.unlink(missing_ok=True)
-    if not read_only and not _schema_current(con):
-        with transaction(con):
-            for statement in DDL:
-                con.execute(statement)
-            con.execute("CREATE TABLE IF NOT EXISTS schema_fingerprint (sha256 VARCHAR NOT NULL)")
-            con.execute("DELETE FROM schema_fingerprint")
-            con.execute("INSERT INTO schema_fingerprint VALUES (?)", [_fingerprint()])
+    try:
+        if verify:
+            health.read_everything(con, path)
+        if not read_only and not _schema_current(con):
+            with transaction(con):
+                for statement in DDL:
+                    con.execute(statement)
+                con.execute("CREATE TABLE IF NOT EXISTS schema_fingerprint (sha256 VARCHAR NOT NULL)")
+                con.execute("DELETE FROM schema_fingerprint")
+                con.execute("INSERT INTO schema_fingerprint VALUES (?)", [_fingerprint()])
+    except BaseException as exc:
+        con.close()
+        what = damage_text(exc) if isinstance(exc, duckdb.Error) else None
+        if what is not None:
+            raise health.damaged(path, what) from None
+        raise
     return con
 
 

@@ -3,8 +3,10 @@
 `run_lock` holds an exclusive lock file beside the database; a second run waits a bounded time and
 then stops with a clear message. `backup` checkpoints the store and copies it before a night's first
 run writes: once per night, so a resumed night or a run that waited for the lock keeps the copy from
-before the night began. `restore` puts that copy back, but first `since_copy` lists what it would
-undo (submissions and review decisions made after the copy), and it refuses unless forced.
+before the night began. Copies are taken only from a store that reads whole
+(every block), checked again once written, and kept for `restoring.GENERATIONS` nights. `restore` puts
+the newest good copy back, but first `since_copy` lists what it would undo (submissions and review
+decisions made after the copy), and it refuses unless forced; it works on a damaged or missing store.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from pathlib import Path
 import duckdb
 
 from entries.core import clock
-from entries.core.errors import EntriesError
-from entries.store import database
+from entries.core.errors import EntriesError, StoreBusy
+from entries.store import database, health, restoring
 
 
 def lock_path(db: Path) -> Path:
@@ -32,7 +34,8 @@ def lock_path(db: Path) -> Path:
 
 
 def backup_path(db: Path) -> Path:
-    return db.with_name(db.name + ".before-run")
+    """The newest pre-run copy (generation 1; older ones: `restoring.copy_path`)."""
+    return restoring.copy_path(db)
 
 
 @contextmanager
@@ -76,18 +79,8 @@ def run_lock(
         handle.close()
 
 
-def _copy_verified(source: Path, target: Path) -> None:
-    temp = target.with_name(target.name + ".tmp")
-    shutil.copyfile(source, temp)
-    os.fsync(os.open(temp, os.O_RDONLY))
-    check = duckdb.connect(str(temp), read_only=True)  # the copy must open before it replaces anything
-    check.execute("SELECT count(*) FROM submissions").fetchall()
-    check.close()
-    os.replace(temp, target)
-
-
 def copy_marker(db: Path) -> Path:
-    return db.with_name(db.name + ".before-run.json")
+    return restoring.marker_path(backup_path(db))
 
 
 @dataclass(frozen=True)
@@ -98,13 +91,20 @@ class CopyInfo:
     night: dt.date
 
 
-def copy_info(db: Path) -> CopyInfo | None:
-    """What the marker beside the copy says; None when there is no copy (or no marker)."""
-    marker = copy_marker(db)
-    if not backup_path(db).exists() or not marker.exists():
+def _info(copy: Path) -> CopyInfo | None:
+    marker = restoring.marker_path(copy)
+    if not copy.exists() or not marker.exists():
         return None
-    data = json.loads(marker.read_text(encoding="utf-8"))
-    return CopyInfo(dt.datetime.fromisoformat(data["taken_at"]), dt.date.fromisoformat(data["night"]))
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+        return CopyInfo(dt.datetime.fromisoformat(data["taken_at"]), dt.date.fromisoformat(data["night"]))
+    except (ValueError, KeyError, TypeError):
+        return None  # a marker a kill cut short: the copy is still a copy, of an unknown night
+
+
+def copy_info(db: Path) -> CopyInfo | None:
+    """What the marker beside the newest copy says; None when there is no copy (or no marker)."""
+    return _info(backup_path(db))
 
 
 def _open_claims(con: duckdb.DuckDBPyConnection) -> int:
@@ -114,53 +114,92 @@ def _open_claims(con: duckdb.DuckDBPyConnection) -> int:
         return 0  # a store from before the claims journal: no run was interrupted
 
 
+def _rotate(db: Path) -> None:
+    """Make room for a new newest copy: each generation moves one older, the oldest is dropped."""
+    for generation in range(restoring.GENERATIONS, 1, -1):
+        older, newer = restoring.copy_path(db, generation), restoring.copy_path(db, generation - 1)
+        if newer.exists():
+            os.replace(newer, older)
+            if restoring.marker_path(newer).exists():
+                os.replace(restoring.marker_path(newer), restoring.marker_path(older))
+            else:
+                restoring.marker_path(older).unlink(missing_ok=True)
+
+
 def backup(db: Path, night: dt.date | None = None) -> Path | None:
-    """CHECKPOINT the store, copy it beside itself and check the copy opens; None if no store yet.
+    """Check the store reads whole, CHECKPOINT it, copy it beside itself and check the copy; None
+    if no store yet. A damaged store raises StoreDamaged and no copy is touched.
 
     Taken once per night: when the copy is already this night's, or an interrupted run left claims
     open (this run finishes that night), the copy from before the night began is kept."""
-    if not db.exists():
+    if not db.exists() and not restoring.copies(db):
         return None
     night = night or clock.today()
-    con = database.connect(db, wait_seconds=600.0)  # an operator's command may be reading: let it finish
+    staged = backup_path(db).with_name(backup_path(db).name + ".tmp")
+    # An operator's command may be reading: let it finish. `verify` reads every block first.
+    con = database.connect(db, wait_seconds=600.0, verify=True)
     try:
         resuming = _open_claims(con) > 0
         con.execute("CHECKPOINT")
+        info = copy_info(db)
+        if info is not None and (info.night == night or resuming):
+            return backup_path(db)
+        taken_at = clock.now()
+        # Copied while this connection holds the store: no other process writes it meanwhile.
+        shutil.copyfile(db, staged)
+        with staged.open("rb") as handle:
+            os.fsync(handle.fileno())
     finally:
         con.close()
-    info = copy_info(db)
-    if info is not None and (info.night == night or resuming):
-        return backup_path(db)
-    target = backup_path(db)
-    taken_at = clock.now()
-    _copy_verified(db, target)
-    copy_marker(db).write_text(
-        json.dumps({"taken_at": taken_at.isoformat(), "night": night.isoformat()}), encoding="utf-8"
-    )
-    return target
+    try:
+        health.verify_file(staged)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    _rotate(db)
+    os.replace(staged, backup_path(db))
+    restoring.write_durably(copy_marker(db), json.dumps({"taken_at": taken_at.isoformat(), "night": night.isoformat()}))
+    return backup_path(db)
 
 
 @dataclass(frozen=True)
 class SinceCopy:
-    """What `restore` would undo: submissions and review decisions made after the copy was taken."""
+    """What `restore` would undo: submissions and review decisions made after the copy was taken.
+
+    `unreadable` says the store is damaged, so what it holds beyond the copy cannot be listed."""
 
     taken_at: dt.datetime | None
     submissions: list[dict]  # submission_id, centre, file_name, received_on, sha256, status (no personal data)
     decisions: list[dict]  # review_id, submission_id, resolution
+    source: Path | None = None
+    unreadable: str | None = None
+    skipped: tuple[str, ...] = ()  # newer copies that do not read back, and why
 
     @property
     def empty(self) -> bool:
-        return not self.submissions and not self.decisions
+        return not self.submissions and not self.decisions and self.unreadable is None
+
+
+def good_copy(db: Path) -> tuple[Path, tuple[str, ...]]:
+    """The newest pre-run copy that reads whole, and why each newer one was passed over."""
+    skipped: list[str] = []
+    for copy in restoring.copies(db):
+        try:
+            health.verify_file(copy)
+            return copy, tuple(skipped)
+        except EntriesError as exc:
+            skipped.append(str(exc))
+    if skipped:
+        raise EntriesError(f"no pre-run copy of {db} reads back: {'; '.join(skipped)}")
+    raise EntriesError(f"no pre-run copy at {backup_path(db)}: nothing to restore")
 
 
 def since_copy(db: Path) -> SinceCopy:
-    """Submissions recorded and review items resolved since the pre-run copy (read-only).
-
-    Compared with the copy itself, not only by time: a submission the copy lacks is new."""
-    source = backup_path(db)
-    if not source.exists():
-        raise EntriesError(f"no pre-run copy at {source}: nothing to restore")
-    info = copy_info(db)
+    """Submissions recorded and review items resolved since the newest good pre-run copy
+    (read-only). Compared with the copy itself, not only by time: a submission the copy lacks is new."""
+    source, skipped = good_copy(db)
+    info = _info(source)
+    taken = info.taken_at if info else None
     copy = duckdb.connect(str(source), read_only=True)
     try:
         known_ids = {r[0] for r in copy.execute("SELECT submission_id FROM submissions").fetchall()}
@@ -168,8 +207,16 @@ def since_copy(db: Path) -> SinceCopy:
     finally:
         copy.close()
     if not db.exists():
-        return SinceCopy(info.taken_at if info else None, [], [])
-    con = duckdb.connect(str(db), read_only=True)
+        return SinceCopy(taken, [], [], source, "the store is missing", skipped)
+    try:
+        health.check_header(db)
+        con = duckdb.connect(str(db), read_only=True)
+    except EntriesError as exc:
+        return SinceCopy(taken, [], [], source, str(exc), skipped)
+    except duckdb.Error as exc:
+        if health.is_locked(exc):
+            raise
+        return SinceCopy(taken, [], [], source, "the store cannot be opened", skipped)
     try:
         subs = [
             dict(zip(("submission_id", "centre", "file_name", "received_on", "sha256", "status"), r, strict=True))
@@ -187,30 +234,38 @@ def since_copy(db: Path) -> SinceCopy:
             ).fetchall()
             if r[0] not in resolved
         ]
+    except duckdb.Error:
+        return SinceCopy(taken, [], [], source, "the store cannot be read", skipped)
     finally:
         con.close()
-    return SinceCopy(info.taken_at if info else None, subs, decisions)
+    return SinceCopy(taken, subs, decisions, source, None, skipped)
 
 
-def restore(db: Path) -> Path:
-    """Put the pre-run copy back in place of the store (the store being replaced is kept aside)."""
-    source = backup_path(db)
-    if not source.exists():
-        raise EntriesError(f"no pre-run copy at {source}: nothing to restore")
-    # Every store replaced is kept (numbered), so restoring twice never loses the newer one.
-    n = 1
-    while db.with_name(f"{db.name}.replaced-{n}").exists():
-        n += 1
-    aside = db.with_name(f"{db.name}.replaced-{n}")
+def restore(db: Path, source: Path | None = None) -> Path:
+    """Put the newest good pre-run copy (or `source`) back in place of the store; the store being
+    replaced is kept aside (`replaced_copies`). Staged and checked first, then journaled: a kill at
+    any moment leaves either the old store or the copy, whole (the next open finishes the swap)."""
+    restoring.finish_interrupted(db)
+    source = source or good_copy(db)[0]
     if db.exists():
-        os.replace(db, aside)
-    wal = db.with_name(db.name + ".wal")
-    if wal.exists():
-        os.replace(wal, aside.with_name(aside.name + ".wal"))
-    _copy_verified(source, db)
+        try:  # a store another process holds is in use, not damaged: never swap it from under them
+            health.check_header(db)
+            con = duckdb.connect(str(db))
+            con.close()
+        except duckdb.Error as exc:
+            if health.is_locked(exc):
+                raise StoreBusy(f"the store {db} is in use by another process: stop it, then restore") from None
+        except EntriesError:
+            pass  # damaged: that is what restoring is for
+    staged = restoring.staged_path(db)
+    shutil.copyfile(source, staged)
+    with staged.open("rb") as handle:
+        os.fsync(handle.fileno())
+    health.verify_file(staged)
+    restoring.begin(db, restoring.next_aside(db))
     return db
 
 
 def replaced_copies(db: Path) -> list[Path]:
     """The stores `restore` set aside, oldest first."""
-    return sorted(db.parent.glob(f"{db.name}.replaced-*[0-9]"), key=lambda p: int(p.name.rsplit("-", 1)[1]))
+    return restoring.replaced_copies(db)
