@@ -25,7 +25,7 @@ from entries.core.rules import Issue, issue
 from entries.intake.headers import TEMPLATE_COLUMNS
 from entries.intake.normalise import Intake, take_in
 from entries.intake.reader import RawSheet, read_upload
-from entries.reports import annotate, files
+from entries.reports import annotate_sheets, annotate_styles, files
 from entries.reports.annotate import write_annotated
 
 INTAKE = Path(__file__).resolve().parent / "fixtures" / "intake"
@@ -893,7 +893,7 @@ def test_many_file_level_problems_are_counted_not_all_written_on_the_banner(tmp_
     xlsx, _, _, _ = _write(INTAKE / "base.xlsx", tmp_path, found)
     wb = openpyxl.load_workbook(xlsx)
     banner = _values(wb["Read me first"])
-    assert sum(v.startswith("TEST_") for v in banner) == annotate.BANNER_ISSUES
+    assert sum(v.startswith("TEST_") for v in banner) == annotate_sheets.BANNER_ISSUES
     assert '10 more on the sheet "Errors".' in banner
     assert len(_errors_sheet_rows(wb)) == 30
 
@@ -928,14 +928,14 @@ def test_a_big_file_rejected_for_its_header_touches_a_bounded_number_of_cells(
         return real_cell(ws, row, column, value)
 
     styled: dict[str, int] = {}
-    real_apply = annotate._Styles.apply
+    real_apply = annotate_styles.SharedStyles.apply
 
     def counting_apply(self, cell, key, change):
         styled[cell.parent.title] = styled.get(cell.parent.title, 0) + 1
         return real_apply(self, cell, key, change)
 
     monkeypatch.setattr(openpyxl.worksheet.worksheet.Worksheet, "cell", counting_cell)
-    monkeypatch.setattr(annotate._Styles, "apply", counting_apply)
+    monkeypatch.setattr(annotate_styles.SharedStyles, "apply", counting_apply)
     xlsx, _ = write_annotated(
         path,
         tmp_path / "out",
@@ -962,13 +962,13 @@ def test_an_accepted_big_file_shares_one_ok_style(tmp_path: Path, monkeypatch: p
     _big_workbook(path, rows, ["Centre Number", "Candidate Number"])
     sheet, intake = _read(path)
     calls = {"style": 0}
-    real = annotate._style
+    real = annotate_styles.severity_colours
 
     def counting(cell, severity):
         calls["style"] += 1
         return real(cell, severity)
 
-    monkeypatch.setattr(annotate, "_style", counting)
+    monkeypatch.setattr(annotate_styles, "severity_colours", counting)
     xlsx, _ = write_annotated(
         path,
         tmp_path / "out",

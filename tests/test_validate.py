@@ -354,7 +354,7 @@ def test_annotated_workbook_marks_exactly_the_error_cells(con, tmp_path):
     from entries.core.status import Status
     from entries.intake.headers import TEMPLATE_COLUMNS as COLUMNS
     from entries.pipeline.ingest import ingest_file
-    from entries.reports.annotate import ERROR_FILL, WARNING_FILL
+    from entries.reports.annotate_styles import ERROR_FILL, WARNING_FILL
     from tests.conftest import PROJECT
 
     source = PROJECT / "data" / "samples" / "inbox" / "34567" / "entries_with_mistakes.xlsx"
