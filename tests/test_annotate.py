@@ -25,7 +25,7 @@ from entries.core.rules import Issue, issue
 from entries.intake.headers import TEMPLATE_COLUMNS
 from entries.intake.normalise import Intake, take_in
 from entries.intake.reader import RawSheet, read_upload
-from entries.reports import annotate_sheets, annotate_styles, files
+from entries.reports import annotate_sheets, files
 from entries.reports.annotate import write_annotated
 
 INTAKE = Path(__file__).resolve().parent / "fixtures" / "intake"
@@ -911,31 +911,30 @@ def _big_workbook(path: Path, rows: int, header: list[str]) -> None:
     wb.save(path)
 
 
-def test_a_big_file_rejected_for_its_header_touches_a_bounded_number_of_cells(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def _cells_by_row(path: Path, part: str = "xl/worksheets/sheet1.xml") -> dict[int, set[tuple[str, str]]]:
+    """Every cell element of a sheet part, as (reference, style index) by row: what was written, read
+    from the file itself (a cell that exists but holds nothing is written too)."""
+    with zipfile.ZipFile(path) as zf:
+        data = zf.read(part)
+    found: dict[int, set[tuple[str, str]]] = {}
+    for m in re.finditer(rb'<c r="([A-Z]+)(\d+)"(?: s="(\d+)")?', data):
+        found.setdefault(int(m[2]), set()).add((m[1].decode() + m[2].decode(), (m[3] or b"0").decode()))
+    return found
+
+
+def _sheet_parts(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as zf:
+        return sorted(n for n in zf.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))
+
+
+def test_a_big_file_rejected_for_its_header_touches_a_bounded_number_of_cells(tmp_path: Path):
     rows = 500  # five times the bound below: a cell a row would break it
     path = tmp_path / "big.xlsx"
     _big_workbook(path, rows, ["Centre Number", "Candidate Number", "Qualification"])
     sheet, intake = _read(path)
     assert len(intake.rows) == rows and "HDR_01" in {i.code for i in intake.issues}
+    assert not any(i.row is not None and i.row > intake.header_row for i in intake.issues)  # no row issue
 
-    touched: dict[str, int] = {}
-    real_cell = openpyxl.worksheet.worksheet.Worksheet.cell
-
-    def counting_cell(ws, row, column, value=None):
-        touched[ws.title] = touched.get(ws.title, 0) + 1
-        return real_cell(ws, row, column, value)
-
-    styled: dict[str, int] = {}
-    real_apply = annotate_styles.SharedStyles.apply
-
-    def counting_apply(self, cell, key, change):
-        styled[cell.parent.title] = styled.get(cell.parent.title, 0) + 1
-        return real_apply(self, cell, key, change)
-
-    monkeypatch.setattr(openpyxl.worksheet.worksheet.Worksheet, "cell", counting_cell)
-    monkeypatch.setattr(annotate_styles.SharedStyles, "apply", counting_apply)
     xlsx, _ = write_annotated(
         path,
         tmp_path / "out",
@@ -947,44 +946,60 @@ def test_a_big_file_rejected_for_its_header_touches_a_bounded_number_of_cells(
         issues=list(intake.issues),
         stem="big",
     )
-    # The status header, and the header's colour: nothing per row. (The old code wrote one a row.)
-    assert touched["Entries"] <= 5 and styled["Entries"] <= 5
-    assert sum(touched.values()) <= 100 and sum(styled.values()) <= 100  # banner and Errors sheet included
-    with zipfile.ZipFile(xlsx) as zf:
-        data = zf.read("xl/worksheets/sheet1.xml")
-    assert len(re.findall(rb'<c r="D\d+"', data)) == 1  # the status column holds its header alone
-    assert len(re.findall(rb'<c r="[A-Z]+\d+" s="[1-9]', data)) <= 3  # styled cells: the header's only
+    before, after = _cells_by_row(path), _cells_by_row(xlsx)
+    # Every data row comes back with exactly its own cells, none added and none restyled: no
+    # row was touched. (The old code wrote a status cell on every row.)
+    assert len(after) == rows + 1
+    assert {r: after[r] for r in after if r != 1} == {r: before[r] for r in before if r != 1}
+    # The header row: the status header added in the first free column, the header's colour on
+    # it and on the label no template column has (HDR_02); nothing else.
+    header_refs = {ref for ref, _ in before[1]}
+    assert {ref for ref, _ in after[1]} == header_refs | {"D1"}
+    assert sum(style != "0" for _, style in after[1]) <= 3
+    # The added sheets (the banner and the Errors sheet) are bounded, whatever the file's size.
+    parts = _sheet_parts(xlsx)
+    assert len(parts) == 3
+    assert sum(len(cells) for part in parts[1:] for cells in _cells_by_row(xlsx, part).values()) <= 100
 
 
-def test_an_accepted_big_file_shares_one_ok_style(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    rows = 2_000
-    path = tmp_path / "ok.xlsx"
-    _big_workbook(path, rows, ["Centre Number", "Candidate Number"])
-    sheet, intake = _read(path)
-    calls = {"style": 0}
-    real = annotate_styles.severity_colours
+def _styles_part(path: Path) -> bytes:
+    with zipfile.ZipFile(path) as zf:
+        return zf.read("xl/styles.xml")
 
-    def counting(cell, severity):
-        calls["style"] += 1
-        return real(cell, severity)
 
-    monkeypatch.setattr(annotate_styles, "severity_colours", counting)
-    xlsx, _ = write_annotated(
-        path,
-        tmp_path / "out",
-        file_format="xlsx",
-        sheet_name=sheet.sheet,
-        header_row=intake.header_row,
-        positions=intake.positions,
-        rows=intake.rows,
-        issues=[_warn("TEST_01", 5, "Centre Number")],
-        stem="ok",
-    )
-    assert calls["style"] <= 3  # the OK style built once, however many rows
+def test_an_accepted_big_file_shares_one_ok_style(tmp_path: Path):
+    outputs = {}
+    for rows in (2_000, 6):
+        path = tmp_path / f"ok{rows}.xlsx"
+        _big_workbook(path, rows, ["Centre Number", "Candidate Number"])
+        sheet, intake = _read(path)
+        outputs[rows], _ = write_annotated(
+            path,
+            tmp_path / "out",
+            file_format="xlsx",
+            sheet_name=sheet.sheet,
+            header_row=intake.header_row,
+            positions=intake.positions,
+            rows=intake.rows,
+            issues=[_warn("TEST_01", 5, "Centre Number")],
+            stem=f"ok{rows}",
+        )
+    xlsx, rows = outputs[2_000], 2_000
     ws = openpyxl.load_workbook(xlsx)["Entries"]
     oks = [ws.cell(row=r, column=3) for r in range(2, rows + 2) if r != 5]
     assert all(c.value == "OK" and _fill(c) == GREEN for c in oks)
     assert _first_line(ws.cell(row=5, column=3)) == "Warning: TEST_01"
+    before, after = _cells_by_row(tmp_path / "ok2000.xlsx"), _cells_by_row(xlsx)
+    status = {r: [style for ref, style in cells if ref == f"C{r}"] for r, cells in after.items()}
+    assert len(after) == rows + 1 and all(len(status[r]) == 1 for r in after)  # one status cell a row
+    # One OK style, shared by every clean row's status cell...
+    assert len({status[r][0] for r in range(2, rows + 2) if r != 5}) == 1
+    # ...and the styles part the same as for a file of a few rows: nothing in it grows with them.
+    assert _styles_part(xlsx) == _styles_part(outputs[6])
+    # Besides the status cells no cell is added or restyled, but the warning's own (A5).
+    rest = {r: {c for c in cells if c[0] != f"C{r}"} for r, cells in after.items()}
+    assert {r: v for r, v in rest.items() if r != 5} == {r: v for r, v in before.items() if r != 5}
+    assert {ref for ref, _ in rest[5]} == {ref for ref, _ in before[5]}
 
 
 def test_a_header_label_that_is_no_template_column_is_marked_on_its_own_cell(tmp_path: Path):
