@@ -28,7 +28,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from entries.checks.reference import Reference
 from entries.core import config
-from entries.pipeline import nightly
+from entries.pipeline import file_steps, nightly
+from entries.pipeline.claiming import Claim, claim_files
+from entries.pipeline.inbox import Layout
+from entries.pipeline.run_result import Delivered, Spooled
 from entries.store import database
 from entries.store.runlock import backup
 from flows.ingest import reference_task  # the same step as a single upload's
@@ -64,23 +67,21 @@ def backup_task(db: str) -> str | None:
 
 
 @task(name="claim", **DB_RETRY, **QUIET)
-def claim_task(
-    db: str, inbox: str, series: str | None, received_on: str | None, settle_seconds: float
-) -> list[nightly.Claim]:
+def claim_task(db: str, inbox: str, series: str | None, received_on: str | None, settle_seconds: float) -> list[Claim]:
     """Finish-or-claim: unfinished claims of an interrupted run, then the settled inbox files."""
     con = database.connect(Path(db), wait_seconds=nightly.STORE_WAIT_SECONDS)
     try:
         day = dt.date.fromisoformat(received_on) if received_on else None
-        return nightly.claim_files(con, nightly.Layout(Path(inbox), series), day, settle_seconds)
+        return claim_files(con, Layout(Path(inbox), series), day, settle_seconds)
     finally:
         con.close()
 
 
 @task(name="prepare", task_run_name="prepare {claim.centre}/{claim.file_name}", **QUIET)
-def prepare_task(claim: nightly.Claim, reference: Reference, spool: str) -> nightly.Spooled:
+def prepare_task(claim: Claim, reference: Reference, spool: str) -> Spooled:
     """Read and check one claimed file where the task runs (a Dask worker); returns its spool path
     (or why a fault of the machine left it for the next run)."""
-    return nightly.prepare_claim(claim, reference, Path(spool))
+    return file_steps.prepare_claim(claim, reference, Path(spool))
 
 
 @task(
@@ -90,12 +91,10 @@ def prepare_task(claim: nightly.Claim, reference: Reference, spool: str) -> nigh
     **DB_RETRY,
     **QUIET,
 )
-def deliver_task(
-    db: str, inbox: str, claim: nightly.Claim, spooled: nightly.Spooled, reference: Reference, out: str
-) -> nightly.Delivered:
+def deliver_task(db: str, inbox: str, claim: Claim, spooled: Spooled, reference: Reference, out: str) -> Delivered:
     """Commit one prepared file, write its report, move it: one task per file, in the order received."""
     try:
-        return nightly.deliver(_store(db), nightly.Layout(Path(inbox)), claim, spooled, reference, Path(out))
+        return file_steps.deliver(_store(db), Layout(Path(inbox)), claim, spooled, reference, Path(out))
     except BaseException:
         release_store(db)  # a retry starts from a fresh connection
         raise
@@ -118,29 +117,29 @@ class FlowSteps:
     def reference(self) -> Reference:
         return reference_task(self.db)
 
-    def claim(self) -> list[nightly.Claim]:
+    def claim(self) -> list[Claim]:
         claims = claim_task(self.db, self.inbox, self.series, self.received_on, self.settle_seconds)
         self.logger.info("nightly: %d file(s) to import", len(claims))
         return claims
 
-    def prepare_all(self, claims: list[nightly.Claim], reference: Reference, folder: Path) -> Iterator[nightly.Spooled]:
+    def prepare_all(self, claims: list[Claim], reference: Reference, folder: Path) -> Iterator[Spooled]:
         context = FlowRunContext.get()
         if context is None or isinstance(context.task_runner, ThreadPoolTaskRunner):
-            yield from nightly.prepare_ahead(claims, reference, folder)
+            yield from file_steps.prepare_ahead(claims, reference, folder)
             return
         # On another runner (a Dask cluster) each file is a task, checked where it runs.
         futures = [prepare_task.submit(claim, reference, str(folder)) for claim in claims]
         for future in futures:
             yield future.result()
 
-    def deliver(self, claim: nightly.Claim, spooled: nightly.Spooled, reference: Reference) -> nightly.Delivered:
+    def deliver(self, claim: Claim, spooled: Spooled, reference: Reference) -> Delivered:
         return deliver_task(self.db, self.inbox, claim, spooled, reference, self.out)
 
     def pause(self) -> None:
         """Close the store when another process waits for it; the next deliver task reopens it."""
         database.hand_over(Path(self.db), lambda: release_store(self.db))
 
-    def tell(self, done: int, total: int, claim: nightly.Claim, outcome: nightly.Delivered) -> None:
+    def tell(self, done: int, total: int, claim: Claim, outcome: Delivered) -> None:
         # File names and centre numbers only: never cell contents.
         self.logger.info("nightly: %d/%d centre %s %s: %s", done, total, claim.centre, claim.file_name, outcome.status)
         nightly.progress(done, total, claim, str(outcome.status))
@@ -195,7 +194,7 @@ def nightly_flow(
     steps = FlowSteps(db_file, inbox, out_dir, received_on, settle_seconds, series)
     try:
         summary = nightly.run_night(
-            Path(db_file), nightly.Layout(Path(inbox), series), steps, Path(out_dir), lock_wait_seconds
+            Path(db_file), Layout(Path(inbox), series), steps, Path(out_dir), lock_wait_seconds
         ).as_json()
     finally:
         release_store(db_file)

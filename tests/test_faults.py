@@ -20,7 +20,7 @@ import pytest
 from entries.core.errors import EntriesError
 from entries.core.faults import MachineFault, machine_fault
 from entries.core.status import Status
-from entries.pipeline import hall, nightly
+from entries.pipeline import file_steps, hall, nightly
 from entries.store import database, refdata
 from tests.conftest import FIXTURES
 
@@ -185,7 +185,7 @@ def test_a_file_written_to_after_its_claim_is_left_for_the_next_night(tmp_path, 
     db.parent.mkdir()
     shutil.copyfile(loaded_store, db)
     claimed = tmp_path / "processing" / "12345" / "full_award_certificate.csv"
-    prepare = nightly.prepare_claim
+    prepare = file_steps.prepare_claim
 
     def and_the_sender_appends(claim, reference, folder):
         spooled = prepare(claim, reference, folder)
@@ -193,9 +193,9 @@ def test_a_file_written_to_after_its_claim_is_left_for_the_next_night(tmp_path, 
             more.write("12345,0043,,,Jones,Ben,M,02/11/2008,05838,,,,,,,13A\r\n")
         return spooled
 
-    monkeypatch.setattr(nightly, "prepare_claim", and_the_sender_appends)
+    monkeypatch.setattr(file_steps, "prepare_claim", and_the_sender_appends)
     first = nightly.run_nightly(inbox, db, tmp_path / "out", received_on=dt.date(2027, 1, 15), settle_seconds=0)
-    assert first.files == [] and first.faulted[0]["reason"] == nightly.STILL_CHANGING
+    assert first.files == [] and first.faulted[0]["reason"] == file_steps.STILL_CHANGING
     monkeypatch.undo()
     second = nightly.run_nightly(inbox, db, tmp_path / "out", received_on=dt.date(2027, 1, 15), settle_seconds=0)
     assert [(f["status"], f["rows"]) for f in second.files] == [("Processing complete", 2)]  # both rows, read whole

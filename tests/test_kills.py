@@ -55,16 +55,16 @@ KILL_AT = textwrap.dedent(
             return result
         return wrapper
 
-    from entries.pipeline import hall, workers
+    from entries.pipeline import claiming, hall, workers
 
     BOUNDARIES = {
-        "claimed": (nightly, "_claim_row", before),       # in processing/, no journal row yet
-        "journalled": (nightly, "_claim_row", after),     # journal row written, nothing prepared
+        "claimed": (claiming, "_claim_row", before),      # in processing/, no journal row yet
+        "journalled": (claiming, "_claim_row", after),    # journal row written, nothing prepared
         "prepared": (workers, "prepare_anywhere", after),  # rows spooled (by a worker), nothing stored
         "committed": (hall, "commit", after),             # stored with its claim marked, no report
         "reported": (hall, "with_reports", after),        # reports written, file not moved
-        "moved": (nightly, "_close_claim", before),       # file in its final folder, claim still open
-        "closed": (nightly, "finish_claim", after),       # claim closed, next file not started
+        "moved": (claiming, "_close_claim", before),      # file in its final folder, claim still open
+        "closed": (claiming, "finish_claim", after),      # claim closed, next file not started
     }
     module, name, how = BOUNDARIES[step]
     setattr(module, name, how(getattr(module, name)))

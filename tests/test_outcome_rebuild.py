@@ -11,9 +11,9 @@ import datetime as dt
 import pytest
 
 from entries.checks.validate import Context
-from entries.pipeline.ingest import ingest_file
-from entries.pipeline.nightly import outcome_from_store
+from entries.pipeline import hall
 from entries.store import refdata
+from entries.store.outcomes import outcome_from_store
 from tests.conftest import FIXTURES
 
 COMMIT = FIXTURES / "commit"
@@ -31,7 +31,7 @@ def test_outcome_rebuilt_from_the_store_matches_the_first_run(con, tmp_path, fir
     ctx = Context(centre="12345", series="2027-06", received_on=dt.date(2027, 1, 15))
 
     def ingest(name: str):
-        return ingest_file(con, COMMIT / name, context=ctx, reference=reference, order_ref="PO-1", out_dir=tmp_path)
+        return hall.submit(con, COMMIT / name, context=ctx, reference=reference, order_ref="PO-1", out_dir=tmp_path)
 
     if first is not None:
         ingest(first)
