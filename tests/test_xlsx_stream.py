@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 
-from entries.intake.xlsx import column_letters
+from entries.intake.column_letters import column_letters
 from entries.reports.xlsx_stream import EXCEL_MAX_TEXT, Pence, write_sheet
 
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

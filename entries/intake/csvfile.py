@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from entries.core.limits import ReadLimits
+from entries.intake.column_letters import column_letters
 from entries.intake.sniff import Refused, utf16_without_bom
-from entries.intake.xlsx import column_letters
 
 DELIMITERS = (",", ";", "\t", "|")
 EXCEL_COLUMNS = 16_384  # no spreadsheet program writes a row wider than this

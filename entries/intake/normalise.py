@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from entries.core.rules import Issue, issue
+from entries.intake.column_letters import column_letters
 from entries.intake.headers import (
     MAX_CELL_TEXT,
     NAME_COLUMNS,
@@ -24,7 +25,6 @@ from entries.intake.headers import (
     safe_label,
 )
 from entries.intake.reader import RawSheet
-from entries.intake.xlsx import column_letters
 
 # Fixed-width codes a spreadsheet program strips of their leading zeros.
 CODE_WIDTHS = {"Centre Number": 5, "Candidate Number": 4}

@@ -22,10 +22,11 @@ import pandas as pd
 
 from entries.core.limits import ReadLimits
 from entries.core.rules import Issue, issue
+from entries.intake.column_letters import column_letters
 from entries.intake.headers import header_key, match_headers, safe_label
 from entries.intake.reader import RawSheet, read_upload
 from entries.intake.sniff import Refused, sniff
-from entries.intake.xlsx import Package, check_container, column_letters, read_workbook
+from entries.intake.xlsx_package import Package, check_container, read_workbook
 
 FOLDER_SUFFIXES = (".xlsx", ".xlsm", ".csv")  # preference order when a folder holds two files for a sheet
 _SHEET_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sheet\s[^>]*?(?:/>|>\s*</(?:[A-Za-z_][\w.\-]*:)?sheet>)", re.S)

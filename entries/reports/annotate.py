@@ -29,7 +29,7 @@ every row of the centre's sheet, so the row numbers the issues quote (the Errors
 CSV, the ingest JSON) would no longer be the rows the centre sees; and a note written into a blank
 row above the header would be read as the header when the corrected file comes back. The sheet
 goes after the entries sheet, not before it, because the reader reads the sheet named `Entries` or
-else the first visible sheet (`entries.intake.xlsx.choose_sheet`): put first, it would be read
+else the first visible sheet (`entries.intake.xlsx_package.choose_sheet`): put first, it would be read
 instead of the centre's rows.
 
 **Printing.** The entries sheet, the Errors sheet and the banner print on A4 landscape, one page

@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from entries.core.rules import Issue
-from entries.intake.xlsx import column_index
+from entries.intake.column_letters import column_index
 from entries.reports.annotate_styles import SharedStyles, bold, fit_height, wrapped_lines
 from entries.reports.files import legal_text, put
 

@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from entries.intake.xlsx import column_index
+from entries.intake.column_letters import column_index
 from entries.reports.annotate_cells import MAX_ROW, row_number
 from entries.reports.files import active_sheet, put
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, SupportsFloat, cast
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
-from entries.intake.xlsx import column_letters
+from entries.intake.column_letters import column_letters
 
 # Every workbook's created and modified time (and every part's time in the zip): the same input
 # gives the same bytes of data. openpyxl's workbooks get it too (entries.reports.files).

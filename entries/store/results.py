@@ -21,10 +21,10 @@ from entries.core import clock
 from entries.core.errors import EntriesError
 from entries.core.failures import Failure, rows_for_message, schema_issues
 from entries.core.rules import Issue, issue
+from entries.intake.column_letters import column_letters
 from entries.intake.csvfile import read_csv_text
 from entries.intake.headers import header_key, match_headers
 from entries.intake.sniff import Refused
-from entries.intake.xlsx import column_letters
 from entries.store import database, refdata
 from schemas.results import (
     COLUMNS,
