@@ -609,6 +609,23 @@ def test_failed_csv_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: py
     assert [p.name for p in tmp_path.iterdir()] == ["upload.annotated.xlsx"]
 
 
+def test_worksheets_are_written_beside_the_report_not_in_the_systems_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # openpyxl's own temporary file for a worksheet goes to the system's temporary folder (with
+    # the candidates' cells in it): refused here, so writing fails if it is ever used.
+    import openpyxl.worksheet._writer as sheet_writer
+
+    def refused(suffix=""):
+        raise AssertionError("a worksheet went to the system's temporary folder")
+
+    monkeypatch.setattr(sheet_writer, "create_temporary_file", refused)
+    out = tmp_path / "out"
+    xlsx, _, _, _ = _write(INTAKE / "base.xlsx", out, HAND_MADE)
+    assert [ws.title for ws in openpyxl.load_workbook(xlsx).worksheets] == ["Entries", "Read me first", "Errors"]
+    assert sorted(p.name for p in out.iterdir()) == ["upload.annotated.xlsx", "upload.errors.csv"]  # none left
+
+
 def test_writes_nothing_to_output_or_logs(
     tmp_path: Path, capfd: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
 ):
