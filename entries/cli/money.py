@@ -32,7 +32,7 @@ def cmd_invoice(args: argparse.Namespace) -> int:
     from entries.reports import invoice as invoicing
     from entries.store.series import known_series
 
-    con = open_store(args)
+    con = open_store(args, verify=True)  # money: never from a damaged store
     if args.series:
         known_series(con, args.series)
     known_centre(con, args.centre)
@@ -67,7 +67,7 @@ def cmd_invoices(args: argparse.Namespace) -> int:
         raise UsageError("give --series or a date range (--received-from and --received-to)")
     if received is not None and received[0] > received[1]:
         raise UsageError("--received-from is after --received-to")
-    con = open_store(args)
+    con = open_store(args, verify=True)  # money: never from a damaged store
     if args.series:
         known_series(con, args.series)
     done = invoicing.write_series_invoices(con, args.series, config.out_dir(args.out), received, on=args.on)

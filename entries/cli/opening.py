@@ -23,13 +23,14 @@ def say(line: str) -> None:
     print(f"entries: {line}", file=sys.stderr, flush=True)
 
 
-def open_store(args: argparse.Namespace, *, needs_reference: bool = True) -> Connection:
+def open_store(args: argparse.Namespace, *, needs_reference: bool = True, verify: bool = False) -> Connection:
     """The store of `args.db` (env ENTRIES_DB), its tables in place and, unless told otherwise, its
-    reference data loaded."""
+    reference data loaded. With `verify`, every block of the store is read first (commands that
+    issue money or write what a night relies on): a damaged store is refused before anything."""
     # While a nightly run holds the store, wait for its next pause between files (with a message).
     from entries.store import database, refdata
 
-    con = database.connect(config.db_path(args.db), wait_seconds=config.store_wait_seconds(), notify=say)
+    con = database.connect(config.db_path(args.db), wait_seconds=config.store_wait_seconds(), notify=say, verify=verify)
     if needs_reference:
         refdata.ensure_reference(con)
     return con

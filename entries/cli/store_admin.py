@@ -46,7 +46,7 @@ def cmd_results_load(args: argparse.Namespace) -> int:
 
     if not args.path.is_file():
         raise UsageError(f"no such file: {args.path}")
-    con = open_store(args)
+    con = open_store(args, verify=True)  # results decide what a top-up may claim
     loaded = results.load_results(con, args.path)
     if args.json:
         print(json.dumps(loaded.as_json(), indent=2, ensure_ascii=False))
@@ -67,7 +67,7 @@ def cmd_onboard(args: argparse.Namespace) -> int:
 
     if not args.path.exists():
         raise UsageError(f"no such file or folder: {args.path}")
-    con = open_store(args)
+    con = open_store(args, verify=True)
     result = onboard(con, args.path, config.out_dir(args.out), args.received_on or clock.today())
     summary = result.as_json()
     if args.json:
@@ -93,7 +93,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
     with runlock.run_lock(db, wait_seconds=0):
         lost = runlock.since_copy(db)
         taken = f"taken {lost.taken_at:%Y-%m-%d %H:%M} UTC" if lost.taken_at else "taken before the last run"
-        if not lost.empty:
+        for reason in lost.skipped:
+            print(f"A newer copy is passed over: {reason}")
+        if lost.unreadable is not None:
+            print(
+                f"The store cannot be read ({lost.unreadable}), so what it recorded since the copy ({taken}) "
+                "cannot be listed; restoring undoes all of it."
+            )
+        elif not lost.empty:
             print(
                 f"The copy ({taken}) lacks {len(lost.submissions)} submission(s) and {len(lost.decisions)} "
                 "review decision(s) made since; restoring undoes them:"
@@ -106,13 +113,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 print(
                     f"  review item {decision['review_id']} of submission {decision['submission_id']}: {decision['resolution']}"
                 )
-            if not args.force:
-                raise EntriesError("nothing restored: give --force to restore and undo the work listed above")
-        restored = runlock.restore(db)
-        aside = runlock.replaced_copies(db)[-1].name
-        moved = set_aside_reports(out, lost.submissions, f"undone/{aside}")
-    print(f"Restored {restored} from {runlock.backup_path(db)} ({taken}); the store it replaced is kept as {aside}")
-    if moved:
+        if not lost.empty and not args.force:
+            raise EntriesError("nothing restored: give --force to restore and undo the work listed above")
+        had_store = db.exists()
+        restored = runlock.restore(db, lost.source)
+        aside = runlock.replaced_copies(db)[-1].name if had_store else None
+        moved = set_aside_reports(out, lost.submissions, f"undone/{aside}") if aside else False
+    kept = f"the store it replaced is kept as {aside}" if aside else "there was no store to keep"
+    print(f"Restored {restored} from {lost.source} ({taken}); {kept}")
+    if moved and aside:
         print(f"  The reports of {len(lost.submissions)} undone submission(s) moved to {out / 'undone' / aside}.")
     print(
         "  Files that run moved to processed/, rejected/ and failed/ stay there: put them back in the inbox to import them again."

@@ -218,6 +218,11 @@ def since_copy(db: Path) -> SinceCopy:
             raise
         return SinceCopy(taken, [], [], source, "the store cannot be opened", skipped)
     try:
+        health.read_everything(con, db)  # a store that opens may still be damaged further in
+    except EntriesError as exc:
+        con.close()
+        return SinceCopy(taken, [], [], source, str(exc), skipped)
+    try:
         subs = [
             dict(zip(("submission_id", "centre", "file_name", "received_on", "sha256", "status"), r, strict=True))
             for r in con.execute(
