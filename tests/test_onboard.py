@@ -13,7 +13,7 @@ import pytest
 
 from entries.checks.validate import Context
 from entries.core.status import Status
-from entries.pipeline.ingest import ingest_file
+from entries.pipeline import hall
 from entries.pipeline.onboard import onboard
 from entries.store import onboarding as onboarding_store
 from entries.store import refdata
@@ -38,7 +38,9 @@ def codes(result) -> set[str]:
 
 
 def run(con, tmp_path, name, received=RECEIVED):
-    return onboard(con, ONBOARD / name if isinstance(name, str) else name, tmp_path / "out", received)
+    return onboard(
+        con, ONBOARD / name if isinstance(name, str) else name, tmp_path / "out", received, work_dir=tmp_path
+    )
 
 
 def test_good_onboarding_loads_everything_in_one_go(con, tmp_path):
@@ -218,7 +220,7 @@ def test_an_onboarded_centre_ingests_entries_and_its_candidates_are_matched(con,
         encoding="utf-8",
     )
     ctx = Context(centre="90001", series="2027-06", received_on=dt.date(2027, 1, 15))
-    outcome = ingest_file(
+    outcome = hall.submit(
         con, upload, context=ctx, reference=refdata.snapshot(con), order_ref=None, out_dir=tmp_path / "out"
     )
     assert outcome.status == Status.PROCESSING_COMPLETE, [i.code for i in outcome.issues]

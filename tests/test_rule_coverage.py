@@ -496,8 +496,10 @@ def onboarding(first_good: bool = False, drop: str | None = None, **sheets: str)
         con = kit.store()
         try:
             if first_good:
-                assert onboard(con, ONBOARD_FOLDER, kit.tmp / "out", dt.date(2026, 9, 15)).stored
-            return [i.issue for i in onboard(con, folder, kit.tmp / "out", dt.date(2026, 9, 15)).issues]
+                assert onboard(con, ONBOARD_FOLDER, kit.tmp / "out", dt.date(2026, 9, 15), work_dir=kit.tmp).stored
+            return [
+                i.issue for i in onboard(con, folder, kit.tmp / "out", dt.date(2026, 9, 15), work_dir=kit.tmp).issues
+            ]
         finally:
             con.close()
 
