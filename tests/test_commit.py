@@ -16,7 +16,6 @@ import pytest
 from entries.checks.validate import Context
 from entries.core.status import Status
 from entries.pipeline import hall
-from entries.pipeline.ingest import ingest_file
 from entries.store import refdata, review
 from tests.conftest import FIXTURES, PROJECT
 
@@ -32,7 +31,7 @@ def run(con, tmp_path):
         name: str, series: str = "2027-06", received: dt.date = dt.date(2027, 1, 15), order_ref: str | None = "PO-1"
     ):
         ctx = Context(centre="12345", series=series, received_on=received)
-        return ingest_file(
+        return hall.submit(
             con, COMMIT / name, context=ctx, reference=reference, order_ref=order_ref, out_dir=tmp_path / "out"
         )
 
@@ -130,7 +129,7 @@ def test_resit_beyond_the_limit(con, tmp_path):
         copy.write_text(
             (COMMIT / "unit_entry_unit_1.csv").read_text() + "\n" * (int(series[2:4]) * 12 + int(series[-2:]))
         )
-        return ingest_file(
+        return hall.submit(
             con, copy, context=Context("12345", series, received), reference=reference, order_ref=None, out_dir=tmp_path
         )
 
@@ -151,7 +150,7 @@ def test_entry_already_on_record_is_not_stored_again(con, run, tmp_path):
     copy = tmp_path / "again.csv"
     copy.write_text((COMMIT / "full_award_certificate.csv").read_text() + "\n")  # other bytes, same entry
     reference = refdata.snapshot(con)
-    outcome = ingest_file(
+    outcome = hall.submit(
         con,
         copy,
         context=Context("12345", "2027-06", dt.date(2027, 1, 15)),
@@ -266,7 +265,7 @@ CHILD = textwrap.dedent(
     from entries.store import commit as stage
     from entries.store import refdata
     from entries.store import database
-    from entries.pipeline.ingest import ingest_file
+    from entries.pipeline import hall
     from entries.checks.validate import Context
 
     db, source, marker = sys.argv[1:4]
@@ -280,7 +279,7 @@ CHILD = textwrap.dedent(
 
     stage.store_entries = store_then_stall
     con = database.connect(Path(db))
-    ingest_file(con, Path(source), context=Context("12345", "2027-06", dt.date(2027, 1, 15)),
+    hall.submit(con, Path(source), context=Context("12345", "2027-06", dt.date(2027, 1, 15)),
                 reference=refdata.snapshot(con), order_ref=None, out_dir=Path(db).parent / "out")
     """
 )
@@ -309,7 +308,7 @@ def test_kill_mid_transaction_leaves_nothing_then_the_file_commits_whole(db_path
     con = database.connect(db_path)
     for table in ("submissions", "entries", "candidates", "accepted_files", "submission_status"):
         assert con.execute(f"SELECT count(*) FROM {table}").fetchall() == [(0,)], table
-    outcome = ingest_file(
+    outcome = hall.submit(
         con,
         source,
         context=Context("12345", "2027-06", dt.date(2027, 1, 15)),

@@ -14,7 +14,6 @@ import pytest
 
 from entries.checks.validate import Context
 from entries.pipeline import hall
-from entries.pipeline.ingest import ingest_file
 from entries.pipeline.nightly import run_nightly
 from entries.store import refdata
 from tests.conftest import FIXTURES
@@ -27,7 +26,7 @@ def test_a_workbook_openpyxl_cannot_load_gets_its_errors_in_a_rebuilt_workbook(c
     with pytest.raises(TypeError):
         openpyxl.load_workbook(OPERATIONS / "mac_empty_style.xlsx")  # the quirk is real
     ctx = Context(centre="12345", series="2027-06", received_on=dt.date(2027, 1, 15))
-    outcome = ingest_file(
+    outcome = hall.submit(
         con,
         OPERATIONS / "mac_empty_style.xlsx",
         context=ctx,

@@ -353,13 +353,13 @@ def test_annotated_workbook_marks_exactly_the_error_cells(con, tmp_path):
 
     from entries.core.status import Status
     from entries.intake.headers import TEMPLATE_COLUMNS as COLUMNS
-    from entries.pipeline.ingest import ingest_file
+    from entries.pipeline import hall
     from entries.reports.annotate_styles import ERROR_FILL, WARNING_FILL
     from tests.conftest import PROJECT
 
     source = PROJECT / "data" / "samples" / "inbox" / "34567" / "entries_with_mistakes.xlsx"
     ctx = Context(centre="34567", series="2027-06", received_on=dt.date(2027, 1, 15))
-    outcome = ingest_file(con, source, context=ctx, reference=refdata.snapshot(con), order_ref=None, out_dir=tmp_path)
+    outcome = hall.submit(con, source, context=ctx, reference=refdata.snapshot(con), order_ref=None, out_dir=tmp_path)
     assert outcome.status == Status.READ_AND_REJECTED
     errors = {(i.row, i.column) for i in outcome.issues if i.severity == "error" and i.row and i.column in COLUMNS}
     warnings = {

@@ -18,11 +18,9 @@ from flows import schedule  # constants only: Prefect is imported when a flow ru
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from entries.checks.validate import Context
     from entries.core.status import ACCEPTED
-    from entries.pipeline.ingest import ingest_file
+    from entries.pipeline import hall
     from entries.store import refdata
-    from entries.store.series import series_for
 
     if args.path.is_dir():
         raise UsageError(f"{args.path} is a folder: give one file (or use 'entries nightly' for an inbox)")
@@ -31,13 +29,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     con = open_store(args)
     received_on = args.received_on or clock.today()
     reference = refdata.snapshot(con)
-    context = Context(
-        centre=args.centre,
-        series=series_for(reference, received_on, args.series),
-        received_on=received_on,
-        series_source="option" if args.series else "default",
-    )
-    outcome = ingest_file(
+    context = hall.context_for(reference, args.centre, received_on, args.series)
+    outcome = hall.submit(
         con,
         args.path,
         context=context,
