@@ -189,6 +189,7 @@ CASES = {
     "nul_byte_early.csv": (Status.UPLOAD_FAILED, "FILE_25", 0, {"FILE_25"}),
     "nul_byte_late.csv": (Status.UPLOAD_FAILED, "FILE_25", 0, {"FILE_25"}),
     "column_65.csv": (Status.UPLOAD_FAILED, "FILE_13", 0, {"FILE_13"}),
+    "cell_over_csv_field_limit.csv": (Status.UPLOAD_FAILED, "FILE_29", 0, {"FILE_29"}),
     "merged_other_sheet.xlsx": (Status.UPLOAD_FAILED, "FILE_26", 0, {"FILE_26"}),
     "many_cell_styles.xlsx": (Status.UPLOAD_FAILED, "FILE_27", 0, {"FILE_27"}),
 }

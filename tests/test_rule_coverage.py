@@ -629,6 +629,7 @@ for _code, _producer in {
     "FILE_26": upload("merged_other_sheet.xlsx"),
     "FILE_27": upload("many_cell_styles.xlsx"),
     "FILE_28": upload("hidden_sheet.xlsx", _limits(max_rows=1)),  # its hidden sheet Old has 2 entry rows
+    "FILE_29": upload("cell_over_csv_field_limit.csv"),
     "HDR_04": upload("headerless.csv"),
     "SHEET_03": upload("excel4_macro_sheet.xlsm"),
 }.items():

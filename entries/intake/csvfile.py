@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -66,10 +67,26 @@ def decode(data: bytes) -> tuple[str, str]:
         raise Refused("FILE_16") from None
 
 
+def _records(lines: Iterable[str], delimiter: str) -> list[list[str]]:
+    """The CSV records of `lines`. A field longer than the csv module's limit (131,072 characters,
+    four times the most a spreadsheet cell holds: an unclosed quote, or not an entries file) is
+    refused as FILE_29 with its row; the limit is process-wide, so it is never raised here."""
+    reader = csv.reader(lines, delimiter=delimiter)
+    records: list[list[str]] = []
+    try:
+        for record in reader:
+            records.append(record)
+    except csv.Error as exc:
+        if "field larger than field limit" not in str(exc):
+            raise
+        raise Refused("FILE_29", record=len(records) + 1, limit=f"{csv.field_size_limit():,}") from None
+    return records
+
+
 def sniff_delimiter(text: str) -> str:
     """The delimiter that splits the first line into the most fields (comma on a tie)."""
     first = text.split("\n", 1)[0]
-    counts = {d: len(next(csv.reader([first], delimiter=d), [])) for d in DELIMITERS}
+    counts = {d: len(next(iter(_records([first], d)), [])) for d in DELIMITERS}
     return max(DELIMITERS, key=lambda d: (counts[d], d == ","))
 
 
@@ -116,7 +133,7 @@ def read_csv_text(data: bytes, limits: ReadLimits | None = None) -> CsvText:
         raise Refused("FILE_25")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     delimiter = sniff_delimiter(text)
-    first = next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter), [])
+    first = next(iter(_records([text.split("\n", 1)[0]], delimiter)), [])
     width = len(first)
     if width > EXCEL_COLUMNS or any(cell.strip() for cell in first[limits.max_columns :]):
         raise Refused("FILE_13", limit=column_letters(limits.max_columns - 1))
@@ -124,7 +141,7 @@ def read_csv_text(data: bytes, limits: ReadLimits | None = None) -> CsvText:
     frame = _fast(body, delimiter, width) if width else None
     flags: list[tuple[int, int, str, dict]] = []
     if frame is None:
-        records = list(csv.reader(io.StringIO(body), delimiter=delimiter))
+        records = _records(io.StringIO(body), delimiter)
         padded = []
         for number, record in enumerate(records, start=1):
             if any(cell.strip() for cell in record[limits.max_columns :]):
