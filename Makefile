@@ -1,7 +1,7 @@
 # Two commands do all set-up on a fresh machine that has python3, make and git:
 #   make run    create .venv, install the locked dependencies, load reference data, run the main job
 #   make test   the same set-up, then the whole test suite
-# Also: make check (ruff lint + format check, mypy), make test-fast (tests not marked slow, 2 workers).
+# Also: make check (ruff lint + format check, mypy, import contracts), make test-fast (tests not marked slow, 2 workers).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -68,6 +68,7 @@ check: setup
 	echo "ruff check ."; $(BIN)/ruff check . || status=1; \
 	echo "ruff format --check ."; $(BIN)/ruff format --check --output-format concise . || status=1; \
 	echo "mypy"; $(BIN)/mypy || status=1; \
+	echo "lint-imports"; $(BIN)/lint-imports --no-logo --no-cache || status=1; \
 	exit $$status
 
 bench: setup

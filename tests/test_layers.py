@@ -1,124 +1,108 @@
-"""The package's layers: imports point only down the pipeline, and `entries` stays Prefect-free.
+"""The import contracts in pyproject.toml ([tool.importlinter], run by `make check`): the layers,
+only the store importing duckdb, `entries` Prefect-free, no import circle.
 
-cli -> web -> pipeline -> reports -> store -> checks -> schemas -> intake -> core. A module may import
-its own layer and any layer below it; `entries.cli` is the composition root and may reach `flows`.
-The contract is checked on the source text (every import, at any depth, lazy ones included), so it
-needs nothing installed and fails the moment an upward import is written.
+The real tree keeps every contract; a copy of the tree with one planted import breaks the contract
+it should, so the contracts are shown to fail, not only to pass.
 """
 
 from __future__ import annotations
 
-import ast
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Lowest first. `schemas` is the top-level data dictionary: it may use identifiers from intake.
-LAYERS = (
-    "entries.core",
-    "entries.intake",
-    "schemas",
-    "entries.checks",
-    "entries.store",
-    "entries.reports",
-    "entries.pipeline",
-    "entries.web",
-    "entries.cli",
-    "flows",
-)
-PREFECT_FREE = ("entries", "schemas")
+LINT = Path(sys.executable).with_name("lint-imports")
 
 
-def layer_of(module: str) -> int | None:
-    """The index in LAYERS of the layer `module` belongs to, or None for third-party modules."""
-    for n, name in enumerate(LAYERS):
-        if module == name or module.startswith(name + "."):
-            return n
-    return None
+def lint(root: Path) -> subprocess.CompletedProcess[str]:
+    """lint-imports over the packages in `root` (its pyproject.toml), importing them from there."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [str(LINT), "--no-logo", "--no-cache", "--config", str(root / "pyproject.toml")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> Path:
+    """A copy of the packages and pyproject.toml, for one planted import at a time."""
+    root = tmp_path_factory.mktemp("tree")
+    for package in ("entries", "schemas", "flows"):
+        shutil.copytree(ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    return root
 
 
-def imports_of(source: str, module: str) -> list[tuple[int, str]]:
-    """(line, imported module) for every import in `source`, relative imports resolved."""
-    found = []
-    package = module.rsplit(".", 1)[0]
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                base = ".".join(
-                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
-                )
-            found.append((node.lineno, base))
-            # `from entries.store import database` imports entries.store.database
-            found += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
-    return found
+def planted(tree: Path, files: dict[str, str]):
+    """Write `files` (path -> source) into the copy; returns a function that takes them out again."""
+    written = []
+    for name, source in files.items():
+        path = tree / name
+        assert not path.exists()
+        path.write_text(textwrap.dedent(source), encoding="utf-8")
+        written.append(path)
+    return lambda: [p.unlink() for p in written]
 
 
-def violations(source: str, module: str) -> list[str]:
-    """Every import in `module`'s `source` that points up the layers or brings Prefect into entries."""
-    own = layer_of(module)
-    problems = []
-    for line, target in imports_of(source, module):
-        if module.split(".")[0] in PREFECT_FREE and (target == "prefect" or target.startswith("prefect")):
-            problems.append(f"{module}:{line} imports {target}: entries and schemas stay Prefect-free")
-            continue
-        theirs = layer_of(target)
-        if own is None or theirs is None or theirs <= own:
-            continue
-        if LAYERS[own] == "entries.cli" and LAYERS[theirs] == "flows":
-            continue  # the composition root (the entries.cli package) starts flows
-        problems.append(f"{module}:{line} imports {target} ({LAYERS[theirs]} is above {LAYERS[own]})")
-    return problems
-
-
-def project_modules() -> list[tuple[str, Path]]:
-    return sorted((module_name(p), p) for top in ("entries", "schemas", "flows") for p in (ROOT / top).rglob("*.py"))
-
-
-def test_every_module_belongs_to_a_layer():
-    assert [m for m, _ in project_modules() if layer_of(m) is None and m not in ("entries", "entries.__init__")] == []
-
-
-def test_imports_only_point_down_the_pipeline():
-    problems = [p for module, path in project_modules() for p in violations(path.read_text(), module)]
-    assert problems == []
+def test_the_tree_keeps_every_contract():
+    done = lint(ROOT)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "4 kept, 0 broken" in done.stdout
 
 
 @pytest.mark.parametrize(
-    ("module", "source"),
+    ("files", "contracts"),
     [
-        ("entries.intake.reader", "from entries.checks.validate import Context"),
-        ("entries.core.rules", "from entries.intake import uci"),
-        ("entries.store.commit", "def later():\n    from entries.reports.confirmation import write_confirmation"),
-        ("entries.checks.classify", "import entries.pipeline.hall"),
-        ("entries.reports.invoice", "from ..pipeline import nightly"),
-        ("schemas.upload", "from entries.store import database"),
-        ("entries.store.database", "import prefect"),
+        *[
+            ({f"{layer}/planted_query.py": "import duckdb\n"}, {"The store owns its SQL"})
+            for layer in ("entries/cli", "entries/web", "entries/pipeline", "entries/reports", "flows")
+        ],
+        # A lazy import inside a function counts as much as one at the top.
+        (
+            {"entries/reports/planted_lazy.py": "def later():\n    from duckdb import connect\n"},
+            {"The store owns its SQL"},
+        ),
+        # An upward import also closes a circle: the layer above already imports this one.
+        ({"entries/store/planted_up.py": "from entries.reports import confirmation\n"}, {"Layers", "No import circle"}),
+        ({"entries/intake/planted_up.py": "from entries.checks import validate\n"}, {"Layers", "No import circle"}),
+        ({"entries/core/planted_flow.py": "import prefect\n"}, {"entries and schemas stay Prefect-free"}),
+        (
+            {
+                "entries/web/planted_a.py": "from entries.web import planted_b\n",
+                "entries/web/planted_b.py": "from entries.web import planted_a\n",
+            },
+            {"No import circle"},
+        ),
     ],
+    ids=lambda v: next(iter(v)) if isinstance(v, dict) else None,
 )
-def test_an_upward_import_is_caught(module, source):
-    assert violations(textwrap.dedent(source), module) != []
+def test_a_planted_import_breaks_its_contract(tree, files, contracts):
+    remove = planted(tree, files)
+    try:
+        done = lint(tree)
+    finally:
+        remove()
+    assert done.returncode != 0
+    broken = {line for line in done.stdout.splitlines() if line.endswith(" BROKEN")}
+    # The planted import breaks these contracts and no other.
+    assert {c for c in contracts for line in broken if line.startswith(c)} == contracts, done.stdout[-3000:]
+    assert len(broken) == len(contracts), broken
 
 
-@pytest.mark.parametrize(
-    ("module", "source"),
-    [
-        ("entries.pipeline.hall", "from entries.store.commit import commit"),
-        ("entries.store.commit", "from entries.checks.classify import classify"),
-        ("entries.cli", "def serve():\n    from flows.nightly import runner_for"),
-        ("flows.nightly", "from prefect import flow\nfrom entries.pipeline import nightly"),
-    ],
-)
-def test_a_downward_import_is_allowed(module, source):
-    assert violations(textwrap.dedent(source), module) == []
+def test_the_composition_root_may_start_flows(tree):
+    remove = planted(tree, {"entries/cli/planted_start.py": "def go():\n    from flows.nightly import runner_for\n"})
+    try:
+        done = lint(tree)
+    finally:
+        remove()
+    assert done.returncode == 0, done.stdout[-3000:]
