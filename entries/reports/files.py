@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zipfile import ZIP_DEFLATED, ZipFile
+from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from entries.reports.xlsx_stream import (
     FIXED_TIME,
@@ -38,6 +38,7 @@ from entries.reports.xlsx_stream import (
 )
 
 if TYPE_CHECKING:  # openpyxl is imported where a workbook is edited, not by every report (0.1 s)
+    from _typeshed import SizedBuffer
     from openpyxl.cell.cell import Cell
     from openpyxl.workbook import Workbook
     from openpyxl.worksheet.worksheet import Worksheet
@@ -151,6 +152,33 @@ def put(ws: Worksheet, row: int, column: int, value: object) -> Cell:
     return cell
 
 
+class FixedTimeZip(ZipFile):
+    """A zip archive whose every member carries FIXED_TIME, not the wall clock (`writestr` with a
+    name) or a scratch file's modification time (`write`): the same workbook gives the same bytes."""
+
+    def writestr(
+        self,
+        zinfo_or_arcname: str | ZipInfo,
+        data: SizedBuffer | str,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        if not isinstance(zinfo_or_arcname, ZipInfo):
+            zinfo_or_arcname = ZipInfo(zinfo_or_arcname, date_time=FIXED_TIME.timetuple()[:6])
+            zinfo_or_arcname.compress_type = compress_type or self.compression
+            zinfo_or_arcname.external_attr = 0o600 << 16
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(
+        self,
+        filename: str | os.PathLike[str],
+        arcname: str | os.PathLike[str] | None = None,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        self.writestr(os.fspath(arcname or filename), Path(filename).read_bytes(), compress_type, compresslevel)
+
+
 def write_xlsx_atomically(workbook: Workbook, path: Path) -> Path:
     """Make every text cell safe, fix the document dates, and save `workbook` atomically to `path`.
 
@@ -162,7 +190,7 @@ def write_xlsx_atomically(workbook: Workbook, path: Path) -> Path:
     path = Path(path)
     make_text_safe(workbook)
     workbook.properties.created = workbook.properties.modified = FIXED_TIME
-    with _atomically(path) as tmp, ZipFile(tmp, "w", ZIP_DEFLATED, allowZip64=True) as archive:
+    with _atomically(path) as tmp, FixedTimeZip(tmp, "w", ZIP_DEFLATED, allowZip64=True) as archive:
         # An ExcelWriter directly: Workbook.save stamps the wall clock into the modified date.
         BesideReportWriter(workbook, archive, scratch=lambda: _temporary(path)).save()
     return path

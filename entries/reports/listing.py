@@ -96,7 +96,9 @@ def write_history(
 ) -> dict[str, str]:
     """The entry submission history report (xlsx and csv) under out_dir/history/; returns both paths.
 
-    One row per submission, its status changes in order with their times (as recorded, never now).
+    One row per submission, its statuses in the order they were reached. Not their times: those are
+    the machine's clock, so the same submissions would give other bytes on another night (the times
+    are in `entries history --json`).
     """
     from entries.reports.files import safe_file_part, write_csv_atomically, write_xlsx_streamed
 
@@ -125,7 +127,7 @@ def write_history(
             s["entries"]["top_up"],
             s["entries"]["move_down"],
             s["fees_pence"],
-            "; ".join(f"{c['at']} {c['status']}" for c in s["status_changes"]),
+            "; ".join(c["status"] for c in s["status_changes"]),
         ]
         for s in history
     ]
