@@ -430,8 +430,9 @@ def test_odd_input_is_refused_plainly_never_a_500(portal):
     assert r.status_code == 400 and r.headers["content-security-policy"] == CSP
 
 
-def test_an_unexpected_failure_is_the_plain_500_page_with_the_headers(portal, monkeypatch):
+def test_an_unexpected_failure_is_the_plain_500_page_with_the_headers(portal, monkeypatch, tmp_path):
     client, _, _ = portal
+    (tmp_path / "elsewhere").mkdir()
     c, _ = client("northfield")
     from entries.web import pages
 
@@ -440,9 +441,13 @@ def test_an_unexpected_failure_is_the_plain_500_page_with_the_headers(portal, mo
 
     monkeypatch.setattr(pages, "submission_history", broken)
     c = TestClient(c.app, raise_server_exceptions=False, cookies=c.cookies)
+    monkeypatch.chdir(tmp_path / "elsewhere")  # the log's place must not follow the working directory
     r = c.get("/submissions")
     assert r.status_code == 500 and r.headers["content-security-policy"] == CSP
     assert "Zoë" not in r.text and "Traceback" not in r.text
+    log = tmp_path / "logs" / "entries-errors.log"  # beside the portal's store
+    assert "portal GET /submissions: ValueError" in log.read_text(encoding="utf-8")
+    assert "Zoë" not in log.read_text(encoding="utf-8") and not (tmp_path / "elsewhere" / "data").exists()
 
 
 def test_sign_ins_sent_at_once_are_throttled_all_the_same():

@@ -47,7 +47,9 @@ class CatchAll(HttpMiddleware):
             from entries.core import crash
 
             request = Request(scope)
-            crash.record(exc, f"portal {request.method} {request.url.path}")
+            # Beside the portal's store (its --db), never a folder the working directory decides.
+            logs = scope["app"].state.portal.db.parent / "logs"
+            crash.record(exc, f"portal {request.method} {request.url.path}", logs)
             await _error(request, exc)(scope, receive, send)
 
 
