@@ -64,13 +64,13 @@ def cmd_results_load(args: argparse.Namespace) -> int:
 
 def cmd_onboard(args: argparse.Namespace) -> int:
     from entries.pipeline.onboard import onboard
-    from entries.store.spool import spool_dir, temp_dir
+    from entries.store.spool import service_temp, spool_dir
 
     if not args.path.exists():
         raise UsageError(f"no such file or folder: {args.path}")
     con = open_store(args, verify=True)
-    scratch = temp_dir(spool_dir(config.db_path(args.db)))  # the candidates' cells stay beside the store
-    result = onboard(con, args.path, config.out_dir(args.out), args.received_on or clock.today(), work_dir=scratch)
+    with service_temp(spool_dir(config.db_path(args.db)), "onboard") as scratch:  # candidates' cells: beside the store
+        result = onboard(con, args.path, config.out_dir(args.out), args.received_on or clock.today(), work_dir=scratch)
     summary = result.as_json()
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))

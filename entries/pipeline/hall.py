@@ -40,7 +40,7 @@ from entries.intake.normalise import EmptyUpload, take_in
 from entries.intake.reader import read_upload
 from entries.intake.sniff import Refused
 from entries.reports.confirmation import write_confirmation
-from entries.reports.files import report_stem_of
+from entries.reports.files import report_stem_of, sweep_temporary
 from entries.store import database, review
 from entries.store.commit import commit, sorted_issues
 from entries.store.database import Connection
@@ -188,13 +188,11 @@ def finish(
 
 
 def _reports_of_earlier(con: Connection, prepared: Prepared, submission_id: int, out_dir: Path) -> None:
-    """The same bytes were stored before: write that submission's reports if they are missing (the
-    run that stored it was stopped before it wrote them), from these very bytes."""
+    """The same bytes were stored before: write that submission's reports again from these very
+    bytes (the run that stored it may have been stopped before it wrote them all, or half-way
+    through one). They are the same bytes as before when nothing was missing."""
     earlier = outcome_from_store(con, submission_id)
     if earlier.received_on is None:
-        return
-    stem = report_stem_of(earlier.received_on, earlier.file, earlier.sha256)
-    if (out_dir / earlier.centre / f"{stem}.confirmation.xlsx").exists():
         return
     context = dataclasses.replace(prepared.context, received_on=earlier.received_on)
     with_reports(
@@ -211,6 +209,7 @@ def with_reports(con: Connection, prepared: Prepared, decided: Outcome, out_dir:
     reports: dict[str, str | None] = {"annotated": None, "confirmation": None}
     extra: list[Issue] = []
     try:
+        sweep_temporary(Path(out_dir) / decided.centre)  # what a killed writer left of these reports
         reports["confirmation"] = confirm(con, decided, out_dir)
         made = write_reports(prepared, decided, out_dir)
     except Exception as exc:  # noqa: BLE001 - stored or refused already: the centre loses a report, not the file

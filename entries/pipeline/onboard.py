@@ -39,7 +39,7 @@ from entries.reports.onboarding import write_report
 from entries.store import database, refdata
 from entries.store.database import Connection
 from entries.store.onboarding import plan_candidates, store_onboarding
-from entries.store.spool import spool_dir, temp_dir
+from entries.store.spool import service_temp, spool_dir
 from schemas.onboarding import APPROVAL_COLUMNS, CENTRE_COLUMNS, OPTIONAL_CENTRE_COLUMNS
 
 SHEETS = ("Centres", "Approvals", "Candidates")
@@ -57,13 +57,13 @@ def onboard(
     """Check the onboarding at `path` (workbook or folder) and, when it has no error, store it in one
     transaction; always write the report. Returns what was done. The reader's temporary files (the
     candidates' cells) are made in a folder under `work_dir` (the private spool's, beside the store),
-    removed when read."""
+    removed when read (`entries.store.spool.service_temp` gives one)."""
     path = Path(path)
     limits = limits or ReadLimits.from_env()
     if not path.exists():
         raise EntriesError(f"no such file or folder: {path}")
     reference = refdata.snapshot(con)
-    with tempfile.TemporaryDirectory(prefix="onboard-", dir=work_dir) as work:
+    with tempfile.TemporaryDirectory(prefix="read-", dir=work_dir) as work:
         if path.is_dir():
             sources, read_issues = read_folder_sheets(path, SHEETS, limits)
             sha = sha_of([path / s.file for s in sources if (path / s.file).is_file()])
@@ -138,6 +138,7 @@ def onboard_file(db_path: Path, path: Path, out_dir: Path, received_on: dt.date)
     """Open the store at `db_path`, onboard `path`, close the store (the flow's one step)."""
     con = database.connect(Path(db_path))  # raises StoreBusy when another process holds the file
     try:
-        return onboard(con, Path(path), Path(out_dir), received_on, work_dir=temp_dir(spool_dir(Path(db_path))))
+        with service_temp(spool_dir(Path(db_path)), "onboard") as scratch:
+            return onboard(con, Path(path), Path(out_dir), received_on, work_dir=scratch)
     finally:
         con.close()

@@ -196,17 +196,29 @@ def write_xlsx_atomically(workbook: Workbook, path: Path) -> Path:
     return path
 
 
-_TEMPORARY = re.compile(r"^\..+\.[0-9]+\.[0-9a-f]{32}\.tmp$")
+_TEMPORARY = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.[0-9a-f]{32}\.tmp$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's live process
+    return True
 
 
 def sweep_temporary(out_dir: Path) -> int:
-    """Remove the half-written report files a killed writer left under `out_dir` (only names that
-    `_temporary` makes); returns how many. Run before a night writes, when no writer is alive."""
+    """Remove the half-written report files that killed writers left under `out_dir` (only names
+    `_temporary` makes, and only when the process named in them is gone: a live writer, the
+    portal's or a night's, keeps its file); returns how many."""
     if not Path(out_dir).is_dir():
         return 0
     swept = 0
     for leftover in Path(out_dir).rglob(".*.tmp"):
-        if leftover.is_file() and _TEMPORARY.match(leftover.name):
+        found = _TEMPORARY.match(leftover.name)
+        if found and leftover.is_file() and not _alive(int(found["pid"])):
             leftover.unlink(missing_ok=True)
             swept += 1
     return swept

@@ -8,7 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from entries.checks.onboarding import OnboardResult
-from entries.reports.files import Sheet, StyledRow, safe_file_part, write_csv_atomically, write_workbook_streamed
+from entries.reports.files import (
+    Sheet,
+    StyledRow,
+    safe_file_part,
+    sweep_temporary,
+    write_csv_atomically,
+    write_workbook_streamed,
+)
 
 REPORT_COLUMNS = (
     "Record",
@@ -66,6 +73,7 @@ def _report_rows(result: OnboardResult) -> list[list[object]]:
 def write_report(result: OnboardResult, out_dir: Path) -> dict[str, str | None]:
     """Write `out_dir/onboarding/<stem>.xlsx` and `.csv` atomically (text cells are never formulas)."""
     folder = out_dir / "onboarding"
+    sweep_temporary(folder)  # what a killed onboarding left half-written
     stem = report_stem(result)
     rows = _report_rows(result)
     csv_path = write_csv_atomically(rows, REPORT_COLUMNS, folder / f"{stem}.csv")

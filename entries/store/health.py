@@ -69,10 +69,10 @@ def read_everything(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         for table in tables:
             # max(hash(...)) of each column reads each column's every block; count(*) alone may not.
             con.execute(f'SELECT count(*), max(hash(COLUMNS(*))) FROM "{table}"').fetchall()
-        size = block_size(con)
+        size, blocks = block_layout(con)
     except duckdb.Error as exc:
         raise damaged(path, damage_text(exc) or f"table {table} cannot be read") from None
-    check_blocks(path, size)
+    check_blocks(path, size, blocks)
 
 
 def _bad_blocks(chunk: np.ndarray, size: int) -> np.ndarray:
@@ -88,29 +88,32 @@ def _bad_blocks(chunk: np.ndarray, size: int) -> np.ndarray:
     return np.flatnonzero((computed != stored) & written)
 
 
-def check_blocks(path: Path, block_size: int) -> None:
-    """Raise StoreDamaged unless every written block of the store file at `path` (blocks of
-    `block_size` bytes, as the store says) carries its own checksum. Free blocks keep the checksum
-    they were written with, so this finds damage in blocks no table scan reads (indexes, metadata)."""
-    length = path.stat().st_size
-    body = length - _HEADERS * _HEADER_SIZE
-    if body < 0 or body % block_size:
-        raise damaged(path, "its length is not a whole number of blocks: truncated?")
+def check_blocks(path: Path, block_size: int, blocks: int) -> None:
+    """Raise StoreDamaged unless each of the first `blocks` blocks (the store's own count, used and
+    free, as far as the file holds them) of the store file at `path` carries its own checksum, blocks of `block_size` bytes. Free
+    blocks keep the checksum they were written with, so this finds damage no table scan reads
+    (indexes, metadata). Bytes past those blocks are a write the disk refused (full, say), which
+    the store never used: not damage."""
+    # Blocks the store counts past the file's end are in memory only (its log replayed, not yet
+    # checkpointed); a truncated file fails DuckDB's own reads of the tables.
+    blocks = min(blocks, max(0, (path.stat().st_size - _HEADERS * _HEADER_SIZE) // block_size))
     with path.open("rb") as handle:
         headers = np.frombuffer(handle.read(_HEADERS * _HEADER_SIZE), dtype=np.uint8)
         if _bad_blocks(headers[:_HEADER_SIZE], _HEADER_SIZE).size:
             raise damaged(path, "its main header fails its checksum")
         first = 0
-        while chunk := handle.read(block_size * _CHUNK_BLOCKS):
+        while first < blocks:
+            chunk = handle.read(block_size * min(_CHUNK_BLOCKS, blocks - first))
             bad = _bad_blocks(np.frombuffer(chunk, dtype=np.uint8), block_size)
             if bad.size:
                 raise damaged(path, f"block {first + int(bad[0])} fails its checksum")
             first += len(chunk) // block_size
 
 
-def block_size(con: duckdb.DuckDBPyConnection) -> int:
-    """The block size of the store `con` has open."""
-    return int(con.execute("SELECT block_size FROM pragma_database_size()").fetchall()[0][0])
+def block_layout(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """The block size and the number of blocks (used and free) of the store `con` has open."""
+    size, total = con.execute("SELECT block_size, total_blocks FROM pragma_database_size()").fetchall()[0]
+    return int(size), int(total)
 
 
 def verify_file(path: Path) -> None:

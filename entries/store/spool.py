@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -99,10 +100,16 @@ def unspool(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+# Folders of the spool that other services keep while a night runs beside them (the portal's
+# uploads, an onboarding's reader files): each removes its own dead processes' leftovers.
+SERVICES = ("portal", "onboard")
+
+
 def sweep(folder: Path, keep: Iterable[Path] = ()) -> int:
-    """Remove everything in the spool folder but the spooled files in `keep` (a killed run's
-    leftovers: half-written spools, temporary files). Returns how many entries were removed."""
-    kept = {Path(p).name for p in keep}
+    """Remove everything in the spool folder but the spooled files in `keep` and the other
+    services' folders (a killed run's leftovers: half-written spools, temporary files). Returns how
+    many entries were removed."""
+    kept = {Path(p).name for p in keep} | set(SERVICES)
     removed = 0
     for entry in folder.iterdir():
         if entry.name in kept:
@@ -135,6 +142,37 @@ def private_temp(folder: Path) -> Iterator[Path]:
         yield temp
     finally:
         shutil.rmtree(temp, ignore_errors=True)  # nothing made for this run outlives it
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's live process
+    return True
+
+
+@contextmanager
+def service_temp(folder: Path, service: str) -> Iterator[Path]:
+    """A folder of this process's own under `folder/service` (made owner-only) for the block,
+    removed with what is in it when the block ends. First the folders that killed processes of
+    the same service left are removed (the folder's name carries its process id), never a live
+    one's: a night and an onboarding may run side by side."""
+    parent = folder / service
+    parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(parent, 0o700)
+    for leftover in parent.iterdir():
+        pid = leftover.name.split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+    own = parent / f"{os.getpid()}-{uuid.uuid4().hex}"
+    own.mkdir(mode=0o700)
+    try:
+        yield own
+    finally:
+        shutil.rmtree(own, ignore_errors=True)
 
 
 def _meta(prepared: Prepared) -> dict:
