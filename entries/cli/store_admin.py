@@ -102,10 +102,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 f"The store cannot be read ({lost.unreadable}), so what it recorded since the copy ({taken}) "
                 "cannot be listed; restoring undoes all of it."
             )
+            if lost.invoices:
+                print(f"  Invoices issued since the copy: {', '.join(lost.invoices)} (their numbers are not reused).")
         elif not lost.empty:
             print(
-                f"The copy ({taken}) lacks {len(lost.submissions)} submission(s) and {len(lost.decisions)} "
-                "review decision(s) made since; restoring undoes them:"
+                f"The copy ({taken}) lacks {len(lost.submissions)} submission(s), {len(lost.decisions)} "
+                f"review decision(s) and {len(lost.invoices)} invoice(s) made since; restoring undoes them:"
             )
             for sub in lost.submissions:
                 print(
@@ -115,6 +117,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 print(
                     f"  review item {decision['review_id']} of submission {decision['submission_id']}: {decision['resolution']}"
                 )
+            for number in lost.invoices:
+                print(f"  invoice {number} (its number is never given to another invoice)")
         if not lost.empty and not args.force:
             raise EntriesError("nothing restored: give --force to restore and undo the work listed above")
         had_store = db.exists()

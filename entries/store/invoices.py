@@ -25,7 +25,7 @@ import pandas as pd
 
 from entries.core import clock
 from entries.core.errors import EntriesError
-from entries.store import database
+from entries.store import database, numbering
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,8 @@ def issue_invoices(
         seqs = sorted(
             n for (n,) in con.execute("SELECT nextval('invoice_numbers') FROM range(?)", [len(totals)]).fetchall()
         )
+        if seqs:
+            numbering.note_issued(con, "invoice", seqs[-1])  # a restore must never hand them out again
         records = []
         for n, (row_centre, row_series, subtotal) in zip(seqs, totals, strict=True):
             subtotal = int(subtotal)

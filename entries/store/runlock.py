@@ -11,6 +11,7 @@ decisions made after the copy), and it refuses unless forced; it works on a dama
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fcntl
 import json
@@ -26,7 +27,7 @@ import duckdb
 
 from entries.core import clock
 from entries.core.errors import EntriesError, StoreBusy
-from entries.store import database, health, restoring
+from entries.store import database, health, numbering, restoring
 
 
 def lock_path(db: Path) -> Path:
@@ -174,10 +175,13 @@ class SinceCopy:
     source: Path | None = None
     unreadable: str | None = None
     skipped: tuple[str, ...] = ()  # newer copies that do not read back, and why
+    # Invoices issued since the copy (their numbers are never reused, but their bills are undone):
+    # the store's own rows when it reads, else the numbers the ledger says were issued.
+    invoices: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not self.submissions and not self.decisions and self.unreadable is None
+        return not self.submissions and not self.decisions and not self.invoices and self.unreadable is None
 
 
 def good_copy(db: Path) -> tuple[Path, tuple[str, ...]]:
@@ -204,24 +208,33 @@ def since_copy(db: Path) -> SinceCopy:
     try:
         known_ids = {r[0] for r in copy.execute("SELECT submission_id FROM submissions").fetchall()}
         resolved = {r[0] for r in copy.execute("SELECT review_id FROM review_items WHERE status <> 'open'").fetchall()}
+        billed = {r[0] for r in copy.execute("SELECT invoice_number FROM invoices").fetchall()}
+        copy_highest = int(copy.execute(numbering.KINDS["invoice"][1]).fetchall()[0][0])
     finally:
         copy.close()
+    # Unreadable store: the ledger still says how far invoice numbers went (the numbers, not who).
+    ledger = numbering.highest(db)["invoice"]
+    issued = [f"invoice number {n}" for n in range(copy_highest + 1, ledger + 1)]
+
+    def unreadable(why: str) -> SinceCopy:
+        return SinceCopy(taken, [], [], source, why, skipped, issued)
+
     if not db.exists():
-        return SinceCopy(taken, [], [], source, "the store is missing", skipped)
+        return unreadable("the store is missing")
     try:
         health.check_header(db)
         con = duckdb.connect(str(db), read_only=True)
     except EntriesError as exc:
-        return SinceCopy(taken, [], [], source, str(exc), skipped)
+        return unreadable(str(exc))
     except duckdb.Error as exc:
         if health.is_locked(exc):
             raise
-        return SinceCopy(taken, [], [], source, "the store cannot be opened", skipped)
+        return unreadable("the store cannot be opened")
     try:
         health.read_everything(con, db)  # a store that opens may still be damaged further in
     except EntriesError as exc:
         con.close()
-        return SinceCopy(taken, [], [], source, str(exc), skipped)
+        return unreadable(str(exc))
     try:
         subs = [
             dict(zip(("submission_id", "centre", "file_name", "received_on", "sha256", "status"), r, strict=True))
@@ -239,11 +252,16 @@ def since_copy(db: Path) -> SinceCopy:
             ).fetchall()
             if r[0] not in resolved
         ]
+        invoices = [
+            r[0]
+            for r in con.execute("SELECT invoice_number FROM invoices ORDER BY seq").fetchall()
+            if r[0] not in billed
+        ]
     except duckdb.Error:
-        return SinceCopy(taken, [], [], source, "the store cannot be read", skipped)
+        return unreadable("the store cannot be read")
     finally:
         con.close()
-    return SinceCopy(taken, subs, decisions, source, None, skipped)
+    return SinceCopy(taken, subs, decisions, source, None, skipped, invoices)
 
 
 def restore(db: Path, source: Path | None = None) -> Path:
@@ -264,6 +282,14 @@ def restore(db: Path, source: Path | None = None) -> Path:
             pass  # damaged: that is what restoring is for
     staged = restoring.staged_path(db)
     shutil.copyfile(source, staged)
+    # Numbers issued since the copy are never handed out again: its sequences move past the ledger's
+    # marks before it goes live (a kill before the swap leaves the old store, untouched).
+    con = duckdb.connect(str(staged))
+    try:
+        numbering.catch_up(con, numbering.highest(db))
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
     with staged.open("rb") as handle:
         os.fsync(handle.fileno())
     health.verify_file(staged)

@@ -16,6 +16,7 @@ from entries.core import clock
 from entries.core.claims import claim_number
 from entries.core.rules import Issue
 from entries.core.status import Status
+from entries.store import numbering
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,9 @@ def record(
     submission_id = con.execute("SELECT nextval('submission_ids')").fetchall()[0][0]
     claim = None
     if status == Status.READ_AND_RECOGNISED:
-        claim = claim_number(con.execute("SELECT nextval('claim_numbers')").fetchall()[0][0])
+        drawn = con.execute("SELECT nextval('claim_numbers')").fetchall()[0][0]
+        numbering.note_issued(con, "claim", drawn)  # a restore must never hand it out again
+        claim = claim_number(drawn)
     now = clock.now()
     con.execute(
         """INSERT INTO submissions (submission_id, sha256, file_name, file_format, encoding, centre, series,
