@@ -22,7 +22,9 @@ def _sample_night(root: Path) -> dict[str, bytes]:
     assert main([*base, "reference", "load"]) == 0
     assert main([*base, "onboard", str(DATA / "onboarding"), "--received-on", "2026-09-01"]) == 0
     assert main([*base, "results", "load", str(DATA / "results.csv")]) == 0
-    main([*base, "nightly", str(root / "inbox"), "--in-process", "--received-on", "2027-01-15", "--settle-seconds", "0"])
+    main(
+        [*base, "nightly", str(root / "inbox"), "--in-process", "--received-on", "2027-01-15", "--settle-seconds", "0"]
+    )
     assert main([*base, "invoices", "--series", "2027-06", "--on", "2027-01-16"]) == 0
     assert main([*base, "history", "--centre", "12345"]) == 0
     out = root / "out"
