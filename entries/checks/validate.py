@@ -32,7 +32,9 @@ class Context:
     `series` is the upload's series, for rows whose Series cell is blank; `series_source` says
     where it came from: `folder`, `option` (the command's --series), `stated` (given otherwise,
     e.g. by a test or the portal) or `default` (the first series whose standard entry deadline
-    has not passed; never late by that rule)."""
+    has not passed; never late by that rule). A row that falls back to the default while an
+    earlier series is in its late window is refused (SER_03): which of the two is a choice of
+    money the centre makes, never the default."""
 
     centre: str
     series: str
@@ -327,12 +329,48 @@ def within_file_issues(rows: pd.DataFrame, norm: pd.DataFrame) -> tuple[list[Iss
     return found, keep
 
 
+LATE_WINDOW_SQL = """
+SELECT l.series, l.title, l.late_entry_deadline, n.series, n.title
+FROM ref_series l JOIN ref_series n ON n.series = $next
+WHERE l.entry_deadline < $received AND l.late_entry_deadline >= $received AND l.series < n.series
+ORDER BY l.series LIMIT 1
+"""
+
+
+def late_window_issues(rows: pd.DataFrame, ctx: Context, reference: Reference) -> list[Issue]:
+    """SER_03 on every row left to the default series (no Series cell, no series stated for the
+    upload) while an earlier series takes entries only at the late fee on the received date.
+
+    In: intake's template rows and the context; out: one issue per such row, its message naming
+    both choices from the reference data (that series at the late fee, the default at the
+    standard fee). A stated series, or a row whose own Series cell is filled, is never refused
+    here (a cell that names no series is SER_01's)."""
+    if ctx.series_source != "default":
+        return []
+    blank = rows["Series"].fillna("").astype("str").str.strip() == ""
+    if not blank.any():
+        return []
+    found = reference.session().execute(LATE_WINDOW_SQL, {"received": ctx.received_on, "next": ctx.series}).fetchall()
+    if not found:
+        return []
+    series, title, deadline, next_series, next_title = found[0]
+    params = {
+        "series": series,
+        "title": title,
+        "deadline": long_date(deadline),
+        "next": next_series,
+        "next_title": next_title,
+    }
+    return [issue("SER_03", row=int(row), **params) for row in rows.loc[blank, "row"]]
+
+
 def validate(rows: pd.DataFrame, ctx: Context, reference: Reference) -> Validation:
     """All rules over `rows` (intake's template rows); issues grouped by rule (the caller sorts)."""
     issues = shape_issues(rows, ctx)
     norm = normalise(rows, ctx.series)
     issues += date_issues(norm, ctx)
     issues += reference_issues(norm, ctx, reference)
+    issues += late_window_issues(rows, ctx, reference)
     repeated, keep = within_file_issues(rows, norm)
     issues += repeated
     return Validation(issues=issues, rows=norm[keep.to_numpy()].reset_index(drop=True))

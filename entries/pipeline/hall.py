@@ -96,7 +96,11 @@ def context_for(
 ) -> Context:
     """Who sent it, for which series, received when: the series stated (by a folder, an option or
     the portal) else the default rule; `source` says where a stated series came from (`folder`,
-    `option`), and is `default` when none was stated."""
+    `option`), and is `default` when none was stated.
+
+    A default is never a choice of fee: when an earlier series is in its late window on
+    `received_on`, the rows left to the default (no Series cell) are refused with SER_03 by the
+    checks, which read `series_source == "default"` (the nightly's own contexts carry it too)."""
     return Context(
         centre=centre,
         series=series_for(reference, received_on, series),

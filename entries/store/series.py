@@ -15,7 +15,9 @@ def default_series(con: duckdb.DuckDBPyConnection, received_on: dt.date) -> str:
     """The first series whose standard entry deadline has not passed on `received_on`.
 
     Never the late window of an earlier series: a late fee is charged only for a series the centre
-    stated (a Series column, a series folder, --series), so the default is never a guess at money."""
+    stated (a Series column, a series folder, --series), so the default is never a guess at money.
+    While an earlier series is in its late window the default is still this one, but rows left to
+    it are refused (SER_03, `entries.checks.validate.late_window_issues`): the centre must choose."""
     found = con.execute(
         "SELECT series FROM ref_series WHERE entry_deadline >= ? ORDER BY series LIMIT 1", [received_on]
     ).fetchall()
