@@ -217,6 +217,14 @@ def _column_help(offer: _Offer, centre: str | None) -> dict[str, _ColumnHelp]:
     return out
 
 
+# The checks refuse a blank Series cell in a late window (SER_03): the template says so.
+LATE_WINDOW_HELP = (
+    "When a series is in its late window (late fee only), you must fill in Series on every row "
+    "(unless the upload names its series): a blank Series is then refused, because the fee is yours "
+    "to choose."
+)
+
+
 def _series_help(offer: _Offer) -> _ColumnHelp:
     standard = [s for s in offer.series if not s.late]
     default = standard[0] if standard else None
@@ -229,14 +237,22 @@ def _series_help(offer: _Offer) -> _ColumnHelp:
         )
         for s in offer.series
     )
+    late = next((s for s in offer.series if s.late), None)
+    if late is not None and default is not None:
+        hint = f"fill in: {late.series} (late fee) or {default.series}"
+    else:
+        hint = f"optional; blank = {default.title}" if default else "optional, e.g. 2027-06"
     return _ColumnHelp(
-        f"optional; blank = {default.title}" if default else "optional, e.g. 2027-06",
+        hint,
         "The exam series of this row's entries, when not the series the upload is for.",
         default.series if default else "2027-06",
         "Optional. Write 2027-06 or June 2027. Left blank, a row is for the series the upload names "
         "(its folder or the operator's choice), else the first series still at the standard fee"
         + (f" ({default.title})" if default else "")
-        + ". A late fee is charged only for a series you write here or name. Open series: "
+        + ". A late fee is charged only for a series you write here or name. "
+        + LATE_WINDOW_HELP
+        + (f" Now: {late.series} takes entries only at the late fee." if late else "")
+        + " Open series: "
         + (listed or "none")
         + ".",
     )
@@ -321,7 +337,8 @@ def _add_validations(ws: Worksheet, ranges: dict[str, str]) -> None:
         add(
             ranges["Series"],
             column_range("Series"),
-            "Choose a series still taking entries (or write it as June 2027), or leave it blank.",
+            "Choose a series still taking entries (or write it as June 2027). Leave it blank only when "
+            "no series is late-fee only: a blank Series is refused then.",
             "warning",
         )
 
@@ -339,6 +356,8 @@ def _fill_help(ws: Worksheet, help_by_column: dict[str, _ColumnHelp], offer: _Of
             cell.alignment = wrap
             cell.number_format = TEXT
     row = len(TEMPLATE_COLUMNS) + 3
+    put(ws, row, 1, f"Series: {LATE_WINDOW_HELP}")
+    row += 2
     title = f"Entry codes offered to centre {centre}" if centre else "Entry codes offered"
     put(ws, row, 1, title).font = bold
     row += 1
