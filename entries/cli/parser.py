@@ -21,6 +21,7 @@ from entries.cli.portal import cmd_users_add, cmd_users_disable, cmd_users_list,
 from entries.cli.records import cmd_history, cmd_list
 from entries.cli.review import cmd_review_list, cmd_review_resolve
 from entries.cli.store_admin import cmd_onboard, cmd_reference_load, cmd_restore, cmd_results_load
+from entries.cli.withdrawals import cmd_withdraw
 from entries.core.errors import UsageError
 from flows import schedule  # constants only: Prefect is imported when a flow runs
 
@@ -295,6 +296,27 @@ def add_review(commands: Commands, common: argparse.ArgumentParser) -> None:
     resolve.set_defaults(handler=cmd_review_resolve)
 
 
+def add_withdraw(commands: Commands, common: argparse.ArgumentParser) -> None:
+    """`entries withdraw`: its arguments, and the handler its parsed arguments go to."""
+    withdraw = commands.add_parser(
+        "withdraw", help="withdraw a centre's live entries (of a claim or a candidate)", parents=[common]
+    )
+    withdraw.add_argument("--centre", type=centre_number, required=True, help=CENTRE_HELP)
+    which = withdraw.add_mutually_exclusive_group(required=True)
+    which.add_argument("--claim", metavar="CLAIM", help="every live entry of this claim number (e.g. C0000042K)")
+    which.add_argument(
+        "--candidate", metavar="UCI_OR_NUMBER", help="every live entry of this candidate (UCI or candidate number)"
+    )
+    withdraw.add_argument("--entry-code", metavar="CODE", help="only the entries of this entry code")
+    withdraw.add_argument(
+        "--on", type=iso_date, help="withdrawal date (YYYY-MM-DD), which decides the credit (default: today)"
+    )
+    withdraw.add_argument("--reason", metavar="TEXT", help="why (kept with the withdrawal, shown to no centre)")
+    withdraw.add_argument("--dry-run", action="store_true", help="say what would be withdrawn; change nothing")
+    withdraw.add_argument("--json", action="store_true", help="print JSON")
+    withdraw.set_defaults(handler=cmd_withdraw)
+
+
 # In the order `entries --help` lists them.
 COMMANDS: tuple[Callable[[Commands, argparse.ArgumentParser], None], ...] = (
     add_reference,
@@ -313,6 +335,7 @@ COMMANDS: tuple[Callable[[Commands, argparse.ArgumentParser], None], ...] = (
     add_list,
     add_history,
     add_review,
+    add_withdraw,
 )
 
 

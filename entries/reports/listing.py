@@ -28,7 +28,8 @@ def submission_history(
     group: str | None = None,
     claim: str | None = None,
 ) -> list[dict]:
-    """Each submission (newest first) with its status changes, counts of entries by kind and fees.
+    """Each submission (newest first) with its status changes, counts of entries by kind and fees
+    (as entered), and how many of those entries were withdrawn since with the credit that earned.
 
     `qualification` keeps submissions with entries leading to that qualification code (counts then
     cover those entries only); `group` likewise for a candidate group; `claim` keeps the one
@@ -54,6 +55,8 @@ def submission_history(
             "held": s.held,
             "entries": {"full_award": s.full_award, "unit": s.unit, "top_up": s.top_up, "move_down": s.move_down},
             "fees_pence": int(s.fees_pence),
+            "withdrawn": int(s.withdrawn),
+            "credit_pence": int(s.credit_pence),
             "status_changes": [
                 {"status": c.status, "reason_code": c.reason_code, "at": c.changed_at.isoformat(timespec="seconds")}
                 for c in changes.get(s.submission_id, [])
@@ -82,6 +85,8 @@ HISTORY_HEADER = (
     "Top-up",
     "Moving down",
     "Fees (pence)",
+    "Withdrawn",
+    "Credit (pence)",
     "Status changes",
 )
 
@@ -127,6 +132,8 @@ def write_history(
             s["entries"]["top_up"],
             s["entries"]["move_down"],
             s["fees_pence"],
+            s["withdrawn"],
+            s["credit_pence"],
             "; ".join(c["status"] for c in s["status_changes"]),
         ]
         for s in history

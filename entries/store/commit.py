@@ -25,6 +25,7 @@ from entries.store.candidates import complete_candidates, draw, insert_candidate
 from entries.store.database import Connection
 from entries.store.matching import match_candidates
 from entries.store.submissions import NewSubmission, accepted_submission, change_status, claim_of, record
+from entries.store.withdrawals import LIVE
 
 KINDS = ("full_award", "unit", "top_up", "move_down")
 # The cells an entry is classified from: a row with an error in one of them is not classified.
@@ -32,16 +33,22 @@ _CLASSIFY_INPUTS = frozenset({"Centre Number", "Candidate Number", "Entry Code",
 
 
 def load_history(con: Connection, candidate_ids: list[int]) -> History:
-    """Entries and achieved units stored for these candidates (keyed by candidate_id)."""
+    """Live entries and achieved units stored for these candidates (keyed by candidate_id).
+
+    A withdrawn entry is not history: it is no duplicate, holds no top-up and counts no attempt;
+    an entry whose replacement (a top-up, a moving down) was withdrawn is live again."""
     if not candidate_ids:
         return History()
     ids = pd.DataFrame({"cand_key": candidate_ids})
     con.register("wanted", ids)
     try:
         entries = con.execute(
-            """SELECT candidate_id AS cand_key, entry_id, entry_code, kind, qualification_code, suite_id,
-                      CAST(unit_number AS BIGINT) AS unit_number, series, replaced_by
-               FROM entries WHERE candidate_id IN (SELECT cand_key FROM wanted) ORDER BY candidate_id, entry_id"""
+            f"""SELECT candidate_id AS cand_key, entry_id, entry_code, kind, qualification_code, suite_id,
+                      CAST(unit_number AS BIGINT) AS unit_number, series,
+                      CASE WHEN replaced_by IN (SELECT entry_id FROM withdrawals) THEN NULL ELSE replaced_by END
+                        AS replaced_by
+               FROM entries e WHERE candidate_id IN (SELECT cand_key FROM wanted) AND {LIVE}
+               ORDER BY candidate_id, entry_id"""
         ).df()
         achieved = con.execute(
             """SELECT DISTINCT c.candidate_id AS cand_key, q.suite_id, CAST(r.unit_number AS BIGINT) AS unit_number

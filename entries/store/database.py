@@ -188,6 +188,12 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS form_drafts (
         username VARCHAR PRIMARY KEY, centre VARCHAR NOT NULL, draft_json VARCHAR NOT NULL,
         updated_at TIMESTAMP NOT NULL)""",
+    # Withdrawn entries (entries.store.withdrawals): one row per entry, with its credit in pence as
+    # priced on the day, who withdrew it (a portal user or "operator <os user>") and why. The entry
+    # itself stays in `entries`; its unit_key becomes -entry_id so its UNIQUE place is free again.
+    """CREATE TABLE IF NOT EXISTS withdrawals (
+        entry_id INTEGER PRIMARY KEY, withdrawn_on DATE NOT NULL, credit_pence BIGINT NOT NULL,
+        by_whom VARCHAR NOT NULL, reason VARCHAR, recorded_at TIMESTAMP NOT NULL)""",
 )
 
 REFERENCE_TABLES = (

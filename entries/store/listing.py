@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from entries.store.database import Connection
+from entries.store.withdrawals import LIVE
 
 ENTRY_FIELDS = (
     "centre",
@@ -37,9 +38,9 @@ ENTRY_FIELDS = (
 def stored_entries(
     con: Connection, centre: str | None = None, series: str | None = None, uci: str | None = None
 ) -> list[dict]:
-    """Stored entries with their candidates, keyed by ENTRY_FIELDS, sorted by centre, candidate,
-    series, code and unit; None means any centre, series or UCI."""
-    where, params = ["TRUE"], []
+    """Stored live entries (withdrawn ones left out) with their candidates, keyed by ENTRY_FIELDS,
+    sorted by centre, candidate, series, code and unit; None means any centre, series or UCI."""
+    where, params = [LIVE], []
     for column, value in (("e.centre_number", centre), ("e.series", series), ("c.uci", uci)):
         if value is not None:
             where.append(f"{column} = ?")
@@ -50,7 +51,7 @@ def stored_entries(
                    e.entry_id, e.replaced_by
             FROM entries e JOIN candidates c USING (candidate_id)
             WHERE {" AND ".join(where)}
-            ORDER BY e.centre_number, e.candidate_number, e.series, e.entry_code, e.unit_key, e.entry_id""",
+            ORDER BY e.centre_number, e.candidate_number, e.series, e.entry_code, coalesce(e.unit_number, 0), e.entry_id""",
         params,
     ).fetchall()
     return [dict(zip(ENTRY_FIELDS, row, strict=True)) for row in rows]
@@ -59,7 +60,8 @@ def stored_entries(
 @dataclass(frozen=True)
 class SubmissionCounts:
     """One submission as the history lists it: its record, and its entries counted by kind (only
-    the entries within the history's filters) with their fees."""
+    the entries within the history's filters) with their fees, as entered; of those, how many were
+    withdrawn since and the credit their withdrawals earned."""
 
     submission_id: int
     claim_number: str | None
@@ -80,6 +82,8 @@ class SubmissionCounts:
     top_up: int
     move_down: int
     fees_pence: int
+    withdrawn: int
+    credit_pence: int
 
 
 def submission_counts(
@@ -113,12 +117,13 @@ def submission_counts(
         f"""WITH picked AS (SELECT * FROM entries e WHERE {" AND ".join(entry_filter)}),
                  counts AS (SELECT submission_id, count(*) FILTER (WHERE kind = 'full_award') AS full_award,
                                    count(*) FILTER (WHERE kind = 'unit') AS unit, count(*) FILTER (WHERE kind = 'top_up') AS top_up,
-                                   count(*) FILTER (WHERE kind = 'move_down') AS move_down, coalesce(sum(fee_pence), 0) AS fees_pence
-                            FROM picked GROUP BY submission_id)
+                                   count(*) FILTER (WHERE kind = 'move_down') AS move_down, coalesce(sum(fee_pence), 0) AS fees_pence,
+                                   count(w.entry_id) AS withdrawn, coalesce(sum(w.credit_pence), 0) AS credit_pence
+                            FROM picked LEFT JOIN withdrawals w USING (entry_id) GROUP BY submission_id)
             SELECT s.submission_id, s.claim_number, s.centre, s.file_name, s.sha256, s.series, s.order_ref, s.received_on,
                    s.status, s.reason_code, s.rows, s.accepted, s.rejected, s.held,
                    coalesce(k.full_award, 0), coalesce(k.unit, 0), coalesce(k.top_up, 0), coalesce(k.move_down, 0),
-                   coalesce(k.fees_pence, 0)
+                   coalesce(k.fees_pence, 0), coalesce(k.withdrawn, 0), coalesce(k.credit_pence, 0)
             FROM submissions s LEFT JOIN counts k USING (submission_id)
             WHERE {" AND ".join(where)} {"AND k.submission_id IS NOT NULL" if filtered else ""}
             ORDER BY s.received_on DESC, s.submission_id DESC""",
