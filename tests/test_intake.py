@@ -381,7 +381,8 @@ def test_cli_ingest_json_follows_the_contract(db_path, tmp_path, capsys):
             "--order-ref",
             "PO-77",
             "--received-on",
-            "2026-11-28",
+            # Outside any late window: a file naming no series takes the default (in one, SER_03).
+            "2027-01-15",
             "--json",
         ]
     )
@@ -406,7 +407,7 @@ def test_cli_ingest_json_follows_the_contract(db_path, tmp_path, capsys):
     }
     assert (result["status"], result["series"], result["order_ref"], result["rows"]) == (
         "Processing complete",
-        "2027-06",  # received 28 November 2026: January's standard deadline passed, so June (never late)
+        "2027-06",  # received 15 January 2027: June, the first series still at the standard fee
         "PO-77",
         3,
     )

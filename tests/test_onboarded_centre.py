@@ -53,7 +53,20 @@ def test_an_onboarded_centre_through_every_command(tmp_path, loaded_store, capsy
     assert {"05838", "05870"} <= offered and not any(code.startswith("0585") for code in offered)  # no L3-BUS
 
     ingest = json.loads(
-        run("ingest", str(UPLOAD), "--centre", "90001", "--received-on", "2026-11-29", "--order-ref", "FSS-1", "--json")
+        # January 2027 is late-fee only on 29 November 2026: the series is stated (else SER_03).
+        run(
+            "ingest",
+            str(UPLOAD),
+            "--centre",
+            "90001",
+            "--received-on",
+            "2026-11-29",
+            "--series",
+            "2027-06",
+            "--order-ref",
+            "FSS-1",
+            "--json",
+        )
     )
     assert ingest["status"] == "Processing complete" and ingest["series"] == "2027-06" and ingest["claim_number"]
     with open(ingest["reports"]["confirmation"].replace(".xlsx", ".csv"), encoding="utf-8-sig", newline="") as fh:

@@ -1,7 +1,9 @@
 """Which series an upload is for, and whether it is late: never guessed where money is concerned.
 
 Received on 29 November 2026: January 2027's standard deadline (21 October) has passed and its late
-deadline (1 December) has not; June 2027 is at the standard fee until 21 February 2027.
+deadline (1 December) has not; June 2027 is at the standard fee until 21 February 2027. In such a
+late window a row that states no series (no Series cell, no folder, no --series) is refused with
+SER_03: the centre chooses between the late fee and the next series, the default never does.
 """
 
 from __future__ import annotations
@@ -59,14 +61,109 @@ def test_the_default_is_the_first_series_still_at_the_standard_fee(con):
     ]
 
 
-def test_an_upload_without_a_series_goes_to_june_at_the_standard_fee(db_path, loaded_store, tmp_path, capsys):
+def test_outside_a_late_window_an_upload_without_a_series_goes_to_june_at_the_standard_fee(
+    db_path, loaded_store, tmp_path, capsys
+):
     shutil.copyfile(loaded_store, db_path)
-    code, out = ingest(db_path, tmp_path, capsys, "no_series.csv", "2026-11-29")
+    code, out = ingest(db_path, tmp_path, capsys, "no_series.csv", "2027-01-15")
     assert code == 0 and out["status"] == "Processing complete"
     assert (out["series"], out["series_source"], out["late"]) == ("2027-06", "default", False)
     assert out["fees_pence"] == STANDARD["05838"] + 2 * STANDARD["unit"]
     assert out["by_series"] == [{"series": "2027-06", "late": False, "entries": 3, "fees_pence": out["fees_pence"]}]
     assert {(e["series"], e["late"]) for e in stored(db_path, capsys)} == {("2027-06", False)}
+    assert not [i for i in out["issues"] if i["code"] == "SER_03"]
+
+
+def _with_series_cells(tmp_path, *cells: str):
+    """no_series.csv with a Series column holding `cells`, one per data row."""
+    lines = (SERIES / "no_series.csv").read_text().splitlines()
+    path = tmp_path / "some_series.csv"
+    path.write_text(
+        "\n".join([lines[0] + ",Series", *(f"{ln},{c}" for ln, c in zip(lines[1:], cells, strict=True))]) + "\n"
+    )
+    return path
+
+
+# (received, Series cells (None: no Series column), --series, SER_03 rows, series, late)
+LATE_WINDOW_CASES = [
+    # January 2027 late-fee only (22 October to 1 December 2026): nothing stated is refused.
+    ("2026-11-29", None, None, [2, 3], None, None),
+    ("2026-10-22", None, None, [2, 3], None, None),
+    ("2026-12-01", None, None, [2, 3], None, None),  # the late deadline day itself
+    # June 2027 late-fee only until 21 April 2027: the bug was a silent January 2028 entry.
+    ("2027-03-01", None, None, [2, 3], None, None),
+    ("2027-04-21", None, None, [2, 3], None, None),
+    # Outside late windows the default stays the first series at the standard fee.
+    ("2026-10-21", None, None, [], "2027-01", False),  # the standard deadline day itself
+    ("2026-12-02", None, None, [], "2027-06", False),
+    ("2027-04-22", None, None, [], "2028-01", False),
+    # Rows whose own Series cell is filled are stated; only the blank one is refused.
+    ("2026-11-29", ("2027-01", "2027-01"), None, [], "2027-01", True),
+    ("2026-11-29", ("2027-06", "June 2027"), None, [], "2027-06", False),
+    ("2026-11-29", ("2027-01", ""), None, [3], None, None),
+    ("2027-03-01", ("", "2028-01"), None, [2], None, None),
+    # --series states the series for every row that names none.
+    ("2026-11-29", None, "2027-06", [], "2027-06", False),
+    ("2026-11-29", None, "2027-01", [], "2027-01", True),
+    ("2027-03-01", None, "June 2027", [], "2027-06", True),
+    ("2027-03-01", ("", ""), "2028-01", [], "2028-01", False),
+]
+
+
+@pytest.mark.parametrize(("received", "cells", "option", "refused", "series", "late"), LATE_WINDOW_CASES)
+def test_in_a_late_window_a_row_that_states_no_series_is_refused(
+    db_path, loaded_store, tmp_path, capsys, received, cells, option, refused, series, late
+):
+    shutil.copyfile(loaded_store, db_path)
+    path = SERIES / "no_series.csv" if cells is None else _with_series_cells(tmp_path, *cells)
+    extra = ("--series", option) if option else ()
+    code, out = ingest(db_path, tmp_path, capsys, str(path), received, *extra)
+    found = [(i["row"], i["column"], i["severity"]) for i in out["issues"] if i["code"] == "SER_03"]
+    assert found == [(row, "Series", "error") for row in refused]
+    if refused:
+        # Every other problem is reported too (row 3 has no UCI), and nothing is entered.
+        assert code == 1 and out["status"] == "Read and rejected"
+        assert any(i["code"] != "SER_03" for i in out["issues"])
+        assert stored(db_path, capsys) == []
+    else:
+        assert code == 0 and out["status"] == "Processing complete"
+        assert {(e["series"], e["late"]) for e in stored(db_path, capsys)} == {(series, late)}
+
+
+@pytest.mark.parametrize(
+    ("received", "late_series", "late_title", "deadline", "next_series", "next_title"),
+    [
+        (dt.date(2026, 11, 29), "2027-01", "January 2027", "1 December 2026", "2027-06", "June 2027"),
+        (dt.date(2027, 3, 1), "2027-06", "June 2027", "21 April 2027", "2028-01", "January 2028"),
+    ],
+)
+def test_the_refusal_names_both_choices_from_the_reference_data(
+    con, tmp_path, received, late_series, late_title, deadline, next_series, next_title
+):
+    from entries.pipeline import hall
+
+    reference = refdata.snapshot(con)
+    context = hall.context_for(reference, "12345", received)
+    assert (context.series, context.series_source) == (next_series, "default")
+    outcome = hall.submit(
+        con,
+        SERIES / "no_series.csv",
+        context=context,
+        reference=reference,
+        order_ref=None,
+        out_dir=tmp_path / "out",
+        dry_run=True,
+    )
+    refused = [i for i in outcome.issues if i.code == "SER_03"]
+    assert [i.row for i in refused] == [2, 3]
+    expected = {
+        "series": late_series,
+        "title": late_title,
+        "deadline": deadline,
+        "next": next_series,
+        "next_title": next_title,
+    }
+    assert all({k: i.params[k] for k in expected} == expected for i in refused)
 
 
 def test_a_series_column_naming_january_is_a_late_january_entry(db_path, loaded_store, tmp_path, capsys):
@@ -114,7 +211,9 @@ def test_a_series_cell_that_names_no_series_is_an_error_with_a_fix(db_path, load
 
 
 @pytest.mark.slow
-def test_the_nightly_takes_the_series_from_the_folder_then_the_option_then_the_default(tmp_path, loaded_store, capsys):
+def test_the_nightly_takes_the_series_from_the_folder_then_the_option_never_a_default_in_a_late_window(
+    tmp_path, loaded_store, capsys
+):
     db = tmp_path / "e.duckdb"
     shutil.copyfile(loaded_store, db)
     inbox = tmp_path / "inbox"
@@ -136,8 +235,14 @@ def test_the_nightly_takes_the_series_from_the_folder_then_the_option_then_the_d
     files = {f"{f['centre']}/{f['file']}": f for f in json.loads(capsys.readouterr().out)["files"]}
     assert files["12345/january.csv"]["series"] == "2027-01" and files["12345/january.csv"]["late"] is True
     assert files["12345/january.csv"]["series_source"] == "folder"
-    assert files["12345/june.csv"]["series"] == "2027-06" and files["12345/june.csv"]["series_source"] == "default"
-    assert files["23456/june.csv"]["late"] is False
+    # INBOX/<centre>/ with no series folder and no --series, January late-fee only: refused.
+    for name in ("12345/june.csv", "23456/june.csv"):
+        assert files[name]["series_source"] == "default" and files[name]["status"] == "Read and rejected"
+        assert [(i["row"], i["column"]) for i in files[name]["issues"] if i["code"] == "SER_03"] == [
+            (2, "Series"),
+            (3, "Series"),
+        ]
+    assert not [i for i in files["12345/january.csv"]["issues"] if i["code"] == "SER_03"]
     assert not list(inbox.rglob("*.csv"))  # every file claimed, the series folder's too
 
     # A second night with --series: files that name none take it.
