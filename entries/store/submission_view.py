@@ -45,10 +45,14 @@ def submission(con: Connection, submission_id: int) -> dict | None:
     ).fetchall()
     sub["entries"] = con.execute(
         """SELECT e.candidate_number, c.surname, c.forenames, e.entry_code, e.unit_number, e.kind, e.series,
-                  e.late, e.fee_pence
-           FROM entries e JOIN candidates c USING (candidate_id) WHERE e.submission_id = ?
-           ORDER BY e.candidate_number, e.entry_code, e.unit_key""",
+                  e.late, e.fee_pence, e.entry_id, w.withdrawn_on, w.credit_pence
+           FROM entries e JOIN candidates c ON c.candidate_id = e.candidate_id
+           LEFT JOIN withdrawals w ON w.entry_id = e.entry_id WHERE e.submission_id = ?
+           ORDER BY e.candidate_number, e.entry_code, coalesce(e.unit_number, 0), e.entry_id""",
         [submission_id],
     ).fetchall()
     sub["fees_pence"] = sum(int(e[8]) for e in sub["entries"])
+    # Each entry ends with its id and, when withdrawn, the day and the credit it earned (else None).
+    sub["withdrawn"] = sum(1 for e in sub["entries"] if e[10] is not None)
+    sub["credit_pence"] = sum(int(e[11]) for e in sub["entries"] if e[11] is not None)
     return sub

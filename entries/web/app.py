@@ -30,7 +30,7 @@ from entries.reports.template import write_template
 from entries.store.users import User, authenticate, sign_out_everywhere
 from entries.web import entry_form
 from entries.web.middleware import BodyLimit, CatchAll, SecurityHeaders
-from entries.web.pages import review_queue, submission, submission_page, submission_report, submissions
+from entries.web.pages import review_queue, submission, submission_page, submission_report, submissions, withdraw
 from entries.web.portal import (
     HERE,
     Portal,
@@ -195,6 +195,7 @@ def create_app(db: Path, out_dir: Path, key: bytes, limits: ReadLimits | None = 
         Route("/submissions", submissions),
         Route("/submissions/{submission_id}", submission),
         Route("/submissions/{submission_id}/reports/{kind}", submission_report),
+        Route("/submissions/{submission_id}/withdraw", withdraw, methods=["POST"]),
         Route("/review", review_queue),
         *entry_form.routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

@@ -1,5 +1,6 @@
 """The portal's submission pages: one submission (404 for another centre's, never a 403 that would
-confirm it exists), its reports, the centre's history, and the operators' review queue."""
+confirm it exists), its reports, withdrawing its entries, the centre's history, and the operators'
+review queue."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
+from entries.core import clock
 from entries.reports.confirmation import submission_stem
 from entries.reports.listing import submission_history
 from entries.store import review, submission_view
 from entries.store.database import Connection
 from entries.store.users import User
-from entries.web.portal import page, portal_of, user_of
+from entries.store.withdrawals import EntryNotFound, Selection, WithdrawalRefused
+from entries.store.withdrawals import withdraw as withdraw_entries
+from entries.web.portal import checked_form, page, portal_of, user_of
 
 
 def _submission(con: Connection, user: User, submission_id: int, out_dir: Path) -> dict:
@@ -107,3 +111,48 @@ async def review_queue(request: Request) -> Response:
             return review.open_items(con)
 
     return page(request, "review.html", {"user": user, "items": await run_in_threadpool(load)})
+
+
+async def withdraw(request: Request) -> Response:
+    """POST /submissions/{id}/withdraw (fields `entry_id`, repeatable, and `csrf_token`): withdraw
+    those live entries of the submission, recorded as done by this portal user, and show the page
+    with the credit. 404 for another centre's submission or an entry not of this submission; a
+    refusal (already withdrawn, a top-up rests on one) is said on the page, nothing changed."""
+    user, _ = await user_of(request)
+    sid = _id(request.path_params["submission_id"])
+    form = await checked_form(request)
+    sent = form.get("entry_id")
+    asked = sent if isinstance(sent, list) else ([] if sent is None else [sent])
+    if not all(isinstance(v, str) and re.fullmatch(r"[0-9]{1,9}", v) for v in asked):
+        raise HTTPException(404, "There is no such entry.")
+    portal = portal_of(request)
+
+    def act() -> tuple[dict, list, str | None]:
+        with portal.store() as con:
+            sub = _submission(con, user, sid, portal.out_dir)  # 404 first: another centre's is not said
+            done: list = []
+            refused = None
+            if not asked:
+                refused = "Choose the entries to withdraw."
+            else:
+                selection = Selection(
+                    centre=sub["centre"], submission_id=sid, entry_ids=tuple(sorted({int(v) for v in asked}))
+                )
+                try:
+                    done = withdraw_entries(con, selection, on=clock.today(), by_whom=f"portal {user.username}")
+                except EntryNotFound:
+                    raise HTTPException(404, "There is no such entry.") from None
+                except WithdrawalRefused as exc:
+                    refused = str(exc)
+            return _submission(con, user, sid, portal.out_dir), done, refused
+
+    sub, done, refused = await run_in_threadpool(act)
+    context = {
+        "user": user,
+        "sub": sub,
+        "just_uploaded": False,
+        "withdrawn_now": done,
+        "withdrawn_credit_pence": sum(w.credit_pence for w in done),
+        "withdraw_refused": refused,
+    }
+    return page(request, "submission.html", context, 200 if refused is None else 409)
