@@ -3,6 +3,7 @@ issues on screen, history, the web entry form, and working beside a nightly impo
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -191,6 +192,20 @@ def test_a_clean_upload_is_stored_and_its_confirmation_can_be_downloaded(portal)
     assert re.search(r'id="claim">C\d{7}[A-Z]<', r.text)
     conf = re.search(r'href="(/submissions/\d+/reports/confirmation)"', r.text).group(1)
     assert c.get(conf).content[:2] == b"PK"
+
+
+def test_an_upload_naming_no_series_in_a_late_window_is_refused_with_both_choices(portal, monkeypatch):
+    from entries.core import clock
+
+    # Received 1 March 2027: June 2027 takes entries only at the late fee, January 2028 at the standard fee.
+    monkeypatch.setattr(clock, "today", lambda: dt.date(2027, 3, 1))
+    client, _, _ = portal
+    c, token = client("northfield")
+    r = upload(c, token, SERIES / "no_series.csv")
+    assert r.status_code == 200 and status_of(r.text) == "Read and rejected"
+    rows = re.findall(r'<tr class="error"><td>(\d*)</td><td>([^<]*)</td><td>([A-Z]+_\d\d)</td>', r.text)
+    assert [row for row in rows if row[2] == "SER_03"] == [("2", "Series", "SER_03"), ("3", "Series", "SER_03")]
+    assert "2027-06" in r.text and "2028-01" in r.text  # both choices named, from the reference data
 
 
 def test_hostile_files_end_upload_failed_with_the_reason(portal):

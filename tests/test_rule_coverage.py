@@ -185,6 +185,8 @@ ROW_RULES: dict[str, Producer] = {
     "DOB_05": rows({"Date of Birth": "14/05/09"}),
     "SER_01": rows({"Series": "next summer"}),
     "SER_02": rows({"Series": "2031-06"}),
+    # No series stated on 28 November 2026, January 2027 late-fee only: the default is refused.
+    "SER_03": rows({}, ctx=dataclasses.replace(CTX, series_source="default")),
     "DOB_02": rows({"Date of Birth": "2026-12-01"}),
     "DOB_03": rows({"Date of Birth": "2016-01-01"}),
     "DOB_04": rows({"Date of Birth": "1900-01-01"}),
