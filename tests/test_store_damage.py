@@ -261,3 +261,22 @@ def test_a_night_on_a_damaged_store_leaves_every_file_in_the_inbox(store, tmp_pa
     assert code == 1 and "damaged" in err and "Traceback" not in err
     assert [p.name for p in (inbox / "12345").iterdir()] == ["full_award_certificate.csv"]
     assert not (tmp_path / "failed").exists()
+
+
+def test_checking_and_copying_the_store_keep_this_process_s_lock(store):
+    # DuckDB's lock is a POSIX record lock: had this process opened and closed the file itself
+    # (to read its header, its blocks, or to copy it), the kernel would have dropped the lock and
+    # another process could open the store beside the night.
+    night = database.connect(store)
+    try:
+        database.connect(store).close()  # a second connection of the same process (a flow's task)
+        database.connect(store, verify=True).close()
+        runlock.backup(store, NIGHT)
+        other = subprocess.run(
+            [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1])", str(store)],
+            capture_output=True,
+            text=True,
+        )
+        assert other.returncode != 0 and "Could not set lock" in other.stderr
+    finally:
+        night.close()

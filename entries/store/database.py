@@ -278,14 +278,14 @@ def connect(
     (telling `notify` once) with a mark in `waiting_dir`, which a nightly run checks between files
     to pause for us; then StoreBusy, one plain line, never DuckDB's own error.
 
-    A file that is not a whole DuckDB store raises StoreDamaged at once (never "in use"), and so
+    A file DuckDB cannot open as a store raises StoreDamaged at once (never "in use"), and so
     does a missing store that has pre-run copies beside it (an empty new store would silently
     forget every centre). A restore a kill interrupted is finished first. With `verify`, every
     block of the store is read (for money and for the copy a night keeps)."""
     restoring.finish_interrupted(path)
-    if path.exists():
-        health.check_header(path)
-    elif restoring.copies(path):
+    # Never read the file itself here: this process may have it open already, and closing any
+    # descriptor of it drops DuckDB's lock (entries.store.health). DuckDB says what is wrong.
+    if not path.exists() and restoring.copies(path):
         raise health.damaged(path, "it is missing, though copies of it taken before nights exist")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,13 +1,22 @@
 """Is the store a DuckDB store, and does every block of it read? Told apart from "in use".
 
 DuckDB reports a damaged file and a file another process holds with the same exception type
-(IOException), so the store tells them apart here: by the file's header before opening, by the lock
-message when opening fails, and, where money or the last good copy depends on it, by reading every
-column of every table (DuckDB checks each block's checksum as it reads it).
+(IOException), so the store tells them apart here: by the lock message when opening fails, and,
+where money or the last good copy depends on it, by reading every column of every table (DuckDB
+checks each block's checksum as it reads it) and every block's checksum in the file.
+
+A process that has the store open never opens its file any other way: DuckDB's lock is a POSIX
+record lock, which the kernel drops when the process closes ANY descriptor of that file, and
+another process could then open the store beside it. So the file is read, and copied, by a child
+process (`python -m entries.store.health`), whose descriptors are its own.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -72,7 +81,7 @@ def read_everything(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         size, blocks = block_layout(con)
     except duckdb.Error as exc:
         raise damaged(path, damage_text(exc) or f"table {table} cannot be read") from None
-    check_blocks(path, size, blocks)
+    _in_child(["blocks", str(path), str(size), str(blocks)], path)
 
 
 def _bad_blocks(chunk: np.ndarray, size: int) -> np.ndarray:
@@ -130,3 +139,50 @@ def verify_file(path: Path) -> None:
         read_everything(con, path)
     finally:
         con.close()
+
+
+def copy_apart(source: Path, target: Path) -> None:
+    """Copy the store file `source` to `target` (synced) in a child process: this process may hold
+    the store open, and its own read of the file would drop DuckDB's lock (see the module's note)."""
+    _in_child(["copy", str(source), str(target)], source)
+
+
+def _in_child(argv: list[str], path: Path) -> None:
+    """Run this module's `argv` in a child process; its refusal becomes StoreDamaged for `path`,
+    a fault of the machine (a full disk, say) an OSError naming it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "entries.store.health", *argv], capture_output=True, text=True, timeout=3600
+    )
+    if done.returncode == _DAMAGED:
+        raise damaged(path, done.stdout.strip() or "it cannot be read")
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        raise OSError(f"checking the store {path} failed: {lines[-1] if lines else done.returncode}")
+
+
+_DAMAGED = 3
+
+
+def _child(argv: list[str]) -> int:
+    """The child's work: `blocks PATH SIZE COUNT` or `copy SOURCE TARGET`; exit 3 with the reason
+    on stdout when the store is damaged."""
+    try:
+        if argv[0] == "blocks":
+            check_blocks(Path(argv[1]), int(argv[2]), int(argv[3]))
+        elif argv[0] == "copy":
+            shutil.copyfile(argv[1], argv[2])
+            with open(argv[2], "rb") as handle:
+                os.fsync(handle.fileno())
+        else:
+            return 2
+    except StoreDamaged as exc:
+        print(str(exc).split(" is damaged (", 1)[-1].split("); run", 1)[0])
+        return _DAMAGED
+    except OSError as exc:
+        print(f"{type(exc).__name__}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1:]))

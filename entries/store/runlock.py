@@ -146,10 +146,9 @@ def backup(db: Path, night: dt.date | None = None) -> Path | None:
         if info is not None and (info.night == night or resuming):
             return backup_path(db)
         taken_at = clock.now()
-        # Copied while this connection holds the store: no other process writes it meanwhile.
-        shutil.copyfile(db, staged)
-        with staged.open("rb") as handle:
-            os.fsync(handle.fileno())
+        # Copied while this connection holds the store, so no other process writes it meanwhile;
+        # by a child process, so this one's lock is kept (entries.store.health).
+        health.copy_apart(db, staged)
     finally:
         con.close()
     try:
