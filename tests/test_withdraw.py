@@ -10,6 +10,7 @@ import io
 import json
 import shutil
 
+import openpyxl
 import pytest
 
 from entries.cli import main
@@ -93,7 +94,7 @@ def listed(cli) -> list[tuple[str, str]]:
     return [(e["candidate_number"], e["entry_code"]) for e in json.loads(out)]
 
 
-def test_a_claim_is_withdrawn_whole_with_its_fees_credited_before_the_deadline(cli, ingest):
+def test_a_claim_is_withdrawn_whole_with_its_fees_credited_before_the_deadline(cli, ingest, tmp_path):
     first = ingest([("0042", "05838"), ("0043", "05838")])
     other = ingest([("0044", "05838")])
     assert first["status"] == "Processing complete" and other["status"] == "Processing complete"
@@ -110,6 +111,14 @@ def test_a_claim_is_withdrawn_whole_with_its_fees_credited_before_the_deadline(c
     _, history, _ = cli("history", "--centre", "12345", "--json")
     counts = {s["claim_number"]: (s["withdrawn"], s["credit_pence"]) for s in json.loads(history)}
     assert counts == {first["claim_number"]: (2, 2 * fee), other["claim_number"]: (0, 0)}
+    sheet = openpyxl.load_workbook(tmp_path / "out" / "history" / "history_centre_12345.xlsx")["History"]
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    at = rows[0].index("Withdrawn")
+    assert rows[0][at + 1] == "Credit (pence)"
+    assert {(r[1], r[at], r[at + 1]) for r in rows[1:]} == {
+        (first["claim_number"], 2, 2 * fee),
+        (other["claim_number"], 0, 0),
+    }
 
 
 def test_no_credit_the_day_after_the_deadline(cli, ingest):

@@ -56,11 +56,13 @@ def cmd_history(args: argparse.Namespace) -> int:
         return 0
     for s in found:
         kinds = ", ".join(f"{k} {n}" for k, n in s["entries"].items() if n)
+        gone = f"; {s['withdrawn']} withdrawn, credit £{s['credit_pence'] / 100:.2f}" if s["withdrawn"] else ""
         print(
             f"#{s['submission_id']}{' claim ' + s['claim_number'] if s['claim_number'] else ''} {s['received_on']} "
             f"centre {s['centre']} {s['file']}: {s['status']}"
             f" (series {s['series'] or '-'}, order {s['order_ref'] or '-'}; rows {s['rows']}; {kinds or 'no entries'};"
-            f" £{s['fees_pence'] / 100:.2f})"
+            f" £{s['fees_pence'] / 100:.2f}"
+            f"{gone})"
         )
     print(f"{len(found)} submission(s); report {written['xlsx']}")
     return 0

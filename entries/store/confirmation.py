@@ -84,7 +84,7 @@ def stored_entries(con: Connection, submission_id: int) -> list[StoredEntry]:
            LEFT JOIN ref_entry_codes ec ON ec.entry_code = e.entry_code
            LEFT JOIN ref_units u ON u.suite_id = e.suite_id AND u.unit_number = e.unit_number
            WHERE e.submission_id = ?
-           ORDER BY e.candidate_number, e.entry_code, e.unit_key, e.entry_id""",
+           ORDER BY e.candidate_number, e.entry_code, coalesce(e.unit_number, 0), e.entry_id""",
         [submission_id],
     ).fetchall()
     return [StoredEntry(*row) for row in rows]
