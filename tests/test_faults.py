@@ -1,7 +1,7 @@
 """Faults of the machine are never a verdict on a centre's file (slow lane).
 
-A small real filesystem (tmpfs, mounted for the test; skipped where this process may not mount)
-holds the store, the spool and the reports. It is filled to the last byte after the night's first
+A small real filesystem (ext4 in a file, loop-mounted for the test; skipped where this process may
+not mount) holds the store, the spool and the reports. It is filled to the last byte after the night's first
 file: no valid file may end `Upload failed` or in failed/, the night says why in words, and once
 space is freed the next night stores every entry.
 """
@@ -48,11 +48,15 @@ def test_a_fault_of_the_file_is_not_a_fault_of_the_machine(exc):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    mount = tmp_path / "small"
+    """A 48 MiB ext4 filesystem in a file, loop-mounted (a real disk's behaviour when full)."""
+    mount, image = tmp_path / "small", tmp_path / "small.img"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip("this process may not mount a small filesystem")
+    with image.open("wb") as handle:
+        handle.truncate(48 << 20)
+    made = subprocess.run(["mkfs.ext4", "-q", "-F", "-m", "0", str(image)], capture_output=True)
+    done = made.returncode == 0 and subprocess.run(["mount", "-o", "loop", str(image), str(mount)], capture_output=True)
+    if not done or done.returncode != 0:
+        pytest.skip("this process may not loop-mount a small filesystem")
     try:
         yield mount
     finally:
