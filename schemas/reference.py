@@ -17,6 +17,10 @@ from entries.core.series import SERIES_ANCHORED
 FIVE_DIGITS = r"^\d{5}$"
 ENTRY_CODE = r"^\d{5}([TM]\d)?$"
 SUITE_ID = r"^[A-Z0-9]+(-[A-Z0-9]+)*$"
+SORT_CODE = r"^\d{2}-\d{2}-\d{2}$"
+ACCOUNT_NUMBER = r"^\d{8}$"
+# exempt: outside VAT (no rate); zero: zero-rated (VAT at 0%); standard: VAT at the issuer's rate.
+VAT_TREATMENTS = ("exempt", "zero", "standard")
 
 
 def _is_iso_date(values: pd.Series) -> pd.Series:
@@ -198,6 +202,20 @@ ISSUER = _table(
         "invoice_prefix": text(
             "Letters that begin every invoice number, e.g. OCR.", pa.Check.str_matches(r"^[A-Z]{2,6}$")
         ),
+        "vat_treatment": text(
+            "How entry fees stand for VAT: exempt (no VAT, invoices say `VAT: exempt`), zero (zero-rated: "
+            "VAT at 0%) or standard (VAT charged at vat_rate_basis_points).",
+            pa.Check.isin(VAT_TREATMENTS, error="must be exempt, zero or standard"),
+        ),
+        "bank_name": text("The bank holding the account centres pay into, as invoices show it."),
+        "sort_code": text(
+            "The account's UK sort code, written NN-NN-NN.", pa.Check.str_matches(SORT_CODE, error="NN-NN-NN")
+        ),
+        "account_number": text(
+            "The account's 8-digit UK account number (text: leading zeros kept).",
+            pa.Check.str_matches(ACCOUNT_NUMBER, error="8 digits"),
+        ),
+        "account_name": text("The name the account is held in, as a payer's bank checks it."),
     },
     "Who issues invoices: one row.",
 )

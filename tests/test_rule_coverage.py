@@ -449,7 +449,10 @@ for _code, _producer in {
     "REF_13": broken_reference(
         "units.csv", lambda p: p.write_bytes(p.read_bytes().replace(b"Fundamentals", b"Fundam\xe9ntals"))
     ),
-    "REF_15": broken_reference("issuer.csv", _append("Another Body,1 Road,,Town,AB1 2CD,,,0,,30,ABC")),
+    "REF_15": broken_reference(
+        "issuer.csv",
+        _append("Another Body,1 Road,,Town,AB1 2CD,,,0,,30,ABC,exempt,A Bank,11-22-33,87654321,Another Body"),
+    ),
     "REF_14": broken_reference("entry_codes.csv", _replace("05839T1,top_up,05839,05838", "05839T1,top_up,05838,05839")),
 }.items():
     produces(_code, producer=_producer)

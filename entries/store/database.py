@@ -194,6 +194,12 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS withdrawals (
         entry_id INTEGER PRIMARY KEY, withdrawn_on DATE NOT NULL, credit_pence BIGINT NOT NULL,
         by_whom VARCHAR NOT NULL, reason VARCHAR, recorded_at TIMESTAMP NOT NULL)""",
+    # How the issuer's fees stand for VAT and where centres pay (issue 21): copied onto each invoice.
+    "ALTER TABLE ref_issuer ADD COLUMN IF NOT EXISTS vat_treatment VARCHAR",
+    "ALTER TABLE ref_issuer ADD COLUMN IF NOT EXISTS bank_name VARCHAR",
+    "ALTER TABLE ref_issuer ADD COLUMN IF NOT EXISTS sort_code VARCHAR",
+    "ALTER TABLE ref_issuer ADD COLUMN IF NOT EXISTS account_number VARCHAR",
+    "ALTER TABLE ref_issuer ADD COLUMN IF NOT EXISTS account_name VARCHAR",
 )
 
 REFERENCE_TABLES = (

@@ -236,6 +236,26 @@ def check_relationships(t: dict[str, pd.DataFrame]) -> list[Issue]:
 
     if "issuer" in t and len(t["issuer"]) != 1:
         problems.append(issue("REF_15", file="issuer.csv", count=len(t["issuer"])))
+    for i, rec in t.get("issuer", pd.DataFrame()).iterrows():
+        # Exempt and zero-rated fees carry no VAT; standard-rated ones carry some: a rate that says
+        # otherwise would print one thing and charge another.
+        charged = rec["vat_treatment"] == "standard"
+        if charged != (int(rec["vat_rate_basis_points"]) > 0):
+            rule = (
+                "above 0 when vat_treatment is standard"
+                if charged
+                else f"0 when vat_treatment is {rec['vat_treatment']}"
+            )
+            problems.append(
+                issue(
+                    "REF_03",
+                    file="issuer.csv",
+                    row=_row(i),
+                    column="vat_rate_basis_points",
+                    value=rec["vat_rate_basis_points"],
+                    check=rule,
+                )
+            )
     problems += _missing(centres.assign(), "centre_number", centres["centre_number"], "centres.csv", "centre")
     problems += _missing(approvals, "centre_number", centres["centre_number"], "centre_approvals.csv", "centre")
     problems += _missing(approvals, "suite_id", suites["suite_id"], "centre_approvals.csv", "suite")
