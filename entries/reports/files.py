@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
+from entries.core.processes import alive
 from entries.reports.xlsx_stream import (
     FIXED_TIME,
     MONEY_FORMAT,
@@ -199,16 +200,6 @@ def write_xlsx_atomically(workbook: Workbook, path: Path) -> Path:
 _TEMPORARY = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.[0-9a-f]{32}\.tmp$")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # another user's live process
-    return True
-
-
 def sweep_temporary(out_dir: Path) -> int:
     """Remove the half-written report files that killed writers left under `out_dir` (only names
     `_temporary` makes, and only when the process named in them is gone: a live writer, the
@@ -218,7 +209,7 @@ def sweep_temporary(out_dir: Path) -> int:
     swept = 0
     for leftover in Path(out_dir).rglob(".*.tmp"):
         found = _TEMPORARY.match(leftover.name)
-        if found and leftover.is_file() and not _alive(int(found["pid"])):
+        if found and leftover.is_file() and not alive(int(found["pid"])):
             leftover.unlink(missing_ok=True)
             swept += 1
     return swept

@@ -30,6 +30,7 @@ import pandas as pd
 
 from entries.checks.upload import Prepared
 from entries.checks.validate import Context
+from entries.core.processes import alive
 from entries.core.rules import Issue
 
 _META = "prepared.json"
@@ -144,16 +145,6 @@ def private_temp(folder: Path) -> Iterator[Path]:
         shutil.rmtree(temp, ignore_errors=True)  # nothing made for this run outlives it
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # another user's live process
-    return True
-
-
 @contextmanager
 def service_temp(folder: Path, service: str) -> Iterator[Path]:
     """A folder of this process's own under `folder/service` (made owner-only) for the block,
@@ -165,7 +156,7 @@ def service_temp(folder: Path, service: str) -> Iterator[Path]:
     os.chmod(parent, 0o700)
     for leftover in parent.iterdir():
         pid = leftover.name.split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(leftover, ignore_errors=True)
     own = parent / f"{os.getpid()}-{uuid.uuid4().hex}"
     own.mkdir(mode=0o700)
