@@ -132,6 +132,13 @@ def test_a_disk_that_fills_mid_night_loses_no_file_and_the_next_night_stores_the
         assert con.execute("SELECT count(*) FROM entries").fetchall()[0][0] == FILES * ROWS
     finally:
         con.close()
+    # Nothing of the candidates' outside the store and the reports: the spool is empty, and no
+    # log holds a name (every fixture candidate's forename is Pat, every surname ends in "son").
+    assert [p for p in (db.parent / "spool").rglob("*") if p.is_file()] == []
+    for log in (db.parent / "logs").rglob("*"):
+        if log.is_file():
+            text = log.read_text(encoding="utf-8", errors="replace")
+            assert "Pat" not in text and "son," not in text
 
 
 def _no_space(*_args, **_kwargs):
