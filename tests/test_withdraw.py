@@ -212,3 +212,13 @@ def test_the_withdrawal_records_who_when_and_why_for_the_credit(cli, ingest, tmp
     (on, credit, who, why, at) = rows[0]
     assert len(rows) == 1 and on.isoformat() == "2027-01-20" and credit == published_fee("2027-06", "05838")
     assert who.startswith("operator ") and why == "left the college" and at is not None
+
+
+def test_an_entry_withdrawn_before_it_was_billed_is_never_billed(cli, ingest):
+    ingest([("0042", "05838"), ("0043", "05838")])
+    assert withdraw(cli, "--candidate", "0042", "--on", "2027-01-16")[0] == 0
+    code, out, err = cli("invoice", "--centre", "12345", "--series", "2027-06", "--on", "2027-01-17", "--json")
+    assert code == 0, err
+    found = json.loads(out)
+    invoices = found if isinstance(found, list) else found.get("invoices", [found])
+    assert [i["total_pence"] for i in invoices] == [published_fee("2027-06", "05838")]  # candidate 0043 only

@@ -26,6 +26,7 @@ import pandas as pd
 from entries.core import clock
 from entries.core.errors import EntriesError
 from entries.store import database, numbering
+from entries.store.withdrawals import LIVE
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ def issue_invoices(
     day = on or clock.today()
     where, params = entry_filter(centre, series, order_ref, received)
     unbilled = f"""SELECT e.entry_id, e.centre_number, e.series, e.fee_pence FROM entries e JOIN submissions s USING (submission_id)
-                   WHERE {where} AND NOT EXISTS (SELECT 1 FROM invoice_entries b WHERE b.entry_id = e.entry_id)"""
+                   WHERE {where} AND NOT EXISTS (SELECT 1 FROM invoice_entries b WHERE b.entry_id = e.entry_id)
+                   AND {LIVE}"""  # an entry withdrawn before it was billed is never billed
     totals = con.execute(
         f"""SELECT centre_number, series, sum(fee_pence) FROM ({unbilled})
             GROUP BY centre_number, series ORDER BY centre_number, series""",
