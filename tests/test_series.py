@@ -276,6 +276,18 @@ def test_the_template_has_a_series_column_with_the_open_series(tmp_path, loaded_
     assert any(f"{letter}3:{letter}" in str(dv.sqref) for dv in wb["Entries"].data_validations.dataValidation)
     help_rows = {r[0].value: r[4].value for r in wb["Help"].iter_rows(min_row=2) if r[0].value}
     assert "2027-01 (January 2027): late fee only, until 1 December 2026" in help_rows["Series"]
+    # January is in its late window that day: a blank Series is refused (SER_03), and the template says so.
+    assert "you must fill in Series" in help_rows["Series"]
+    assert any(
+        str(r[0].value).startswith("Series: When a series is in its late window") for r in wb["Help"].iter_rows()
+    )
+    assert (
+        wb["Entries"].cell(row=2, column=header.index("Series") + 1).value == "fill in: 2027-01 (late fee) or 2027-06"
+    )
+    (series_list,) = [
+        dv for dv in wb["Entries"].data_validations.dataValidation if f"{letter}3:{letter}" in str(dv.sqref)
+    ]
+    assert "blank Series is refused" in series_list.error
 
 
 def test_a_dry_run_says_what_would_change_and_stores_nothing(db_path, loaded_store, tmp_path, capsys):
