@@ -29,9 +29,9 @@ from entries.reports.files import (
     write_text_atomically,
     write_xlsx_streamed,
 )
-from entries.reports.invoice_csv import CSV_COLUMNS, invoice_csv_rows
+from entries.reports.invoice_csv import invoice_csv_columns, invoice_csv_rows
 from entries.reports.invoice_html import invoice_html
-from entries.reports.invoice_model import Invoice, InvoiceLine, InvoiceOrder, Party
+from entries.reports.invoice_model import Invoice, InvoiceLine, InvoiceOrder, Party, Payment
 from entries.reports.invoice_xlsx import write_invoice_xlsx
 from entries.store.database import Connection
 from entries.store.invoices import (
@@ -127,6 +127,8 @@ def _invoice(record: IssuedInvoice, grouped: list[BilledGroup]) -> Invoice:
         subtotal_pence=int(record.subtotal_pence),
         vat_pence=int(record.vat_pence),
         total_pence=int(record.total_pence),
+        vat_treatment=issuer.get("vat_treatment"),
+        payment=_payment(issuer.get("payment")),
         orders=tuple(
             InvoiceOrder(
                 order_ref=ref,
@@ -146,6 +148,19 @@ def _invoice(record: IssuedInvoice, grouped: list[BilledGroup]) -> Invoice:
             )
             for ref, lines in sorted(orders.items(), key=lambda item: (item[0] is None, item[0] or ""))
         ),
+    )
+
+
+def _payment(stored: dict | None) -> Payment | None:
+    """The bank details an invoice was issued with (its issuer_json's `payment`: bank, sort_code,
+    account_number, account_name), or None when it was issued without them."""
+    if not stored:
+        return None
+    return Payment(
+        bank=stored["bank"],
+        sort_code=stored["sort_code"],
+        account_number=stored["account_number"],
+        account_name=stored["account_name"],
     )
 
 
@@ -204,7 +219,7 @@ def write_invoice_files(invoice: Invoice, out_dir: Path) -> dict[str, Path]:
     stem = invoice_file_stem(invoice.invoice_number)
     return {
         "xlsx": write_invoice_xlsx(invoice, folder / f"{stem}.xlsx"),
-        "csv": write_csv_atomically(invoice_csv_rows(invoice), CSV_COLUMNS, folder / f"{stem}.csv"),
+        "csv": write_csv_atomically(invoice_csv_rows(invoice), invoice_csv_columns(invoice), folder / f"{stem}.csv"),
         "html": write_text_atomically(invoice_html(invoice), folder / f"{stem}.html"),
         "json": write_text_atomically(
             json.dumps(invoice.as_json(), indent=2, ensure_ascii=False) + "\n", folder / f"{stem}.json"

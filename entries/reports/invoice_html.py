@@ -44,10 +44,18 @@ _CSS = """
   }
 """
 
+# Only pages with a payment block carry its style, so invoices issued without one keep their bytes.
+_PAYMENT_CSS = """
+  section.payment { border: 1px solid #999; padding: 0.6em 0.9em; margin: 1.2em 0 0; width: 60%; }
+  section.payment h2 { margin-top: 0; }
+  @media print { section.payment { break-inside: avoid; page-break-inside: avoid; } }
+"""
+
 
 def invoice_html(invoice: Invoice) -> str:
     """The invoice as a self-contained printable HTML page (A4): issuer, details, the centre billed,
-    the orders and their lines, subtotal, VAT and total, the VAT statement and payment terms."""
+    the orders and their lines, subtotal, VAT and total, the VAT statement, payment terms and (when
+    the invoice carries them) how to pay: the bank details and the invoice number as the reference."""
 
     def e(value: object) -> str:
         return html.escape(str(value), quote=True)
@@ -61,7 +69,7 @@ def invoice_html(invoice: Invoice) -> str:
         "<head>",
         '<meta charset="utf-8">',
         f"<title>{e(TITLE)} {e(invoice.invoice_number)}: centre {e(invoice.centre.number)}</title>",
-        f"<style>{_CSS}</style>",
+        f"<style>{_CSS}{_PAYMENT_CSS if invoice.payment is not None else ''}</style>",
         "</head>",
         "<body>",
         '<header class="top">',
@@ -110,14 +118,23 @@ def invoice_html(invoice: Invoice) -> str:
         out.append("</section>")
     out.append('<table class="totals">')
     out.append(f'<tr><th>Subtotal</th><td class="num">{e(pounds_text(invoice.subtotal_pence))}</td></tr>')
-    out.append(
-        f'<tr><th>VAT at {e(invoice.vat_rate)}</th><td class="num">{e(pounds_text(invoice.vat_pence))}</td></tr>'
-    )
+    out.append(f'<tr><th>{e(invoice.vat_label)}</th><td class="num">{e(pounds_text(invoice.vat_pence))}</td></tr>')
     out.append(f'<tr class="grand"><th>Total due</th><td class="num">{e(pounds_text(invoice.total_pence))}</td></tr>')
     out.append("</table>")
     if invoice.vat_note:
         out.append(f'<p class="note">{e(invoice.vat_note)}</p>')
     out.append(f'<p class="note">{e(invoice.payment_terms)} Due date: {e(invoice.due_date.isoformat())}.</p>')
+    if invoice.payment is not None:
+        out.append('<section class="payment"><h2>How to pay</h2>')
+        out.append(
+            f'<p class="note">By bank transfer (BACS or Faster Payments) of {e(pounds_text(invoice.total_pence))} '
+            f"by {e(invoice.due_date.isoformat())}, quoting the payment reference "
+            f"<strong>{e(invoice.payment_reference)}</strong> so that we can match your payment to this invoice.</p>"
+        )
+        out.append('<dl class="details">')
+        for label, value in invoice.payment.fields(invoice.payment_reference):
+            out.append(f"<dt>{e(label)}</dt><dd>{e(value)}</dd>")
+        out.append("</dl></section>")
     out.append(
         '<p class="note">Amounts are in pounds sterling. Lines marked late are charged the late entry fee. '
         "Please quote the invoice number, your centre number and the claim number in all communications.</p>"

@@ -86,6 +86,26 @@ class Party:
 
 
 @dataclass(frozen=True)
+class Payment:
+    """Where a centre pays: the issuer's UK bank account as copied onto the invoice when it was issued."""
+
+    bank: str
+    sort_code: str  # NN-NN-NN
+    account_number: str  # 8 digits, text so leading zeros stay
+    account_name: str
+
+    def fields(self, reference: str) -> list[tuple[str, str]]:
+        """The labelled details every rendering shows under "How to pay"; `reference` is the invoice number."""
+        return [
+            ("Bank", self.bank),
+            ("Account name", self.account_name),
+            ("Sort code", self.sort_code),
+            ("Account number", self.account_number),
+            ("Payment reference", reference),
+        ]
+
+
+@dataclass(frozen=True)
 class Invoice:
     """One issued invoice: a centre's entries in one series billed on one day."""
 
@@ -103,6 +123,10 @@ class Invoice:
     vat_pence: int
     total_pence: int
     orders: tuple[InvoiceOrder, ...] = field(default_factory=tuple)
+    # exempt, zero or standard; None on invoices issued before the issuer's treatment was copied
+    # onto them, which keep the words they were issued with ("VAT at 0%").
+    vat_treatment: str | None = None
+    payment: Payment | None = None  # None on invoices issued without the issuer's bank details
 
     @property
     def quantity(self) -> int:
@@ -116,6 +140,21 @@ class Invoice:
     def vat_rate(self) -> str:
         """The VAT rate as a percentage, e.g. `20%` or `0%`."""
         return f"{self.vat_rate_basis_points / 100:g}%"
+
+    @property
+    def vat_label(self) -> str:
+        """What every rendering prints beside the VAT amount: `VAT: exempt` for exempt fees (no rate:
+        exempt is not a rate of 0%), `VAT at 0% (zero-rated)`, or `VAT at <rate>` when VAT is charged."""
+        if self.vat_treatment == "exempt":
+            return "VAT: exempt"
+        if self.vat_treatment == "zero":
+            return f"VAT at {self.vat_rate} (zero-rated)"
+        return f"VAT at {self.vat_rate}"
+
+    @property
+    def payment_reference(self) -> str:
+        """The reference a centre quotes on its transfer so the payment is matched: the invoice number."""
+        return self.invoice_number
 
     @property
     def claim_numbers(self) -> list[str]:
@@ -135,8 +174,9 @@ class Invoice:
         ]
 
     def as_json(self) -> dict:
-        """The docs/architecture.md §8 invoice object."""
-        return {
+        """The docs/architecture.md §8 invoice object, with `vat_treatment`, `vat_label` and `payment` (bank,
+        sort_code, account_number, account_name, reference) when the invoice carries them."""
+        found: dict = {
             "invoice_number": self.invoice_number,
             "invoice_date": self.invoice_date.isoformat(),
             "tax_point": self.tax_point.isoformat(),
@@ -151,10 +191,23 @@ class Invoice:
             "series": self.series,
             "orders": [order.as_json() for order in self.orders],
             "subtotal_pence": self.subtotal_pence,
-            "vat_rate": self.vat_rate,
+            "vat_rate": None if self.vat_treatment == "exempt" else self.vat_rate,
             "vat_pence": self.vat_pence,
             "vat_note": self.vat_note,
             "total_pence": self.total_pence,
             "payment_terms": self.payment_terms,
             "due_date": self.due_date.isoformat(),
         }
+        # Invoices issued before these details were copied onto them keep their JSON as issued.
+        if self.vat_treatment is not None:
+            found["vat_treatment"] = self.vat_treatment
+            found["vat_label"] = self.vat_label  # the words the other formats print, e.g. "VAT: exempt"
+        if self.payment is not None:
+            found["payment"] = {
+                "bank": self.payment.bank,
+                "sort_code": self.payment.sort_code,
+                "account_number": self.payment.account_number,
+                "account_name": self.payment.account_name,
+                "reference": self.payment_reference,
+            }
+        return found

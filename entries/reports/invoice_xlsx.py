@@ -19,7 +19,8 @@ _BLANK: StyledRow = ((), "plain")
 
 def invoice_rows(invoice: Invoice) -> Iterator[StyledRow]:
     """The invoice's rows, in order: issuer, details, the centre billed, each order's lines and
-    total, then subtotal, VAT and total, the VAT statement and the payment terms."""
+    total, then subtotal, VAT and total, the VAT statement, the payment terms and (when the invoice
+    carries them) how to pay: bank details and the invoice number as the payment reference."""
     yield (invoice.issuer.name,), "heading"
     for text in (*invoice.issuer.address, invoice.issuer.registration):
         if text:
@@ -53,7 +54,7 @@ def invoice_rows(invoice: Invoice) -> Iterator[StyledRow]:
     yield _BLANK
     for label, pence in (
         ("Subtotal", invoice.subtotal_pence),
-        (f"VAT at {invoice.vat_rate}", invoice.vat_pence),
+        (invoice.vat_label, invoice.vat_pence),
         ("Total due", invoice.total_pence),
     ):
         yield (None, None, None, None, None, label, Pence(pence)), "bold"
@@ -61,6 +62,12 @@ def invoice_rows(invoice: Invoice) -> Iterator[StyledRow]:
     for text in (invoice.vat_note, invoice.payment_terms, f"Due date: {invoice.due_date.isoformat()}"):
         if text:
             yield (text,), "plain"
+    if invoice.payment is not None:
+        yield _BLANK
+        yield ("How to pay",), "bold"
+        yield (f"By bank transfer, quoting the payment reference {invoice.payment_reference}",), "plain"
+        for label, value in invoice.payment.fields(invoice.payment_reference):
+            yield (label, value), "label"
 
 
 def write_invoice_xlsx(invoice: Invoice, path: Path) -> Path:
