@@ -48,6 +48,8 @@ _CSS = """
 _PAYMENT_CSS = """
   section.payment { border: 1px solid #999; padding: 0.6em 0.9em; margin: 1.2em 0 0; width: 60%; }
   section.payment h2 { margin-top: 0; }
+  section.payment p.note { margin-bottom: 0.6em; }
+  span.whole { white-space: nowrap; }
   @media print { section.payment { break-inside: avoid; page-break-inside: avoid; } }
 """
 
@@ -127,8 +129,10 @@ def invoice_html(invoice: Invoice) -> str:
     if invoice.payment is not None:
         out.append('<section class="payment"><h2>How to pay</h2>')
         out.append(
-            f'<p class="note">By bank transfer (BACS or Faster Payments) of {e(pounds_text(invoice.total_pence))} '
-            f"by {e(invoice.due_date.isoformat())}, quoting the payment reference "
+            # A date or amount broken at its hyphen or comma misreads: keep each on one line.
+            f'<p class="note">By bank transfer (BACS or Faster Payments) of '
+            f'<span class="whole">{e(pounds_text(invoice.total_pence))}</span> '
+            f'by <span class="whole">{e(invoice.due_date.isoformat())}</span>, quoting the payment reference '
             f"<strong>{e(invoice.payment_reference)}</strong> so that we can match your payment to this invoice.</p>"
         )
         out.append('<dl class="details">')
