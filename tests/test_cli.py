@@ -92,6 +92,9 @@ INVOICE_KEYS = {
     "total_pence",
     "payment_terms",
     "due_date",
+    "vat_treatment",
+    "vat_label",
+    "payment",
 }
 LINE_KEYS = {"entry_code", "title", "quantity", "unit_fee_pence", "late", "amount_pence"}
 
@@ -117,7 +120,20 @@ def test_invoice_json_follows_the_contract_and_totals_match_the_entries(stored, 
         "name": "Northfield Academy",
         "address": ["Northfield Road", "Leicester", "LE4 7AB"],
     }
-    assert (invoice["vat_rate"], invoice["vat_pence"]) == ("0%", 0) and "VAT" in invoice["vat_note"]
+    assert (invoice["vat_treatment"], invoice["vat_label"], invoice["vat_rate"], invoice["vat_pence"]) == (
+        "exempt",
+        "VAT: exempt",
+        None,
+        0,
+    )
+    assert "VAT" in invoice["vat_note"]
+    assert invoice["payment"] == {
+        "bank": "Example Bank plc (sample)",
+        "sort_code": "12-34-56",
+        "account_number": "12345678",
+        "account_name": "OCR Entry Fees (sample)",
+        "reference": invoice["invoice_number"],
+    }
     assert all(set(o) >= {"order_ref", "lines"} for o in invoice["orders"])
     assert all(set(line) >= LINE_KEYS and line["claim_number"] for o in invoice["orders"] for line in o["lines"])
     # Produced again: the same invoice, the same number, nothing new.

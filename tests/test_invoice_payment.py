@@ -19,7 +19,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from entries.core.errors import ReferenceDataError
+from entries.core.errors import EntriesError, ReferenceDataError
 from entries.reports.invoice import build_invoice, produce_invoices
 from entries.reports.invoice_csv import CSV_COLUMNS, PAYMENT_COLUMNS
 from entries.store.refdata import read_reference
@@ -261,3 +261,12 @@ def test_an_issuer_file_without_the_bank_columns_is_refused(reference_copy):
         read_reference(reference_copy)
     (problem,) = caught.value.problems
     assert problem.code == "REF_02" and "sort_code" in problem.params["missing"]
+
+
+def test_no_invoice_is_issued_while_the_issuer_has_no_bank_details(con, tmp_path):
+    # A store whose reference data was loaded before the bank columns existed has them blank.
+    seed(con)
+    con.execute("UPDATE ref_issuer SET sort_code = NULL")
+    with pytest.raises(EntriesError):
+        produce_invoices(con, "12345", tmp_path, on=ON, series="2027-06")
+    assert con.execute("SELECT count(*) FROM invoices").fetchone() == (0,)

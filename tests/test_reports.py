@@ -33,7 +33,7 @@ from entries.intake.uci import check_letter
 from entries.reports.confirmation import submission_stem, write_confirmation
 from entries.reports.files import MONEY_FORMAT, csv_safe, pounds_text
 from entries.reports.invoice import build_invoice, invoice_file_stem, invoice_lines, produce_invoices
-from entries.reports.invoice_csv import CSV_COLUMNS
+from entries.reports.invoice_csv import CSV_COLUMNS, PAYMENT_COLUMNS
 from entries.store import database
 from entries.store.invoices import vat_pence
 from schemas.invoice import INVOICE_LINE
@@ -369,7 +369,7 @@ def test_an_order_invoiced_alone_is_not_billed_again_with_the_rest(con, tmp_path
 
 def test_vat_follows_the_issuers_reference_data(con, tmp_path):
     seed(con)
-    con.execute("UPDATE ref_issuer SET vat_rate_basis_points = 2000, vat_note = NULL")
+    con.execute("UPDATE ref_issuer SET vat_treatment = 'standard', vat_rate_basis_points = 2000, vat_note = NULL")
     (made,) = produce(con, tmp_path, series="2027-06")
     subtotal = 9840 + 2 * 3450 + 7170
     assert (made.invoice.vat_rate, made.invoice.vat_pence) == ("20%", (subtotal * 2000 + 5000) // 10000)
@@ -407,16 +407,17 @@ def test_invoice_csv_amounts_are_pence_and_add_up(con, tmp_path):
     (made,) = produce(con, tmp_path, series="2027-06")
     rows = csv_rows(made.files["csv"])
     header, body = rows[0], rows[1:]
-    assert header == list(CSV_COLUMNS)
+    assert header == list(CSV_COLUMNS + PAYMENT_COLUMNS)
     records = [dict(zip(header, r, strict=False)) for r in body]
     lines = [r for r in records if r["record"] == "line"]
     assert sum(int(r["amount_pence"]) for r in lines) == 23910
     assert all(int(r["quantity"]) * int(r["unit_fee_pence"]) == int(r["amount_pence"]) for r in lines)
     assert [r["amount_pence"] for r in records if r["record"] == "order total"] == ["16740", "7170"]
-    assert [(r["record"], r["amount_pence"]) for r in records[-3:]] == [
+    assert [(r["record"], r["amount_pence"]) for r in records[-4:]] == [
         ("subtotal", "23910"),
         ("vat", "0"),
         ("total", "23910"),
+        ("payment", "23910"),
     ]
     assert [r["late"] for r in lines] == ["No", "No", "Yes"]
     assert {r["claim_number"] for r in lines} == {claim_number(1), claim_number(2)}

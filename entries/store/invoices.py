@@ -118,6 +118,14 @@ def issue_invoices(
         return Issued(new=())
     issuer = _issuer(con)
     who = _centres(con, sorted({row_centre for row_centre, _, _ in totals}))
+    unset = [
+        c for c in ("vat_treatment", "bank_name", "sort_code", "account_number", "account_name") if not issuer.get(c)
+    ]
+    if unset:
+        # Reference data loaded before issue 21 has no bank details: never issue an invoice that cannot be paid.
+        raise EntriesError(
+            f"the issuer has no {', '.join(unset)}; load reference_data/issuer.csv again before invoicing"
+        )
     rate = int(issuer["vat_rate_basis_points"])
     terms = int(issuer["payment_terms_days"])
     note = issuer.get("vat_note") or ("" if rate else "No VAT is charged.")
@@ -131,6 +139,13 @@ def issue_invoices(
             ],
             "vat_number": issuer.get("vat_number"),
             "company_number": issuer.get("company_number"),
+            "vat_treatment": issuer["vat_treatment"],
+            "payment": {
+                "bank": issuer["bank_name"],
+                "sort_code": issuer["sort_code"],
+                "account_number": issuer["account_number"],
+                "account_name": issuer["account_name"],
+            },
         },
         sort_keys=True,
     )
