@@ -86,8 +86,12 @@ def test_the_ledger_holds_the_highest_numbers_and_nothing_else(base, capsys):
     db = Path(base[1])
     _ingest(base, FIRST, "12345", capsys)
     _invoice(base, "12345", capsys)
-    assert numbering.highest(db) == {"claim": 1, "invoice": 1}
-    assert json.loads(numbering.ledger_path(db).read_text(encoding="utf-8")) == {"claim": 1, "invoice": 1}
+    assert numbering.highest(db) == {"claim": 1, "invoice": 1, "credit_note": 0}
+    assert json.loads(numbering.ledger_path(db).read_text(encoding="utf-8")) == {
+        "claim": 1,
+        "invoice": 1,
+        "credit_note": 0,
+    }
 
 
 def test_catch_up_moves_each_sequence_past_the_marks(tmp_path, loaded_store):
@@ -95,8 +99,15 @@ def test_catch_up_moves_each_sequence_past_the_marks(tmp_path, loaded_store):
     shutil.copyfile(loaded_store, db)
     con = database.connect(db)
     try:
-        assert numbering.catch_up(con, {"claim": 41, "invoice": 7}) == {"claim": 41, "invoice": 7}
-        assert con.execute("SELECT nextval('claim_numbers'), nextval('invoice_numbers')").fetchall() == [(42, 8)]
-        assert numbering.catch_up(con, {"claim": 10, "invoice": 2}) == {"claim": 0, "invoice": 0}
+        marks = {"claim": 41, "invoice": 7, "credit_note": 3}
+        assert numbering.catch_up(con, marks) == marks
+        assert con.execute(
+            "SELECT nextval('claim_numbers'), nextval('invoice_numbers'), nextval('credit_note_numbers')"
+        ).fetchall() == [(42, 8, 4)]
+        assert numbering.catch_up(con, {"claim": 10, "invoice": 2, "credit_note": 1}) == {
+            "claim": 0,
+            "invoice": 0,
+            "credit_note": 0,
+        }
     finally:
         con.close()

@@ -98,3 +98,28 @@ def test_the_withdraw_form_needs_its_csrf_token(portal):
     assert c.post("/submissions/1/withdraw", data={"entry_id": one, "csrf_token": "forged"}).status_code == 403
     assert stored(db, "SELECT count(*) FROM withdrawals") == [(0,)]
     assert csrf(page)  # the page's own form carries it
+
+
+def test_an_entry_withdrawn_in_the_portal_after_billing_is_credited_by_the_next_invoice_run(portal, tmp_path):
+    from entries.reports.invoice import produce_documents
+
+    client, db, _ = portal
+    c, token, _ = uploaded(client)
+    con = database.connect(db)
+    try:
+        (invoice,) = produce_documents(con, "12345", tmp_path, on=TODAY).invoices
+    finally:
+        con.close()
+    full_award = stored(db, "SELECT entry_id FROM entries WHERE entry_code = '05838'")[0][0]
+    assert c.post("/submissions/1/withdraw", data={"entry_id": str(full_award), "csrf_token": token}).status_code == 200
+    con = database.connect(db)
+    try:
+        made = produce_documents(con, "12345", tmp_path, on=TODAY + dt.timedelta(days=1))
+    finally:
+        con.close()
+    (note,) = made.credit_notes
+    assert note.new and note.credit_note.invoice_numbers == [invoice.invoice.invoice_number]
+    assert [(line.entry_code, line.amount_pence) for line in note.credit_note.lines] == [
+        ("05838", fee("2027-06", "05838"))
+    ]
+    assert [i.invoice.total_pence for i in made.invoices] == [invoice.invoice.total_pence]  # the invoice as issued

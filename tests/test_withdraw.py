@@ -4,27 +4,12 @@ top-up, a duplicate of a new entry)."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
-import shutil
 
 import openpyxl
-import pytest
 
-from entries.cli import main
-from entries.intake.uci import complete
-from tests.conftest import REFERENCE
-
-HEADER = (
-    "Centre Number,Candidate Number,UCI,ULN,Surname,Forenames,Sex,Date of Birth,Entry Code,"
-    "Unit 1,Unit 2,Unit 3,Unit 4,Unit 5,Unit 6,Candidate Group"
-)
-
-# Surname and forenames of each candidate number the tests enter (each born on another day too, so
-# no two look like one person entered twice).
-PEOPLE = {"0042": "Smith,Amy", "0043": "Okafor,Bilal", "0044": "Novak,Chloe"}
+from tests.conftest import REFERENCE, uci_of, withdraw
 
 
 def published_fee(series: str, code: str) -> int:
@@ -37,55 +22,6 @@ def deadline(series: str) -> str:
     """The series' standard entry deadline, as reference_data/series.csv publishes it."""
     with (REFERENCE / "series.csv").open(newline="") as f:
         return next(r["entry_deadline"] for r in csv.DictReader(f) if r["series"] == series)
-
-
-@pytest.fixture
-def cli(tmp_path, loaded_store):
-    """Run `entries` on a fresh store with the reference data: (exit code, stdout, stderr)."""
-    db = tmp_path / "e.duckdb"
-    shutil.copyfile(loaded_store, db)
-    base = ["--db", str(db), "--out", str(tmp_path / "out")]
-
-    def run(*args: str) -> tuple[int, str, str]:
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main([*base, *args])
-        return code, out.getvalue(), err.getvalue()
-
-    return run
-
-
-@pytest.fixture
-def ingest(cli, tmp_path):
-    """Ingest rows (candidate number, entry code[, group]) for centre 12345 as one new file; returns
-    the ingest JSON. The group makes each file's bytes differ when the same entry comes again."""
-    made = iter(range(1, 1000))
-
-    def _ingest(rows: list[tuple[str, ...]], series: str = "2027-06", received: str = "2027-01-15") -> dict:
-        path = tmp_path / f"entries_{next(made)}.csv"
-        lines = [HEADER]
-        for number, code, *group in rows:
-            uci = complete(f"12345026{number}")
-            lines.append(
-                f"12345,{number},{uci},,{PEOPLE[number]},F,{int(number) % 28 + 1:02d}/05/2009,{code},,,,,,,"
-                f"{group[0] if group else '13A'}"
-            )
-        path.write_text("\n".join(lines) + "\n")
-        code, out, err = cli(
-            "ingest", str(path), "--centre", "12345", "--series", series, "--received-on", received, "--json"
-        )
-        return json.loads(out) | {"exit": code, "stderr": err}
-
-    return _ingest
-
-
-def uci_of(number: str) -> str:
-    return complete(f"12345026{number}")
-
-
-def withdraw(cli, *args: str) -> tuple[int, dict | None, str]:
-    code, out, err = cli("withdraw", "--centre", "12345", *args, "--json")
-    return code, (json.loads(out) if code == 0 else None), err
 
 
 def listed(cli) -> list[tuple[str, str]]:
@@ -222,3 +158,10 @@ def test_an_entry_withdrawn_before_it_was_billed_is_never_billed(cli, ingest):
     found = json.loads(out)
     invoices = found if isinstance(found, list) else found.get("invoices", [found])
     assert [i["total_pence"] for i in invoices] == [published_fee("2027-06", "05838")]  # candidate 0043 only
+
+
+def test_a_refusal_never_echoes_the_uci_it_was_given(cli, ingest):
+    ingest([("0042", "05838")])
+    uci = uci_of("0043")  # a UCI with no live entry at the centre
+    code, out, err = cli("withdraw", "--centre", "12345", "--candidate", uci)
+    assert code == 1 and uci not in out + err and "the UCI given" in err

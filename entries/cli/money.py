@@ -28,6 +28,16 @@ def _print_invoice(produced) -> None:
     print(f"  files: {produced.files['html'].parent}/{produced.files['html'].stem}.(html|xlsx|csv|json)")
 
 
+def _print_credit_note(produced) -> None:
+    note = produced.credit_note
+    print(
+        f"Credit note {note.credit_note_number} ({'new' if produced.new else 'issued before'}, dated {note.credit_date}): "
+        f"centre {note.centre.number}, series {note.series}; {note.quantity} withdrawn entries; "
+        f"credits invoice(s) {', '.join(note.invoice_numbers)}; total credited £{note.total_pence / 100:,.2f}"
+    )
+    print(f"  files: {produced.files['html'].parent}/{produced.files['html'].stem}.(html|xlsx|csv|json)")
+
+
 def cmd_invoice(args: argparse.Namespace) -> int:
     from entries.reports import invoice as invoicing
     from entries.store.series import known_series
@@ -35,23 +45,35 @@ def cmd_invoice(args: argparse.Namespace) -> int:
     con = open_store(args, verify=True)  # money: never from a damaged store
     if args.series:
         known_series(con, args.series)
-    known_centre(con, args.centre)
-    produced = invoicing.produce_invoices(
-        con, args.centre, config.out_dir(args.out), series=args.series, order_ref=args.order_ref, on=args.on
+    centre = invoicing.check_centre(args.centre, args.series)
+    known_centre(con, centre)
+    made = invoicing.produce_documents(
+        con, centre, config.out_dir(args.out), series=args.series, order_ref=args.order_ref, on=args.on
     )
-    if not produced:
+    if not made.invoices and not made.credit_notes:
         what = f"order {args.order_ref}" if args.order_ref else f"series {args.series}" if args.series else "any series"
         print(f"entries: no stored entries for centre {args.centre} in {what}; no invoice written", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps([p.as_json() for p in produced], indent=2, ensure_ascii=False))
+        print(json.dumps(made.as_json(), indent=2, ensure_ascii=False))
         return 0
-    for one in produced:
+    for one in made.invoices:
         _print_invoice(one)
-    new = [p for p in produced if p.new]
+    for note in made.credit_notes:
+        _print_credit_note(note)
+    new = [p for p in made.invoices if p.new]
+    new_credits = [c for c in made.credit_notes if c.new]
+    credited = sum(c.credit_note.total_pence for c in made.credit_notes)
+    invoiced = sum(p.invoice.total_pence for p in made.invoices)
     print(
-        f"{len(produced)} invoice(s) for centre {args.centre}; {len(new)} new"
-        + ("" if new else " (every entry was already billed: the invoices above were produced again, unchanged)")
+        f"{len(made.invoices)} invoice(s) for centre {args.centre}; {len(new)} new"
+        + (
+            f"; {len(made.credit_notes)} credit note(s), {len(new_credits)} new; invoiced £{invoiced / 100:,.2f}, "
+            f"credited £{credited / 100:,.2f}, net £{(invoiced - credited) / 100:,.2f}"
+            if made.credit_notes
+            else ""
+        )
+        + ("" if new or new_credits else " (nothing new: the documents above were produced again, unchanged)")
     )
     return 0
 
@@ -75,13 +97,27 @@ def cmd_invoices(args: argparse.Namespace) -> int:
         print(json.dumps(done, indent=2, ensure_ascii=False))
         return 0
     for centre in done["centres"]:
+        credits = (
+            f"; credit notes {', '.join(centre['credit_notes'])}: credited £{centre['credited_pence'] / 100:,.2f}, "
+            f"net £{centre['net_pence'] / 100:,.2f}"
+            if centre["credit_notes"]
+            else ""
+        )
         print(
             f"centre {centre['centre']}: {centre['entries']} entries, £{centre['total_pence'] / 100:,.2f}; "
-            f"invoices {', '.join(centre['invoices'])}"
+            f"invoices {', '.join(centre['invoices'])}{credits}"
         )
-    new = sum(1 for i in done["invoices"] if i["new"])
+    invoices = [d for d in done["invoices"] if d["document"] == "invoice"]
+    notes = [d for d in done["invoices"] if d["document"] == "credit_note"]
     print(
-        f"{len(done['centres'])} centre(s), {len(done['invoices'])} invoice(s) ({new} new), "
-        f"total £{done['total_pence'] / 100:,.2f}; finance summary {done['summary']}"
+        f"{len(done['centres'])} centre(s), {len(invoices)} invoice(s) ({sum(1 for i in invoices if i['new'])} new), "
+        f"total £{done['total_pence'] / 100:,.2f}"
+        + (
+            f"; {len(notes)} credit note(s) ({sum(1 for n in notes if n['new'])} new), credited "
+            f"£{done['credited_pence'] / 100:,.2f}, net £{done['net_pence'] / 100:,.2f}"
+            if notes
+            else ""
+        )
+        + f"; finance summary {done['summary']}"
     )
     return 0

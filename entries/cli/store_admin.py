@@ -104,10 +104,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
             )
             if lost.invoices:
                 print(f"  Invoices issued since the copy: {', '.join(lost.invoices)} (their numbers are not reused).")
+            if lost.credit_notes:
+                print(
+                    f"  Credit notes issued since the copy: {', '.join(lost.credit_notes)} (their numbers are not reused)."
+                )
         elif not lost.empty:
             print(
                 f"The copy ({taken}) lacks {len(lost.submissions)} submission(s), {len(lost.decisions)} "
-                f"review decision(s) and {len(lost.invoices)} invoice(s) made since; restoring undoes them:"
+                f"review decision(s), {len(lost.invoices)} invoice(s) and {len(lost.credit_notes)} credit note(s) "
+                "made since; restoring undoes them:"
             )
             for sub in lost.submissions:
                 print(
@@ -119,6 +124,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 )
             for number in lost.invoices:
                 print(f"  invoice {number} (its number is never given to another invoice)")
+            for number in lost.credit_notes:
+                print(f"  credit note {number} (its number is never given to another credit note)")
         if not lost.empty and not args.force:
             raise EntriesError("nothing restored: give --force to restore and undo the work listed above")
         had_store = db.exists()

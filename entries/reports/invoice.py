@@ -22,17 +22,20 @@ import pandas as pd
 
 from entries.core.errors import EntriesError, UsageError
 from entries.core.series import is_series
+from entries.reports.credit_note import ProducedCreditNote, build_credit_notes, write_credit_note_files
 from entries.reports.files import (
     Pence,
+    Sheet,
     StyledRow,
     write_csv_atomically,
     write_text_atomically,
-    write_xlsx_streamed,
+    write_workbook_streamed,
 )
 from entries.reports.invoice_csv import invoice_csv_columns, invoice_csv_rows
 from entries.reports.invoice_html import invoice_html
 from entries.reports.invoice_model import Invoice, InvoiceLine, InvoiceOrder, Party, Payment
 from entries.reports.invoice_xlsx import write_invoice_xlsx
+from entries.store.credit_notes import credit_notes_for, issue_credit_notes
 from entries.store.database import Connection
 from entries.store.invoices import (
     BilledGroup,
@@ -62,7 +65,8 @@ LINE_FRAME_COLUMNS = (
 _KIND_ORDER = {"full_award": 0, "unit": 1, "top_up": 2, "move_down": 3}
 
 
-def _check_arguments(centre: str, series: str | None) -> str:
+def check_centre(centre: str, series: str | None) -> str:
+    """The centre number, stripped; raises UsageError unless it is 5 digits and the series YYYY-MM."""
     centre = str(centre).strip()
     if not re.fullmatch(r"[0-9]{5}", centre):
         raise UsageError("the centre number must be 5 digits")
@@ -236,7 +240,51 @@ class Produced:
     new: bool
 
     def as_json(self) -> dict:
-        return {**self.invoice.as_json(), "new": self.new, "files": {k: str(v) for k, v in self.files.items()}}
+        return {
+            "document": "invoice",
+            **self.invoice.as_json(),
+            "new": self.new,
+            "files": {k: str(v) for k, v in self.files.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Documents:
+    """What an invoice run produced: its invoices and its credit notes, each oldest first."""
+
+    invoices: list[Produced]
+    credit_notes: list[ProducedCreditNote]
+
+    def as_json(self) -> list[dict]:
+        """DESIGN §8 and §10: one list, the invoices, then the credit notes."""
+        return [p.as_json() for p in self.invoices] + [c.as_json() for c in self.credit_notes]
+
+
+def produce_documents(
+    con: Connection,
+    centre: str | None,
+    out_dir: Path,
+    *,
+    series: str | None = None,
+    order_ref: str | None = None,
+    received: tuple[dt.date, dt.date] | None = None,
+    on: dt.date | None = None,
+) -> Documents:
+    """The one place money documents are issued and written: bill the unbilled live entries of
+    `centre` (every centre for None) within the filters, credit their withdrawn billed ones not yet
+    credited (both dated `on`, default today), then write every invoice and credit note of those
+    entries within the filters, oldest first. The same documents produced again keep their bytes."""
+    issued = issue_invoices(con, centre, on=on, series=series, order_ref=order_ref, received=received)
+    credited = issue_credit_notes(con, centre, on=on, series=series, order_ref=order_ref, received=received)
+    invoices = build_invoices(con, invoices_for(con, centre, series, order_ref, received))
+    notes = build_credit_notes(con, credit_notes_for(con, centre, series, order_ref, received))
+    return Documents(
+        invoices=[Produced(i, write_invoice_files(i, out_dir), i.invoice_number in issued.new) for i in invoices],
+        credit_notes=[
+            ProducedCreditNote(n, write_credit_note_files(n, out_dir), n.credit_note_number in credited.new)
+            for n in notes
+        ],
+    )
 
 
 def produce_invoices(
@@ -249,12 +297,12 @@ def produce_invoices(
     received: tuple[dt.date, dt.date] | None = None,
     on: dt.date | None = None,
 ) -> list[Produced]:
-    """Issue invoices for the centre's unbilled entries within the filters (dated `on`, default
-    today), then write every invoice billing its entries within them, oldest first."""
-    centre = _check_arguments(centre, series)
-    issued = issue_invoices(con, centre, on=on, series=series, order_ref=order_ref, received=received)
-    invoices = build_invoices(con, invoices_for(con, centre, series, order_ref, received))
-    return [Produced(i, write_invoice_files(i, out_dir), i.invoice_number in issued.new) for i in invoices]
+    """`produce_documents` for one centre, returning its invoices (its credit notes are issued and
+    written too, as every invoice run does)."""
+    centre = check_centre(centre, series)
+    return produce_documents(
+        con, centre, out_dir, series=series, order_ref=order_ref, received=received, on=on
+    ).invoices
 
 
 FINANCE_HEADER = (
@@ -289,6 +337,44 @@ FINANCE_CSV_HEADER = (
 )
 
 
+CREDIT_HEADER = (
+    "Credit note number",
+    "Date",
+    "Centre",
+    "Centre name",
+    "Series",
+    "Invoices credited",
+    "Entries",
+    "Subtotal (£)",
+    "VAT (£)",
+    "Total credited (£)",
+    "New",
+)
+CREDIT_CSV_HEADER = (
+    "credit_note_number",
+    "date",
+    "centre",
+    "centre_name",
+    "series",
+    "invoice_numbers",
+    "entries",
+    "subtotal_pence",
+    "vat_pence",
+    "total_pence",
+    "new",
+)
+CENTRE_HEADER = ("Centre", "Centre name", "Invoices", "Credit notes", "Invoiced (£)", "Credited (£)", "Net (£)")
+CENTRE_CSV_HEADER = (
+    "centre",
+    "centre_name",
+    "invoices",
+    "credit_notes",
+    "invoiced_pence",
+    "credited_pence",
+    "net_pence",
+)
+
+
 def write_series_invoices(
     con: Connection,
     series: str | None,
@@ -296,34 +382,43 @@ def write_series_invoices(
     received: tuple[dt.date, dt.date] | None = None,
     on: dt.date | None = None,
 ) -> dict:
-    """Invoices for every centre with entries in `series` and/or received in a date range (issuing
-    new ones for unbilled entries, dated `on`), plus one summary for finance: a row per invoice.
+    """Invoices and credit notes for every centre with entries in `series` and/or received in a
+    date range (issuing new ones, dated `on`), plus one summary for finance: a sheet of invoices, a
+    sheet of credit notes and a sheet of what each centre was invoiced, credited and owes net.
 
-    Returns {"series", "received", "invoices": [§8 object + "new" and "files"], "centres": [{"centre",
-    "centre_name", "invoices", "orders", "entries", "late", "total_pence"}], "total_pence", "summary"}
-    (the summary's xlsx path; a CSV with pence sits beside it).
+    Returns {"series", "received", "invoices": [§8 invoice objects and §10 credit note objects,
+    each with "document", "new" and "files"], "centres": [{"centre", "centre_name", "invoices",
+    "credit_notes", "orders", "entries", "late", "total_pence", "invoiced_pence", "credited_pence",
+    "net_pence"}], "total_pence" (invoiced), "invoiced_pence", "credited_pence", "net_pence",
+    "summary"} (the summary's xlsx path; CSVs with pence sit beside it, one a sheet).
     """
     if series is None and received is None:
         raise UsageError("give a series or a date range")
     if series is not None:
-        _check_arguments("00000", series)
+        check_centre("00000", series)
     centres = centres_with_entries(con, series, received)
-    # Every centre at once: one issue, one lookup and one read of the invoices, never one a centre.
-    issued = issue_invoices(con, None, on=on, series=series, received=received)
-    invoices = build_invoices(con, invoices_for(con, None, series, None, received))
-    produced = [Produced(i, write_invoice_files(i, out_dir), i.invoice_number in issued.new) for i in invoices]
-    by_centre = []
+    # Every centre at once: one issue, one lookup and one read of the documents, never one a centre.
+    documents = produce_documents(con, None, out_dir, series=series, received=received, on=on)
+    produced, credits = documents.invoices, documents.credit_notes
+    by_centre: list[dict] = []
     for centre in centres:
         mine = [p for p in produced if p.invoice.centre.number == centre]
+        my_credits = [c for c in credits if c.credit_note.centre.number == centre]
+        invoiced = sum(p.invoice.total_pence for p in mine)
+        credited = sum(c.credit_note.total_pence for c in my_credits)
         by_centre.append(
             {
                 "centre": centre,
                 "centre_name": mine[0].invoice.centre.name if mine else None,
                 "invoices": [p.invoice.invoice_number for p in mine],
+                "credit_notes": [c.credit_note.credit_note_number for c in my_credits],
                 "orders": sum(len(p.invoice.orders) for p in mine),
                 "entries": sum(p.invoice.quantity for p in mine),
                 "late": sum(line.quantity for p in mine for line in p.invoice.lines if line.late),
-                "total_pence": sum(p.invoice.total_pence for p in mine),
+                "total_pence": invoiced,
+                "invoiced_pence": invoiced,
+                "credited_pence": credited,
+                "net_pence": invoiced - credited,
             }
         )
     folder = Path(out_dir) / "finance"
@@ -348,25 +443,77 @@ def write_series_invoices(
         )
         for p in produced
     ]
-    # Amounts (columns 10-12) are pounds in the workbook and pence in the CSV.
-    money = (9, 10, 11)
-    sheet_rows: list[StyledRow] = [(FINANCE_HEADER, "bold")]
-    sheet_rows += [
-        (tuple(Pence(value) if i in money else value for i, value in enumerate(record)), "plain") for record in records
+    credit_records: list[tuple] = [
+        (
+            c.credit_note.credit_note_number,
+            c.credit_note.credit_date.isoformat(),
+            c.credit_note.centre.number,
+            c.credit_note.centre.name,
+            c.credit_note.series,
+            " ".join(c.credit_note.invoice_numbers),
+            c.credit_note.quantity,
+            c.credit_note.subtotal_pence,
+            c.credit_note.vat_pence,
+            c.credit_note.total_pence,
+            "yes" if c.new else "",
+        )
+        for c in credits
     ]
-    sheet_rows.append((("Total", *[None] * 8, *(Pence(sum(int(rec[i]) for rec in records)) for i in money)), "bold"))
-    summary = write_xlsx_streamed(folder / f"{stem}.xlsx", "Invoices", sheet_rows, freeze_header=True)
-    totals = [sum(int(rec[i]) for rec in records) for i in (6, 7, 8, 9, 10, 11)]
+    centre_records: list[tuple] = [
+        (
+            row["centre"],
+            row["centre_name"],
+            len(row["invoices"]),
+            len(row["credit_notes"]),
+            row["invoiced_pence"],
+            row["credited_pence"],
+            row["net_pence"],
+        )
+        for row in by_centre
+    ]
+    invoiced = sum(p.invoice.total_pence for p in produced)
+    credited = sum(c.credit_note.total_pence for c in credits)
+    sheets = [
+        Sheet("Invoices", _money_rows(FINANCE_HEADER, records, (9, 10, 11)), freeze_header=True),
+        Sheet("Credit notes", _money_rows(CREDIT_HEADER, credit_records, (7, 8, 9)), freeze_header=True),
+        Sheet("Centres", _money_rows(CENTRE_HEADER, centre_records, (4, 5, 6)), freeze_header=True),
+    ]
+    summary = write_workbook_streamed(folder / f"{stem}.xlsx", sheets)
+    write_csv_atomically(_csv_with_total(records, (6, 7, 8, 9, 10, 11), 1), FINANCE_CSV_HEADER, folder / f"{stem}.csv")
     write_csv_atomically(
-        [list(rec) for rec in records] + [["Total", "", "", "", "", "", *totals, ""]],
-        FINANCE_CSV_HEADER,
-        folder / f"{stem}.csv",
+        _csv_with_total(credit_records, (6, 7, 8, 9), 1), CREDIT_CSV_HEADER, folder / f"{stem}_credit_notes.csv"
+    )
+    write_csv_atomically(
+        _csv_with_total(centre_records, (2, 3, 4, 5, 6), 0), CENTRE_CSV_HEADER, folder / f"{stem}_centres.csv"
     )
     return {
         "series": series,
         "received": None if received is None else [d.isoformat() for d in received],
-        "invoices": [p.as_json() for p in produced],
+        "invoices": documents.as_json(),
         "centres": by_centre,
-        "total_pence": sum(p.invoice.total_pence for p in produced),
+        "total_pence": invoiced,
+        "invoiced_pence": invoiced,
+        "credited_pence": credited,
+        "net_pence": invoiced - credited,
         "summary": str(summary),
     }
+
+
+def _money_rows(header: tuple[str, ...], records: list[tuple], money: tuple[int, ...]) -> list[StyledRow]:
+    """A finance sheet: the bold header, a row per record (the `money` columns, consecutive, in
+    pence, shown as pounds) and a bold Total row summing the money columns."""
+    rows: list[StyledRow] = [(header, "bold")]
+    rows += [(tuple(Pence(v) if i in money else v for i, v in enumerate(rec)), "plain") for rec in records]
+    totals = tuple(Pence(sum(int(rec[i]) for rec in records)) for i in money)
+    rows.append((("Total", *[None] * (money[0] - 1), *totals), "bold"))
+    return rows
+
+
+def _csv_with_total(records: list[tuple], summed: tuple[int, ...], trailing: int) -> list[list[object]]:
+    """The records as CSV rows and a Total row summing the `summed` columns (integers: pence and
+    counts), blank elsewhere, with `trailing` blank cells after the last summed column."""
+    width = max(summed) + 1 + trailing
+    total: list[object] = ["Total", *[""] * (width - 1)]
+    for i in summed:
+        total[i] = sum(int(rec[i]) for rec in records)
+    return [list(rec) for rec in records] + [total]

@@ -9,7 +9,8 @@ from entries.reports.files import pounds_text
 from entries.reports.invoice_model import Invoice
 from entries.reports.invoice_xlsx import LATE_MARK, STANDARD_MARK, TITLE
 
-_CSS = """
+# The A4 page every printed money document shares (invoices and credit notes).
+PAGE_CSS = """
   @page { size: A4; margin: 16mm 14mm; }
   body { font-family: "DejaVu Sans", "Segoe UI", Arial, Helvetica, sans-serif; color: #111; font-size: 10pt;
          margin: 1.5em auto; max-width: 182mm; padding: 0 1em; }
@@ -71,7 +72,7 @@ def invoice_html(invoice: Invoice) -> str:
         "<head>",
         '<meta charset="utf-8">',
         f"<title>{e(TITLE)} {e(invoice.invoice_number)}: centre {e(invoice.centre.number)}</title>",
-        f"<style>{_CSS}{_PAYMENT_CSS if invoice.payment is not None else ''}</style>",
+        f"<style>{PAGE_CSS}{_PAYMENT_CSS if invoice.payment is not None else ''}</style>",
         "</head>",
         "<body>",
         '<header class="top">',

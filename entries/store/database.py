@@ -194,6 +194,17 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS withdrawals (
         entry_id INTEGER PRIMARY KEY, withdrawn_on DATE NOT NULL, credit_pence BIGINT NOT NULL,
         by_whom VARCHAR NOT NULL, reason VARCHAR, recorded_at TIMESTAMP NOT NULL)""",
+    # Issued credit notes (entries.store.credit_notes): each credits withdrawn entries that an issued
+    # invoice billed, an entry at most once (entry_id is the key), with the amount credited as issued.
+    """CREATE TABLE IF NOT EXISTS credit_notes (
+        credit_note_number VARCHAR PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, centre VARCHAR NOT NULL,
+        series VARCHAR NOT NULL, credit_date DATE NOT NULL, issuer_json VARCHAR NOT NULL, centre_json VARCHAR NOT NULL,
+        vat_rate_basis_points INTEGER NOT NULL, vat_treatment VARCHAR, vat_note VARCHAR, subtotal_pence BIGINT NOT NULL,
+        vat_pence BIGINT NOT NULL, total_pence BIGINT NOT NULL, created_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS credit_note_entries (
+        entry_id INTEGER PRIMARY KEY, credit_note_number VARCHAR NOT NULL, invoice_number VARCHAR NOT NULL,
+        amount_pence BIGINT NOT NULL)""",
+    "CREATE SEQUENCE IF NOT EXISTS credit_note_numbers START 1",
     # How the issuer's fees stand for VAT and where centres pay (issue 21): copied onto each invoice.
     "ALTER TABLE ref_issuer ADD COLUMN IF NOT EXISTS vat_treatment VARCHAR",
     "ALTER TABLE ref_issuer ADD COLUMN IF NOT EXISTS bank_name VARCHAR",
@@ -327,13 +338,8 @@ def connect(
     try:
         if verify:
             health.read_everything(con, path)
-        if not read_only and not _schema_current(con):
-            with transaction(con):
-                for statement in DDL:
-                    con.execute(statement)
-                con.execute("CREATE TABLE IF NOT EXISTS schema_fingerprint (sha256 VARCHAR NOT NULL)")
-                con.execute("DELETE FROM schema_fingerprint")
-                con.execute("INSERT INTO schema_fingerprint VALUES (?)", [_fingerprint()])
+        if not read_only:
+            bring_up_to_date(con)
     except BaseException as exc:
         con.close()
         what = damage_text(exc) if isinstance(exc, duckdb.Error) else None
@@ -341,6 +347,19 @@ def connect(
             raise health.damaged(path, what) from None
         raise
     return con
+
+
+def bring_up_to_date(con: duckdb.DuckDBPyConnection) -> None:
+    """Create what this DDL has and the store `con` has open lacks (tables, columns, sequences,
+    views), unless the store was last brought up to this very DDL."""
+    if _schema_current(con):
+        return
+    with transaction(con):
+        for statement in DDL:
+            con.execute(statement)
+        con.execute("CREATE TABLE IF NOT EXISTS schema_fingerprint (sha256 VARCHAR NOT NULL)")
+        con.execute("DELETE FROM schema_fingerprint")
+        con.execute("INSERT INTO schema_fingerprint VALUES (?)", [_fingerprint()])
 
 
 @cache

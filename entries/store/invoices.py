@@ -61,7 +61,7 @@ def entry_filter(
     return " AND ".join(where), params
 
 
-def _issuer(con: duckdb.DuckDBPyConnection) -> dict:
+def issuer_details(con: duckdb.DuckDBPyConnection) -> dict:
     found = con.execute("SELECT * FROM ref_issuer").df()
     if len(found) != 1:
         raise EntriesError("the reference data has no issuer (reference_data/issuer.csv); load it before invoicing")
@@ -116,7 +116,7 @@ def issue_invoices(
     ).fetchall()
     if not totals:
         return Issued(new=())
-    issuer = _issuer(con)
+    issuer = issuer_details(con)
     who = _centres(con, sorted({row_centre for row_centre, _, _ in totals}))
     unset = [
         c for c in ("vat_treatment", "bank_name", "sort_code", "account_number", "account_name") if not issuer.get(c)

@@ -1,6 +1,6 @@
-"""Numbers never reused: the highest claim and invoice numbers ever issued, kept beside the store.
+"""Numbers never reused: the highest claim, invoice and credit note numbers ever issued, kept beside the store.
 
-A claim or invoice number is drawn from a sequence inside the store, so a store put back from an
+A claim, invoice or credit note number is drawn from a sequence inside the store, so a store put back from an
 earlier copy (`entries restore --force`) would hand the same numbers out again, to other content.
 Each draw is therefore also noted in `<db>.numbers.json` (before its transaction commits: a number
 noted and then rolled back is a gap, never a repeat), and a restore moves the copy's sequences past
@@ -23,6 +23,7 @@ KINDS: dict[str, tuple[str, str]] = {
         "WHERE claim_number IS NOT NULL",
     ),
     "invoice": ("invoice_numbers", "SELECT coalesce(max(seq), 0) FROM invoices"),
+    "credit_note": ("credit_note_numbers", "SELECT coalesce(max(seq), 0) FROM credit_notes"),
 }
 
 

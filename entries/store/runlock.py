@@ -177,10 +177,17 @@ class SinceCopy:
     # Invoices issued since the copy (their numbers are never reused, but their bills are undone):
     # the store's own rows when it reads, else the numbers the ledger says were issued.
     invoices: list[str] = dataclasses.field(default_factory=list)
+    credit_notes: list[str] = dataclasses.field(default_factory=list)  # the same, for credit notes
 
     @property
     def empty(self) -> bool:
-        return not self.submissions and not self.decisions and not self.invoices and self.unreadable is None
+        return (
+            not self.submissions
+            and not self.decisions
+            and not self.invoices
+            and not self.credit_notes
+            and self.unreadable is None
+        )
 
 
 def good_copy(db: Path) -> tuple[Path, tuple[str, ...]]:
@@ -209,14 +216,17 @@ def since_copy(db: Path) -> SinceCopy:
         resolved = {r[0] for r in copy.execute("SELECT review_id FROM review_items WHERE status <> 'open'").fetchall()}
         billed = {r[0] for r in copy.execute("SELECT invoice_number FROM invoices").fetchall()}
         copy_highest = int(copy.execute(numbering.KINDS["invoice"][1]).fetchall()[0][0])
+        credited = _numbers_in(copy, "credit_notes", "credit_note_number")
+        copy_credit_highest = int(copy.execute(numbering.KINDS["credit_note"][1]).fetchall()[0][0]) if credited else 0
     finally:
         copy.close()
     # Unreadable store: the ledger still says how far invoice numbers went (the numbers, not who).
-    ledger = numbering.highest(db)["invoice"]
-    issued = [f"invoice number {n}" for n in range(copy_highest + 1, ledger + 1)]
+    ledger = numbering.highest(db)
+    issued = [f"invoice number {n}" for n in range(copy_highest + 1, ledger["invoice"] + 1)]
+    issued_credits = [f"credit note number {n}" for n in range(copy_credit_highest + 1, ledger["credit_note"] + 1)]
 
     def unreadable(why: str) -> SinceCopy:
-        return SinceCopy(taken, [], [], source, why, skipped, issued)
+        return SinceCopy(taken, [], [], source, why, skipped, issued, issued_credits)
 
     if not db.exists():
         return unreadable("the store is missing")
@@ -256,11 +266,19 @@ def since_copy(db: Path) -> SinceCopy:
             for r in con.execute("SELECT invoice_number FROM invoices ORDER BY seq").fetchall()
             if r[0] not in billed
         ]
+        credit_notes = [n for n in _numbers_in(con, "credit_notes", "credit_note_number") if n not in credited]
     except duckdb.Error:
         return unreadable("the store cannot be read")
     finally:
         con.close()
-    return SinceCopy(taken, subs, decisions, source, None, skipped, invoices)
+    return SinceCopy(taken, subs, decisions, source, None, skipped, invoices, credit_notes)
+
+
+def _numbers_in(con: duckdb.DuckDBPyConnection, table: str, column: str) -> list[str]:
+    """The document numbers in `table` (by its seq), or none when the store predates the table."""
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall():
+        return []
+    return [r[0] for r in con.execute(f"SELECT {column} FROM {table} ORDER BY seq").fetchall()]
 
 
 def restore(db: Path, source: Path | None = None) -> Path:
@@ -285,6 +303,7 @@ def restore(db: Path, source: Path | None = None) -> Path:
     # marks before it goes live (a kill before the swap leaves the old store, untouched).
     con = duckdb.connect(str(staged))
     try:
+        database.bring_up_to_date(con)  # a copy older than a sequence must have it before catching up
         numbering.catch_up(con, numbering.highest(db))
         con.execute("CHECKPOINT")
     finally:

@@ -60,7 +60,7 @@ class Selection:
         if self.claim is not None:
             parts.append(f"claim {self.claim}")
         if self.uci is not None:
-            parts.append(f"UCI {self.uci}")
+            parts.append("the UCI given")  # a UCI is personal data: never echoed into a message
         if self.candidate_number is not None:
             parts.append(f"candidate {self.candidate_number}")
         if self.submission_id is not None:
