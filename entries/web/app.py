@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -20,14 +19,13 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from entries.core.errors import StoreBusy
 from entries.core.limits import ReadLimits
 from entries.reports.template import write_template
-from entries.store.users import User, authenticate, sign_out_everywhere
 from entries.web import entry_form
 from entries.web.middleware import BodyLimit, CatchAll, SecurityHeaders
 from entries.web.pages import review_queue, submission, submission_page, submission_report, submissions, withdraw
@@ -41,70 +39,13 @@ from entries.web.portal import (
     page,
     portal_of,
     private_folder,
-    session_of,
     user_of,
 )
-from entries.web.security import COOKIE, SESSION_SECONDS, Session, new_session
+from entries.web.signin import login, login_page, logout
 
 
 async def health(_request: Request) -> Response:
     return PlainTextResponse("ok")
-
-
-async def login_page(request: Request) -> Response:
-    session = session_of(request) or new_session("")
-    response = page(request, "login.html", {"csrf_token": session.csrf, "error": None})
-    _set_cookie(request, response, session)
-    return response
-
-
-def _set_cookie(request: Request, response: Response, session: Session) -> None:
-    response.set_cookie(
-        COOKIE,
-        portal_of(request).signer.dump(session),
-        max_age=SESSION_SECONDS,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
-
-
-async def login(request: Request) -> Response:
-    form = await checked_form(request)
-    portal = portal_of(request)
-    username = str(form.get("username") or "").strip().lower()
-    password = str(form.get("password") or "")
-    keys = (f"user:{username}", f"addr:{request.client.host if request.client else '?'}")
-    if not portal.throttle.attempt(*keys):
-        return page(request, "login.html", {"error": "Too many failed sign-ins: wait a few minutes."}, 429)
-
-    def check() -> User | None:
-        with portal.store() as con:
-            return authenticate(con, username, password)
-
-    user = await run_in_threadpool(check)
-    if user is None:  # the attempt was counted as a failure before the check
-        return page(request, "login.html", {"error": "The username or password is wrong."}, 401)
-    portal.throttle.succeeded(*keys)
-    response = RedirectResponse("/", status_code=303)
-    _set_cookie(request, response, new_session(user.username))  # a new token: no fixation
-    return response
-
-
-async def logout(request: Request) -> Response:
-    await checked_form(request)
-    session = session_of(request)
-    if session is not None and session.username:
-
-        def end() -> None:
-            with portal_of(request).store() as con:
-                sign_out_everywhere(con, session.username, time.time())
-
-        await run_in_threadpool(end)
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
-    return response
 
 
 async def home(request: Request) -> Response:
