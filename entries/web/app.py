@@ -120,10 +120,17 @@ def _too_big(portal: Portal) -> str:
     return f"The file is larger than {portal.limits.max_file_bytes // (1024 * 1024)} MB, the most this service reads."
 
 
-def create_app(db: Path, out_dir: Path, key: bytes, limits: ReadLimits | None = None) -> Starlette:
-    """The portal as an ASGI app over the store at `db`, writing reports under `out_dir`."""
+def create_app(
+    db: Path,
+    out_dir: Path,
+    key: bytes,
+    limits: ReadLimits | None = None,
+    trusted_proxies: frozenset[str] = frozenset(),
+) -> Starlette:
+    """The portal as an ASGI app over the store at `db`, writing reports under `out_dir`; the
+    `X-Forwarded-For` of a request from one of `trusted_proxies` (addresses) names its client."""
 
-    portal = Portal(db, out_dir, key, limits)
+    portal = Portal(db, out_dir, key, limits, trusted_proxies)
     routes = [
         Route("/health", health),
         Route("/login", login_page, methods=["GET"]),

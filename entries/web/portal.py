@@ -43,8 +43,17 @@ STATUSES = [str(s) for s in Status]
 class Portal:
     """What every request shares: the store's path, where reports go, the signing key, throttle."""
 
-    def __init__(self, db: Path, out_dir: Path, key: bytes, limits: ReadLimits | None = None) -> None:
+    def __init__(
+        self,
+        db: Path,
+        out_dir: Path,
+        key: bytes,
+        limits: ReadLimits | None = None,
+        trusted_proxies: frozenset[str] = frozenset(),
+    ) -> None:
         self.db, self.out_dir = Path(db), Path(out_dir)
+        # The addresses (proxies) whose X-Forwarded-For names the client: `entries web --forwarded-allow-ips`.
+        self.trusted_proxies = trusted_proxies
         self.signer = Signer(key)
         self.throttle = Throttle()
         self.limits = limits or ReadLimits()
