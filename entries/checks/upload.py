@@ -55,6 +55,8 @@ class Outcome:
     issues: list[Issue]
     entries: dict[str, int] = field(default_factory=lambda: {"full_award": 0, "unit": 0, "top_up": 0, "move_down": 0})
     fees_pence: int = 0
+    # Not recorded: every error is on a row, for the centre to correct on screen (the portal).
+    to_amend: bool = False
     reports: dict[str, str | None] = field(default_factory=lambda: {"annotated": None, "confirmation": None})
     series_source: str = "stated"
     by_series: list[dict] = field(default_factory=list)  # entries and fees per series and late flag

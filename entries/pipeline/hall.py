@@ -75,7 +75,34 @@ class FormRows:
         return digest.hexdigest()
 
 
-Sent = Path | FormRows
+AMENDED_FORMAT = "amended"  # a file whose rows the centre corrected on screen (the portal's amend form)
+
+
+@dataclass(frozen=True)
+class AmendedRows:
+    """An uploaded file's rows as the centre corrected them on screen: the file's name, its format
+    as read (`xlsx`, `csv`) and its template rows (every value text, keyed by the template's column
+    names) each with the spreadsheet row number it was read from (`row`), so every issue still
+    points at the row the centre sees in its own file."""
+
+    name: str
+    file_format: str
+    rows: Sequence[dict[str, Any]]
+
+    def frame(self) -> pd.DataFrame:
+        records = [{"row": int(r["row"]), **{c: str(r.get(c, "") or "") for c in TEMPLATE_COLUMNS}} for r in self.rows]
+        frame = pd.DataFrame.from_records(records, columns=["row", *TEMPLATE_COLUMNS])
+        return frame.astype({"row": "int64", **{c: "str" for c in TEMPLATE_COLUMNS}})
+
+    def sha256(self) -> str:
+        """A hash of the corrected rows' content: the same entries submitted twice are a `Duplicate file`."""
+        digest = hashlib.sha256(b"amended\x1e")
+        for record in sorted(tuple(str(r.get(c, "") or "") for c in TEMPLATE_COLUMNS) for r in self.rows):
+            digest.update("\x1f".join(record).encode("utf-8") + b"\x1e")
+        return digest.hexdigest()
+
+
+Sent = Path | FormRows | AmendedRows
 
 
 def file_sha256(path: Path) -> str:
@@ -121,6 +148,8 @@ def prepare(
     reader makes its temporary files in `work_dir` (a private folder: they hold candidates' cells)."""
     if isinstance(sent, FormRows):
         return _prepare_rows(sent, context, reference)
+    if isinstance(sent, AmendedRows):
+        return _prepare_amended(sent, context, reference)
     path = sent
     sha = file_sha256(path)
     try:
@@ -169,6 +198,22 @@ def _prepare_rows(sent: FormRows, context: Context, reference: Reference) -> Pre
     )
 
 
+def _prepare_amended(sent: AmendedRows, context: Context, reference: Reference) -> Prepared:
+    rows = sent.frame()
+    checked = validate(rows, context, reference)
+    return Prepared(
+        Path(sent.name),
+        sent.sha256(),
+        context,
+        sorted_issues(checked.issues),
+        None,
+        file_format=AMENDED_FORMAT,
+        positions={c: n for n, c in enumerate(TEMPLATE_COLUMNS)},
+        rows=rows,
+        entries=checked.rows,
+    )
+
+
 def finish(
     con: Connection,
     prepared: Prepared,
@@ -178,14 +223,22 @@ def finish(
     out_dir: Path,
     on_commit: Callable[[Connection, int], None] | None = None,
     dry_run: bool = False,
+    amendable: bool = False,
 ) -> Outcome:
     """Decide, store and report `prepared`; the outcome returned is final.
 
     `on_commit(con, submission_id)` runs inside the file's transaction (the nightly journals its
-    claim there). A dry run decides everything and writes nothing (no submission, no report)."""
-    decided = commit(con, prepared, reference, order_ref=order_ref, on_commit=on_commit, dry_run=dry_run)
+    claim there). A dry run decides everything and writes nothing (no submission, no report). With
+    `amendable` (the portal), a file whose every error is on a row is not recorded and gets no
+    report: its outcome has `to_amend`, for the centre to correct the rows on screen."""
+    decided = commit(
+        con, prepared, reference, order_ref=order_ref, on_commit=on_commit, dry_run=dry_run, amendable=amendable
+    )
     if dry_run:
         return decided
+    if decided.to_amend:
+        # Nothing recorded, but the centre still gets its own workbook back with the errors in red.
+        return with_annotated(prepared, decided, out_dir)
     if decided.duplicate_of is not None:
         _reports_of_earlier(con, prepared, decided.duplicate_of, out_dir)
     return with_reports(con, prepared, decided, out_dir)
@@ -232,6 +285,22 @@ def with_reports(con: Connection, prepared: Prepared, decided: Outcome, out_dir:
         extra.append(issue("RPT_01"))
         reports["annotated_as"] = "rebuilt"
     return dataclasses.replace(decided, issues=[*decided.issues, *extra], reports=reports)
+
+
+def with_annotated(prepared: Prepared, decided: Outcome, out_dir: Path) -> Outcome:
+    """`decided` (not recorded: rows to correct) with the annotated copy of the centre's file; a
+    copy that cannot be written costs that report (RPT_02), never the draft."""
+    try:
+        made = write_reports(prepared, decided, out_dir)
+    except Exception as exc:  # noqa: BLE001 - the errors are on the page: a report lost is said, not fatal
+        fault = machine_fault(exc, str(out_dir))
+        if fault is not None:
+            raise MachineFault(f"{fault} (nothing was recorded for {decided.file})") from exc
+        crash.record(exc, f"report centre {decided.centre} file {decided.file}")
+        return dataclasses.replace(
+            decided, issues=[*decided.issues, issue("RPT_02", file=decided.file, detail=type(exc).__name__)]
+        )
+    return dataclasses.replace(decided, reports={"annotated": made.get("annotated"), "confirmation": None})
 
 
 def resolve_held(con: Connection, review_id: int, how: str, reference: Reference, out_dir: Path) -> dict:
@@ -309,7 +378,12 @@ def write_reports(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[s
     reads), the errors go back in a new workbook made from the rows read; `annotated_as` is then
     "rebuilt" (else "own")."""
     reports: dict[str, str | None] = {"annotated": None}
-    if prepared.rows is None or outcome.status == Status.DUPLICATE_FILE or prepared.file_format == FORM_FORMAT:
+    # The form's and the amended rows' issues are shown on the portal's pages: no workbook of them.
+    if (
+        prepared.rows is None
+        or outcome.status == Status.DUPLICATE_FILE
+        or prepared.file_format in (FORM_FORMAT, AMENDED_FORMAT)
+    ):
         return reports
     if not outcome.issues:
         return reports  # nothing to mark: a clean file's centre gets its confirmation, not a copy of itself

@@ -27,15 +27,19 @@ def submission_history(
     qualification: str | None = None,
     group: str | None = None,
     claim: str | None = None,
+    *,
+    search: str | None = None,
+    group_search: str | None = None,
 ) -> list[dict]:
     """Each submission (newest first) with its status changes, counts of entries by kind and fees
     (as entered), and how many of those entries were withdrawn since with the credit that earned.
 
     `qualification` keeps submissions with entries leading to that qualification code (counts then
     cover those entries only); `group` likewise for a candidate group; `claim` keeps the one
-    submission with that claim number.
+    submission with that claim number; `search` and `group_search` are the portal's searches
+    (`entries.store.listing.submission_counts`).
     """
-    rows = listing.submission_counts(con, centre, qualification, group, claim)
+    rows = listing.submission_counts(con, centre, qualification, group, claim, search=search, group_search=group_search)
     changes = listing.status_changes(con, [s.submission_id for s in rows])
     return [
         {

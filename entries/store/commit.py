@@ -107,6 +107,16 @@ def _outcome(
     )
 
 
+def _on_rows(prepared: Prepared, issues: list[Issue]) -> bool:
+    """True when the file's rows were read and every error is on one of them (so each can be
+    corrected where it is): a file-wide error (a missing column, say) is not amended cell by cell."""
+    return (
+        prepared.rows is not None
+        and prepared.entries is not None
+        and all(i.row is not None for i in issues if i.severity == "error")
+    )
+
+
 def _dry(outcome: Outcome, issues: list[Issue], classified: Classified | None = None) -> Outcome:
     """Mark `outcome` as a dry run and count what would change: entries new to the record, entries
     already on it (DUP_01, not stored again) and entries that would replace one on record (a
@@ -169,8 +179,13 @@ def commit(
     order_ref: str | None,
     on_commit: Callable[[Connection, int], None] | None = None,
     dry_run: bool = False,
+    amendable: bool = False,
 ) -> Outcome:
     """Decide the upload's status and store it; everything for the file in one transaction.
+
+    With `amendable` (the portal, where a centre corrects its rows on screen), a file whose every
+    error is on one of its rows is not recorded: the outcome is `Read and rejected` with no
+    submission id and `to_amend` set, for the door to offer the rows back to correct.
 
     `on_commit(con, submission_id)` runs inside that transaction (the nightly run journals its
     claim there, so a file's submission and its claim are written together or not at all).
@@ -193,6 +208,10 @@ def commit(
         reason = _reason(status, code, issues)
         if dry_run:
             return _dry(_outcome(prepared, status, reason, issues, counts, None, order_ref), issues)
+        if amendable and status == Status.READ_AND_REJECTED and _on_rows(prepared, issues):
+            decided = _outcome(prepared, status, reason, issues, counts, None, order_ref)
+            decided.to_amend = True
+            return decided
         with database.transaction(con):
             sid = record(
                 con,

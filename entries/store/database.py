@@ -205,6 +205,14 @@ DDL: tuple[str, ...] = (
         entry_id INTEGER PRIMARY KEY, credit_note_number VARCHAR NOT NULL, invoice_number VARCHAR NOT NULL,
         amount_pence BIGINT NOT NULL)""",
     "CREATE SEQUENCE IF NOT EXISTS credit_note_numbers START 1",
+    # Uploads with errors to correct on screen (entries.store.upload_drafts): not submissions. Each
+    # holds the file's template rows as read (personal data, as `candidates` does) and its issues,
+    # until the centre submits the corrected rows or discards them.
+    """CREATE TABLE IF NOT EXISTS upload_drafts (
+        draft_id INTEGER PRIMARY KEY, username VARCHAR NOT NULL, centre VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
+        file_format VARCHAR NOT NULL, order_ref VARCHAR, rows_json VARCHAR NOT NULL, issues_json VARCHAR NOT NULL,
+        annotated VARCHAR, created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL)""",
+    "CREATE SEQUENCE IF NOT EXISTS upload_draft_ids START 1",
     # How the issuer's fees stand for VAT and where centres pay (issue 21): copied onto each invoice.
     "ALTER TABLE ref_issuer ADD COLUMN IF NOT EXISTS vat_treatment VARCHAR",
     "ALTER TABLE ref_issuer ADD COLUMN IF NOT EXISTS bank_name VARCHAR",

@@ -9,6 +9,7 @@ documented JSON and files.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from entries.store.database import Connection
@@ -92,12 +93,18 @@ def submission_counts(
     qualification: str | None = None,
     group: str | None = None,
     claim: str | None = None,
+    *,
+    search: str | None = None,
+    group_search: str | None = None,
 ) -> list[SubmissionCounts]:
     """Each submission, newest first, with its entries counted by kind and its fees.
 
     `qualification` keeps submissions with entries leading to that qualification code (counts then
     cover those entries only); `group` likewise for a candidate group; `claim` keeps the one
-    submission with that claim number; `centre` one centre's submissions."""
+    submission with that claim number; `centre` one centre's submissions. The portal's searches,
+    ignoring case, spaces and punctuation: `search` keeps entries whose entry code, qualification
+    code, entry title or qualification title holds the text ("diploma in it", "5841"), and
+    `group_search` entries whose candidate group holds it ("12b" finds "12B")."""
     where, params = ["TRUE"], []
     if claim is not None:
         where.append("s.claim_number = ?")
@@ -112,9 +119,18 @@ def submission_counts(
     if group is not None:
         entry_filter.append("e.candidate_group = ?")
         entry_params.append(group)
-    filtered = qualification is not None or group is not None
+    text, group_text = _squashed(search), _squashed(group_search)
+    if text:
+        entry_filter.append("(" + " OR ".join(f"{_SQUASH.format(c)} LIKE ?" for c in _SEARCHED) + ")")
+        entry_params += [f"%{text}%"] * len(_SEARCHED)
+    if group_text:
+        entry_filter.append(f"{_SQUASH.format('e.candidate_group')} LIKE ?")
+        entry_params.append(f"%{group_text}%")
+    filtered = qualification is not None or group is not None or bool(text) or bool(group_text)
     rows = con.execute(
-        f"""WITH picked AS (SELECT * FROM entries e WHERE {" AND ".join(entry_filter)}),
+        f"""WITH picked AS (SELECT e.* FROM entries e LEFT JOIN ref_entry_codes ec ON ec.entry_code = e.entry_code
+                            LEFT JOIN ref_qualifications q ON q.qualification_code = e.qualification_code
+                            WHERE {" AND ".join(entry_filter)}),
                  counts AS (SELECT submission_id, count(*) FILTER (WHERE kind = 'full_award') AS full_award,
                                    count(*) FILTER (WHERE kind = 'unit') AS unit, count(*) FILTER (WHERE kind = 'top_up') AS top_up,
                                    count(*) FILTER (WHERE kind = 'move_down') AS move_down, coalesce(sum(fee_pence), 0) AS fees_pence,
@@ -130,6 +146,16 @@ def submission_counts(
         [*entry_params, *params],
     ).fetchall()
     return [SubmissionCounts(*row) for row in rows]
+
+
+# A column as the portal's searches compare it: lower case, letters and digits only.
+_SQUASH = "regexp_replace(lower(coalesce({}, '')), '[^a-z0-9]', '', 'g')"
+_SEARCHED = ("e.entry_code", "e.qualification_code", "ec.title", "q.title")
+
+
+def _squashed(text: str | None) -> str:
+    """`text` as the searches compare it (lower case, letters and digits only; "" for None)."""
+    return re.sub(r"[^a-z0-9]", "", (text or "").lower())
 
 
 @dataclass(frozen=True)

@@ -19,22 +19,23 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from entries.core.errors import StoreBusy
 from entries.core.limits import ReadLimits
 from entries.reports.template import write_template
-from entries.web import entry_form
+from entries.store.centres import centre_name, is_known_centre
+from entries.web import amend, entry_form
 from entries.web.middleware import BodyLimit, CatchAll, SecurityHeaders
-from entries.web.pages import review_queue, submission, submission_page, submission_report, submissions, withdraw
+from entries.web.pages import review_queue, submission, submission_report, submissions, withdraw
 from entries.web.portal import (
     HERE,
     Portal,
     centre_for,
     checked_form,
-    ingest_upload,
+    land_upload,
     not_found,
     page,
     portal_of,
@@ -50,7 +51,14 @@ async def health(_request: Request) -> Response:
 
 async def home(request: Request) -> Response:
     user, _ = await user_of(request)
-    return page(request, "home.html", {"user": user})
+
+    def name() -> str | None:
+        if user.is_operator or not user.centre:
+            return None
+        with portal_of(request).store() as con:
+            return centre_name(con, user.centre)
+
+    return page(request, "home.html", {"user": user, "centre_name": await run_in_threadpool(name)})
 
 
 async def template_download(request: Request) -> Response:
@@ -61,6 +69,8 @@ async def template_download(request: Request) -> Response:
 
     def make() -> None:
         with portal_of(request).store() as con:
+            if not is_known_centre(con, centre):  # an operator's typing slip: said, never a 500
+                raise HTTPException(404, f"There is no centre {centre} on record.")
             write_template(path, con, centre)
 
     try:
@@ -79,7 +89,7 @@ def _cleanup(folder: Path):
 
 async def upload_page(request: Request) -> Response:
     user, _ = await user_of(request)
-    return page(request, "upload.html", {"user": user, "error": None})
+    return page(request, "upload.html", {"user": user, "error": None, "discarded": "discarded" in request.query_params})
 
 
 def _safe_name(name: str | None) -> str:
@@ -110,10 +120,13 @@ async def upload(request: Request) -> Response:
                 if size > portal.limits.max_file_bytes:
                     return page(request, "upload.html", {"user": user, "error": _too_big(portal)}, 413)
                 await run_in_threadpool(out.write, chunk)
-        submission_id = await run_in_threadpool(ingest_upload, portal, path, centre, order_ref)
+        landed = await run_in_threadpool(land_upload, portal, path, centre, order_ref, user.username)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return await submission_page(request, user, submission_id, just_uploaded=True)
+    # POST, redirect, GET: a refresh of the page that follows never sends the file again.
+    if landed.draft_id is not None:
+        return RedirectResponse(f"/uploads/{landed.draft_id}/amend", status_code=303)
+    return RedirectResponse(f"/submissions/{landed.submission_id}?uploaded=1", status_code=303)
 
 
 def _too_big(portal: Portal) -> str:
@@ -145,6 +158,7 @@ def create_app(
         Route("/submissions/{submission_id}/reports/{kind}", submission_report),
         Route("/submissions/{submission_id}/withdraw", withdraw, methods=["POST"]),
         Route("/review", review_queue),
+        *amend.routes(),
         *entry_form.routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, Response
 from entries.core import clock
 from entries.reports.confirmation import submission_stem
 from entries.reports.listing import submission_history
-from entries.store import review, submission_view
+from entries.store import review, submission_view, upload_drafts
 from entries.store.database import Connection
 from entries.store.users import User
 from entries.store.withdrawals import EntryNotFound, Selection, WithdrawalRefused
@@ -33,6 +33,7 @@ def _submission(con: Connection, user: User, submission_id: int, out_dir: Path) 
         kind: name
         for kind, name in (
             ("confirmation", f"{stem}.confirmation.xlsx"),
+            ("confirmation_csv", f"{stem}.confirmation.csv"),
             ("annotated", f"{stem}.annotated.xlsx"),
             ("errors", f"{stem}.errors.csv"),
         )
@@ -52,7 +53,9 @@ async def submission_page(request: Request, user: User, submission_id: int, just
 
 async def submission(request: Request) -> Response:
     user, _ = await user_of(request)
-    return await submission_page(request, user, _id(request.path_params["submission_id"]))
+    # Landed here from an upload (or a corrected upload) just sent: its page says so.
+    just = "uploaded" in request.query_params or "submitted" in request.query_params
+    return await submission_page(request, user, _id(request.path_params["submission_id"]), just_uploaded=just)
 
 
 def _id(text: str) -> int:
@@ -85,11 +88,12 @@ async def submissions(request: Request) -> Response:
     group = (q.get("group") or "").strip() or None
     status = q.get("status") or None
 
-    def load() -> list[dict]:
+    def load() -> tuple[list[dict], list[dict]]:
         with portal_of(request).store() as con:
-            return submission_history(con, centre, qualification, group)
+            found = submission_history(con, centre, search=qualification, group_search=group)
+            return found, upload_drafts.waiting(con, centre)
 
-    found = await run_in_threadpool(load)
+    found, waiting = await run_in_threadpool(load)
     if status:
         found = [s for s in found if s["status"] == status]
     filters = {
@@ -98,7 +102,11 @@ async def submissions(request: Request) -> Response:
         "status": status or "",
         "centre": centre or "",
     }
-    return page(request, "submissions.html", {"user": user, "subs": found, "filters": filters})
+    return page(
+        request,
+        "submissions.html",
+        {"user": user, "subs": found, "filters": filters, "waiting": [] if status else waiting},
+    )
 
 
 async def review_queue(request: Request) -> Response:

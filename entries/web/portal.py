@@ -16,6 +16,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -25,12 +26,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from entries.checks.upload import Outcome, Prepared
 from entries.core import clock
 from entries.core.errors import EntriesError, StoreBusy
 from entries.core.limits import ReadLimits
-from entries.core.status import Status
+from entries.core.status import CONTACT, Status, described
 from entries.pipeline import hall
-from entries.store import database, refdata
+from entries.reports.confirmation import KIND_NAMES
+from entries.store import database, refdata, upload_drafts
 from entries.store.database import Connection
 from entries.store.users import User, find_user
 from entries.web.security import COOKIE, Session, Signer, Throttle, csrf_ok
@@ -106,9 +109,10 @@ async def user_of(request: Request) -> tuple[User, Session]:
     return user, session
 
 
-async def checked_form(request: Request, *, files: int = 0) -> dict:
-    """The POSTed form, its CSRF token checked against the session (403 otherwise)."""
-    form = await request.form(max_files=files, max_fields=200, max_part_size=64 * 1024)
+async def checked_form(request: Request, *, files: int = 0, fields: int = 200) -> dict:
+    """The POSTed form (at most `files` files and `fields` fields), its CSRF token checked against
+    the session (403 otherwise)."""
+    form = await request.form(max_files=files, max_fields=fields, max_part_size=64 * 1024)
     if not csrf_ok(session_of(request), form.get("csrf_token")):
         raise HTTPException(403, "The form has expired or did not come from this site: go back, reload and try again.")
     return {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
@@ -119,7 +123,14 @@ def page(request: Request, name: str, context: dict, status: int = 200) -> Respo
     return templates().TemplateResponse(
         request,
         name,
-        {"csrf_token": session.csrf if session else "", "statuses": STATUSES, **context},
+        {
+            "csrf_token": session.csrf if session else "",
+            "statuses": STATUSES,
+            "described": described,  # a status with the guide's description and action
+            "contact": CONTACT,
+            "kind_names": KIND_NAMES,  # full_award -> "Full award": kinds in words
+            **context,
+        },
         status_code=status,
     )
 
@@ -142,6 +153,60 @@ def private_folder(folder: Path) -> Path:
 def ingest_upload(portal: Portal, sent: hall.Sent, centre: str, order_ref: str | None) -> int:
     """A file (or the web form's rows) through the hall: read and checked at once, outside the
     store, then stored and reported. Returns the submission id."""
+    outcome, _ = _through_hall(portal, sent, centre, order_ref, amendable=False)
+    if outcome.submission_id is None:  # cannot happen: every upload is recorded
+        raise EntriesError("the upload was not recorded")
+    return outcome.submission_id
+
+
+@dataclass(frozen=True)
+class Landed:
+    """Where an upload landed: a recorded submission, or a draft of rows to correct on screen."""
+
+    submission_id: int | None = None
+    draft_id: int | None = None
+
+
+def land_upload(
+    portal: Portal,
+    sent: Path | hall.AmendedRows,
+    centre: str,
+    order_ref: str | None,
+    username: str,
+    draft_id: int | None = None,
+) -> Landed:
+    """An uploaded file, or its rows as corrected on screen (`draft_id` the draft they correct),
+    through the hall. When every error is on a row, nothing is recorded: the rows and issues are
+    kept as a draft for the centre to correct (DESIGN §9) and its id returned; otherwise the hall
+    records it and the draft, if any, is done with."""
+    outcome, prepared = _through_hall(portal, sent, centre, order_ref, amendable=True)
+    if outcome.to_amend and prepared.rows is not None:
+        rows = prepared.rows.to_dict(orient="records")
+        with portal.store() as con:
+            saved = upload_drafts.save(
+                con,
+                username=username,
+                centre=centre,
+                file_name=prepared.path.name,
+                file_format=prepared.file_format or "csv",  # as first read: a draft corrected keeps it
+                order_ref=order_ref,
+                rows=[{k: (int(v) if k == "row" else str(v)) for k, v in r.items()} for r in rows],
+                issues=outcome.issues,
+                annotated=Path(outcome.reports["annotated"]).name if outcome.reports.get("annotated") else None,
+                draft_id=draft_id,
+            )
+        return Landed(draft_id=saved)
+    if outcome.submission_id is None:  # cannot happen: what is not kept to amend is recorded
+        raise EntriesError("the upload was not recorded")
+    if draft_id is not None:
+        with portal.store() as con:
+            upload_drafts.drop(con, draft_id)
+    return Landed(submission_id=outcome.submission_id)
+
+
+def _through_hall(
+    portal: Portal, sent: hall.Sent, centre: str, order_ref: str | None, *, amendable: bool
+) -> tuple[Outcome, Prepared]:
     received = clock.today()
     with portal.store() as con:
         reference = refdata.snapshot(con)
@@ -153,10 +218,10 @@ def ingest_upload(portal: Portal, sent: hall.Sent, centre: str, order_ref: str |
         work_dir=private_folder(portal.uploads),
     )
     with portal.store() as con:
-        outcome = hall.finish(con, prepared, reference, order_ref=order_ref, out_dir=portal.out_dir)
-    if outcome.submission_id is None:  # cannot happen: every upload is recorded
-        raise EntriesError("the upload was not recorded")
-    return outcome.submission_id
+        outcome = hall.finish(
+            con, prepared, reference, order_ref=order_ref, out_dir=portal.out_dir, amendable=amendable
+        )
+    return outcome, prepared
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
