@@ -192,7 +192,7 @@ def land_upload(
                 order_ref=order_ref,
                 rows=[{k: (int(v) if k == "row" else str(v)) for k, v in r.items()} for r in rows],
                 issues=outcome.issues,
-                annotated=Path(outcome.reports["annotated"]).name if outcome.reports.get("annotated") else None,
+                annotated=Path(made).name if (made := outcome.reports.get("annotated")) else None,
                 draft_id=draft_id,
             )
         return Landed(draft_id=saved)
