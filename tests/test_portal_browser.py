@@ -72,19 +72,28 @@ def _shot(tab, name: str) -> None:
 
 @pytest.mark.slow
 def test_upload_a_file_with_errors_and_see_them_in_red(page):
+    """The amend journey: the errors come back in red as a form, corrected on screen, then Submit."""
     tab, server = page
     tab.goto(f"{server}/uploads")
     tab.set_input_files("#file", str(FIXTURES / "series" / "series_not_a_series.csv"))
     tab.fill("#order_ref", "PO-RED")
     tab.click("form[action='/uploads'] button[type=submit]")
     tab.wait_for_selector("#status")
-    assert tab.inner_text("#status") == "Read and rejected"
-    error_row = tab.locator("tr.error", has_text="SER_01")
-    assert error_row.count() == 1
-    colour = error_row.locator("td").first.evaluate("cell => getComputedStyle(cell).backgroundColor")
-    assert colour == "rgb(255, 199, 206)"  # the guide's red
-    assert "Write the series as 2027-06 or June 2027" in error_row.inner_text()
+    assert tab.inner_text("#status") == "Not submitted: errors to correct"
+    message = tab.locator(".error-message", has_text="SER_01")
+    assert message.count() == 1
+    colour = message.first.evaluate("m => getComputedStyle(m).color")
+    assert colour == "rgb(212, 53, 28)"  # errors in red
+    assert "Write the series as 2027-06 or June 2027" in tab.inner_text("#row-2")
     _shot(tab, "portal_upload_errors.png")
+    tab.click("#error-summary a")  # the summary links to the field
+    assert tab.evaluate("document.activeElement.id") == "cell-2-series" or tab.url.endswith("#cell-2-series")
+    tab.fill("#cell-2-series", "2027-06")
+    tab.click("#submit")
+    tab.wait_for_selector("#just-sent")
+    assert tab.inner_text("#status") == "Processing complete"
+    tab.reload()  # a refresh after the redirect never posts again
+    assert tab.inner_text("#status") == "Processing complete"
 
 
 @pytest.mark.slow
