@@ -133,7 +133,12 @@ def test_wrong_passwords_are_throttled(portal):
         r = c.post("/login", data={"username": "northfield", "password": "wrong password", "csrf_token": token})
         assert r.status_code == 401 and "wrong" in r.text
     r = c.post("/login", data={"username": "northfield", "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 429  # even the right password waits now
+    assert r.status_code == 429  # even the right password waits now, for this account from this address
+    # Another account from the same address is not locked by them (tests/test_portal_signin.py: per address).
+    r = c.post(
+        "/login", data={"username": "riverside", "password": PASSWORD, "csrf_token": token}, follow_redirects=False
+    )
+    assert r.status_code == 303
 
 
 def test_throttle_forgets_after_its_window(monkeypatch):
@@ -141,12 +146,14 @@ def test_throttle_forgets_after_its_window(monkeypatch):
 
     now = [1000.0]
     monkeypatch.setattr(time, "monotonic", lambda: now[0])
-    t = Throttle(limit=2, window=60)
-    t.failed("user:a")
-    t.failed("user:a")
-    assert t.blocked("user:a") and not t.blocked("user:b")
+    t = Throttle(pair_limit=2, address_limit=3, window=60)
+    t.failed("a", "192.0.2.1")
+    t.failed("a", "192.0.2.1")
+    assert t.blocked("a", "192.0.2.1") and not t.blocked("b", "192.0.2.1") and not t.blocked("a", "192.0.2.2")
+    t.failed("b", "192.0.2.1")
+    assert t.blocked("c", "192.0.2.1")  # the address's own budget is spent
     now[0] += 61
-    assert not t.blocked("user:a")
+    assert not t.blocked("a", "192.0.2.1") and not t.blocked("c", "192.0.2.1")
 
 
 def test_a_disabled_account_cannot_sign_in(portal):
@@ -476,9 +483,11 @@ def test_an_unexpected_failure_is_the_plain_500_page_with_the_headers(portal, mo
 
 
 def test_sign_ins_sent_at_once_are_throttled_all_the_same():
-    t = Throttle(limit=5, window=300)
-    allowed = [t.attempt("user:northfield", "addr:1") for _ in range(31)]
+    t = Throttle(pair_limit=5, address_limit=20, window=300)
+    allowed = [t.attempt("northfield", "192.0.2.1") for _ in range(31)]
     assert allowed.count(True) == 5  # each attempt is counted before its password is checked
+    spread = [t.attempt(f"user{n}", "192.0.2.2") for n in range(31)]
+    assert spread.count(True) == 20  # one address over many accounts: its own budget, counted the same way
 
 
 def test_a_chunked_upload_over_the_limit_stops_at_the_limit(portal):

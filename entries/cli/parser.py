@@ -251,6 +251,26 @@ def add_web(commands: Commands, common: argparse.ArgumentParser) -> None:
     web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     web.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     web.add_argument("--access-log", action="store_true", help="print a line per request (method, path, status)")
+
+    def addresses(text: str) -> frozenset[str]:
+        """argparse type: comma-separated IP addresses (of trusted proxies), each in its canonical form."""
+        from entries.web.security import canonical_address
+
+        found: set[str] = set()
+        for part in text.split(","):
+            try:
+                found.add(canonical_address(part))
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"not an IP address: {part.strip()!r}") from None
+        return frozenset(found)
+
+    web.add_argument(
+        "--forwarded-allow-ips",
+        type=addresses,
+        default=frozenset(),
+        metavar="LIST",
+        help="comma-separated addresses of the proxies whose X-Forwarded-For names the client (default none)",
+    )
     web.set_defaults(handler=cmd_web)
 
 

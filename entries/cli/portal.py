@@ -67,7 +67,8 @@ def cmd_web(args: argparse.Namespace) -> int:
         refdata.ensure_reference(con)
     finally:
         con.close()
-    app = create_app(db, out, load_secret(db.with_name(db.name + ".portal-secret")))
+    key = load_secret(db.with_name(db.name + ".portal-secret"))
+    app = create_app(db, out, key, trusted_proxies=args.forwarded_allow_ips)
     print(f"Portal on http://{args.host}:{args.port}/ (store {db}); Ctrl-C to stop")
     # Access lines carry method, path and status only: paths hold ids and codes, never personal data.
     uvicorn.run(
@@ -76,5 +77,6 @@ def cmd_web(args: argparse.Namespace) -> int:
         port=args.port,
         log_level="info" if args.access_log else "warning",
         access_log=args.access_log,
+        proxy_headers=False,  # X-Forwarded-For is read by the portal alone, from --forwarded-allow-ips
     )
     return 0

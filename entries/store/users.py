@@ -7,7 +7,7 @@ centre and the review queue. Passwords are never stored or logged, only their ar
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 from argon2 import PasswordHasher
@@ -106,16 +106,38 @@ def sign_out_everywhere(con: duckdb.DuckDBPyConnection, username: str, at: float
         con.execute("UPDATE portal_users SET signed_out = ? WHERE username = ?", [at, username])
 
 
-def authenticate(con: duckdb.DuckDBPyConnection, username: str, password: str) -> User | None:
-    """The user when the password is right and the account enabled; else None (same cost either way)."""
+@dataclass(frozen=True)
+class Credentials:
+    """What checking a password needs, as read from the store: the stored argon2 hash (a dummy one
+    when there is no such account) and the account (None when there is none or it is disabled)."""
+
+    password_hash: str = field(repr=False)
+    user: User | None
+
+
+def credentials(con: duckdb.DuckDBPyConnection, username: str) -> Credentials:
+    """The account's stored hash and who it is: a quick read, so the store is held only for that."""
     found = con.execute(
         "SELECT password_hash, role, centre, disabled FROM portal_users WHERE username = ?", [username]
     ).fetchall()
-    stored = found[0][0] if found else _DUMMY
+    if not found:
+        return Credentials(_DUMMY, None)
+    stored, role, centre, disabled = found[0]
+    return Credentials(stored, None if disabled else User(username, role, centre))
+
+
+def verify(found: Credentials, password: str) -> User | None:
+    """The user when `password` matches the hash and the account is enabled; else None. The argon2
+    check (slow on purpose) needs no store; it is run for unknown and disabled accounts too (against
+    the dummy hash), so the time taken does not tell which usernames exist."""
     try:
-        _HASHER.verify(stored, password)
+        _HASHER.verify(found.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
-    if not found or found[0][3]:
-        return None
-    return User(username, found[0][1], found[0][2])
+    return found.user
+
+
+def authenticate(con: duckdb.DuckDBPyConnection, username: str, password: str) -> User | None:
+    """The user when the password is right and the account enabled; else None (same cost either way).
+    This holds `con` through the argon2 check: the portal reads `credentials` and calls `verify` apart."""
+    return verify(credentials(con, username), password)
