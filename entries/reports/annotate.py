@@ -43,8 +43,14 @@ and then shared; the header row is read once, only when a header issue names a l
 exception is an accepted file's green `OK`, one cell per clean row. A file rejected for its header
 (no row issues) has no data row touched at all. What remains in
 proportion to the file is openpyxl itself: loading the centre's workbook (read-write, in this
-process), finding its last used column, and saving it (with `make_text_safe` over every cell);
-for a CSV upload, building the workbook from its rows.
+process), dropping its hyperlinks (a look at every cell), finding its last used column, and saving
+it (with `make_text_safe` over every cell, then the saved package checked); for a CSV upload,
+building the workbook from its rows.
+
+**Nothing active handed back.** The copy of the centre's workbook keeps its values, never its
+hyperlinks (a cell that showed one keeps its text), external links, data connections or macros, and
+is always a plain `.xlsx`; the saved package is checked so before it is moved into place, and a copy
+that fails the check raises ValueError (`entries.reports.annotate_safety`).
 
 Both hold personal data, so nothing here logs or prints. Output security (docs/hostile-inputs.md): every
 text goes into the xlsx as a string cell, never a formula, and a CSV text cell that a spreadsheet
@@ -56,11 +62,14 @@ in this process, without the reader's size limits.
 **Where each part is.** This module decides and orders; the work is done by
 `entries.reports.annotate_sources` (the workbook the marks go on: the centre's, or one built from
 a CSV), `annotate_cells` (issues placed on cells and the status column), `annotate_sheets` (the
-Errors sheet and the banner) and `annotate_styles` (colours, row heights, printing).
+Errors sheet and the banner), `annotate_styles` (colours, row heights, printing) and
+`annotate_safety` (links and macros dropped, the saved package checked).
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -72,6 +81,7 @@ from entries.core.rules import Issue
 from entries.core.status import ACCEPTED
 from entries.intake.headers import TEMPLATE_COLUMNS
 from entries.reports.annotate_cells import mark_issues, row_number
+from entries.reports.annotate_safety import check_package
 from entries.reports.annotate_sheets import ERRORS_COLUMNS, add_banner, add_errors_sheet
 from entries.reports.annotate_sources import csv_workbook, load_centre_sheet
 from entries.reports.annotate_styles import print_on_a4
@@ -101,8 +111,8 @@ def write_annotated(
     `issues` every finding for the file. `status` is the file's status (docs/architecture.md §3);
     None decides from the issues (rejected when any is an error). out_dir is created if missing;
     each file is written under a temporary name and moved into place. Raises ValueError for a bad
-    stem, an unknown format or sheet, merged ranges too large to load safely, or a sheet with no
-    free column for the status.
+    stem, an unknown format or sheet, merged ranges too large to load safely, a sheet with no
+    free column for the status, or a saved copy that still holds a link or a macro.
     """
     if not stem or stem in (".", "..") or Path(stem).name != stem or "/" in stem or "\\" in stem:
         raise ValueError("stem must be a plain file name")
@@ -130,13 +140,27 @@ def write_annotated(
     if rejected:
         banner = add_banner(wb, ws, errors_ws.title, status_col, header_at, ordered, status)
         _open_on(wb, banner)
-    # The loaded workbook may hold text beginning with '=' (or _xHHHH_) on any sheet: made safe
-    # last, so it covers every cell written above as well.
     xlsx_path = out_dir / f"{stem}.annotated.xlsx"
     csv_path = out_dir / f"{stem}.errors.csv"
-    write_xlsx_atomically(wb, xlsx_path)
+    _save_checked(wb, xlsx_path)
     _write_errors_csv(csv_path, ordered)
     return xlsx_path, csv_path
+
+
+def _save_checked(wb: Workbook, path: Path) -> None:
+    """Save `wb` at `path` once its package is checked plain (`annotate_safety.check_package`);
+    ValueError, and nothing at `path`, when it is not."""
+    # Saved under a temporary name first, so a copy that fails the check is never at `path`, not even
+    # for a moment; the name is one `entries.reports.files.sweep_temporary` removes, should this be killed.
+    checked = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        # The loaded workbook may hold text beginning with '=' (or _xHHHH_) on any sheet: made safe
+        # as it is saved, so that covers every cell written before as well.
+        write_xlsx_atomically(wb, checked)
+        check_package(checked)
+        os.replace(checked, path)
+    finally:
+        checked.unlink(missing_ok=True)
 
 
 def _is_rejected(status: str | None, issues: Iterable[Issue]) -> bool:

@@ -145,8 +145,8 @@ def add_banner(
             lines.append((f'{len(whole_file) - BANNER_ISSUES} more on the sheet "{errors_title}".', "text"))
     lines += [
         (
-            f'This sheet and the sheet "{errors_title}" are not read when you upload the file: you may delete '
-            "them first.",
+            f'This sheet and the sheet "{errors_title}" are not read when you upload the file, so you may '
+            "delete them first.",
             "text",
         ),
         ("If you cannot see what to change, call the OCR Customer Contact Centre, quoting your centre number.", "text"),

@@ -1,8 +1,9 @@
 """The workbook the marks go on: the centre's own, loaded for editing, or one built from a CSV
 upload's rows.
 
-An xlsx upload is loaded with openpyxl in this process (formulas replaced by their saved values,
-external links dropped), after its merged ranges are checked small enough to load; a CSV upload's
+An xlsx upload is loaded with openpyxl in this process (formulas replaced by their saved values;
+hyperlinks, external links, connections and macros dropped: `entries.reports.annotate_safety`),
+after its merged ranges are checked small enough to load; a CSV upload's
 rows are laid out on a new sheet `Entries`, each at its own row number, so every row a message
 quotes is the row the centre sees.
 """
@@ -23,6 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from entries.intake.column_letters import column_index
 from entries.reports.annotate_cells import MAX_ROW, row_number
+from entries.reports.annotate_safety import drop_active_parts
 from entries.reports.files import active_sheet, put
 
 CSV_SHEET = "Entries"
@@ -68,12 +70,15 @@ def _check_merged_area(source: Path) -> None:
 
 
 def _load_workbook(source: Path) -> Workbook:
-    """The centre's workbook with formulas replaced by their saved values and external links dropped."""
+    """The centre's workbook with formulas replaced by their saved values, and nothing in it that
+    acts when opened or clicked (links, connections, macros: `annotate_safety.drop_active_parts`)."""
     # openpyxl warns about parts it drops (extensions, unknown styles); warnings are output, and
     # this module prints nothing.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return openpyxl.load_workbook(source, data_only=True, keep_links=False, rich_text=False)
+        wb = openpyxl.load_workbook(source, data_only=True, keep_vba=False, keep_links=False, rich_text=False)
+    drop_active_parts(wb)
+    return wb
 
 
 def csv_workbook(header_row: int, rows: pd.DataFrame, laid_out: tuple[str, ...]) -> tuple[Workbook, Worksheet]:
