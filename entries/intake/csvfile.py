@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -67,26 +67,81 @@ def decode(data: bytes) -> tuple[str, str]:
         raise Refused("FILE_16") from None
 
 
-def _records(lines: Iterable[str], delimiter: str) -> list[list[str]]:
-    """The CSV records of `lines`. A field longer than the csv module's limit (131,072 characters,
-    four times the most a spreadsheet cell holds: an unclosed quote, or not an entries file) is
-    refused as FILE_29 with its row; the limit is process-wide, so it is never raised here."""
-    reader = csv.reader(lines, delimiter=delimiter)
+def _records(text: str, delimiter: str) -> list[list[str]]:
+    """The CSV records of `text` (lines ending "\n"). A field longer than the csv module's limit
+    (131,072 characters, four times the most a spreadsheet cell holds: an unclosed quote, or not an
+    entries file) is refused as FILE_29 naming its row and column; the limit is process-wide, so it
+    is never raised here."""
+    reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=delimiter)
     records: list[list[str]] = []
+    lines_before = 0  # lines read before the record being parsed began
     try:
         for record in reader:
             records.append(record)
+            lines_before = reader.line_num
     except csv.Error as exc:
         if "field larger than field limit" not in str(exc):
             raise
-        raise Refused("FILE_29", record=len(records) + 1, limit=f"{csv.field_size_limit():,}") from None
+        limit = csv.field_size_limit()
+        lengths = _field_lengths(text, _line_start(text, lines_before), delimiter)
+        over = next((n for n, length in enumerate(lengths) if length > limit), None)
+        row = len(records) + 1
+        column = column_letters(over) if over is not None else None
+        raise Refused("FILE_29", record=row, limit=f"{limit:,}", row=row, column=column) from None
     return records
+
+
+def _line_start(text: str, lines: int) -> int:
+    """Where line `lines` (0-based) of `text` starts."""
+    at = 0
+    for _ in range(lines):
+        at = text.find("\n", at) + 1
+        if at == 0:
+            return len(text)
+    return at
+
+
+def _field_lengths(text: str, start: int, delimiter: str) -> list[int]:
+    """The length of each field of the CSV record that starts at `start` in `text` (lines ending
+    "\n"), as the csv module reads it (a field in quotes may hold delimiters, line ends and doubled
+    quotes; text after its closing quote is part of it), but with no limit on a field's length."""
+    ends = re.compile(f"[{re.escape(delimiter)}\n]")
+    lengths: list[int] = []
+    at = start
+    while True:
+        length = 0
+        if text.startswith('"', at):
+            at += 1
+            while True:
+                quote = text.find('"', at)
+                if quote < 0:  # never closed: the field runs to the end of the file
+                    lengths.append(length + len(text) - at)
+                    return lengths
+                length += quote - at
+                if not text.startswith('"', quote + 1):
+                    at = quote + 1
+                    break
+                length += 1  # a doubled quote is one quote character
+                at = quote + 2
+        found = ends.search(text, at)
+        end = found.start() if found else len(text)
+        lengths.append(length + end - at)
+        if found is None or text[end] == "\n":
+            return lengths
+        at = end + 1
 
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter that splits the first line into the most fields (comma on a tie)."""
     first = text.split("\n", 1)[0]
-    counts = {d: len(next(iter(_records([first], d)), [])) for d in DELIMITERS}
+    counts = {}
+    for d in DELIMITERS:
+        try:
+            counts[d] = len(next(iter(_records(first, d)), []))
+        except Refused:
+            # A field over the csv module's limit, split this way: counted all the same, so a
+            # line of many long cells is not refused for what a delimiter it does not use sees.
+            counts[d] = len(_field_lengths(first, 0, d))
     return max(DELIMITERS, key=lambda d: (counts[d], d == ","))
 
 
@@ -133,7 +188,7 @@ def read_csv_text(data: bytes, limits: ReadLimits | None = None) -> CsvText:
         raise Refused("FILE_25")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     delimiter = sniff_delimiter(text)
-    first = next(iter(_records([text.split("\n", 1)[0]], delimiter)), [])
+    first = next(iter(_records(text.split("\n", 1)[0], delimiter)), [])
     width = len(first)
     if width > EXCEL_COLUMNS or any(cell.strip() for cell in first[limits.max_columns :]):
         raise Refused("FILE_13", limit=column_letters(limits.max_columns - 1))
@@ -141,7 +196,7 @@ def read_csv_text(data: bytes, limits: ReadLimits | None = None) -> CsvText:
     frame = _fast(body, delimiter, width) if width else None
     flags: list[tuple[int, int, str, dict]] = []
     if frame is None:
-        records = _records(io.StringIO(body), delimiter)
+        records = _records(body, delimiter)
         padded = []
         for number, record in enumerate(records, start=1):
             if any(cell.strip() for cell in record[limits.max_columns :]):
