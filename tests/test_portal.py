@@ -315,13 +315,14 @@ def test_the_web_form_makes_entries_through_the_same_commit(portal):
     assert "New candidate 0001 added." in r.text
     keys = re.findall(r'name="key" value="([^"]+)"', c.get("/entries/options").text)
     assert len(keys) == 3
-    # One unit entry (unit 3) for the new candidate, full awards for the others.
+    # One unit entry (unit 3) for the new candidate, full awards for the others, then Next.
     c.post(
         "/entries/options",
-        data={"key": [k for k in keys if k.startswith("n")], "option": "units", "unit_1": "3", "csrf_token": token},
+        data={"key": [k for k in keys if k.startswith("n")], "option": "units", "unit": "3", "csrf_token": token},
     )
     r = c.post(
-        "/entries/options", data={"key": [k for k in keys if k.startswith("c")], "option": "full", "csrf_token": token}
+        "/entries/options",
+        data={"key": [k for k in keys if k.startswith("c")], "option": "full", "then": "next", "csrf_token": token},
     )
     assert r.url.path == "/entries/summary"
     # Remove one candidate, then submit.

@@ -107,29 +107,29 @@ def test_entries_for_a_group_with_a_unit_entry_and_a_removal_then_history(page):
 
     tab.goto(f"{server}/entries/new")
     tab.check("#code-05839")
-    tab.click("form[method=post][action='/entries/assessment'] button[type=submit]")
+    tab.click("#next")
     tab.wait_for_url(f"{server}/entries/candidates")
     _shot(tab, "portal_form_candidates.png")
     tab.click("button:has-text('13A (2)')")
     assert "2 candidate(s) of group 13A added." in tab.inner_text("main")
-    tab.click("text=Continue to entry options")
-    # The first candidate: a unit entry for unit 3; the other: the full award.
+    tab.click("#next")
+    # The first candidate: a unit entry for unit 3 (applied); the other: the full award, then Next.
     boxes = tab.locator("input[name=key]")
     boxes.nth(1).uncheck()
     tab.check("input[name=option][value=units]")
-    tab.select_option("select[name=unit_1]", "3")
-    tab.click("form[action='/entries/options'] button[type=submit]")
+    tab.check("#unit-3")
+    tab.click("#options-form button[value=apply]")
     tab.check("input[name=option][value=full]")
-    tab.click("form[action='/entries/options'] button[type=submit]")
+    tab.click("#next")
     tab.wait_for_url(f"{server}/entries/summary")
     _shot(tab, "portal_form_summary.png")
     summary = tab.inner_text("table.summary")
-    assert "unit 3" in summary and "already entered" not in summary
+    assert "Unit 3" in summary and "already entered" not in summary
     # Remove the candidate with the full award; one unit entry is left.
-    tab.locator("tr", has_text="full award").locator("button:has-text('Remove')").click()
+    tab.locator("tr", has_text="Full award").locator("button:has-text('Remove')").click()
     assert re.search(r"£34\.50", tab.inner_text("#total"))
     tab.fill("#order_ref", "WEB-7")
-    tab.click("form[action='/entries/submit'] button[type=submit]")
+    tab.click("#submit")
     tab.wait_for_selector("#status")
     assert tab.inner_text("#status") == "Processing complete"
 

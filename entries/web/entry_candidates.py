@@ -2,15 +2,18 @@
 search the centre's candidates, add those found or a whole group, make a group, add a new one.
 
 In: the posted form and the user's draft. Out: the draft with the candidates added (searches are
-POSTed: names and UCIs never go in a URL), then the browser sent back to the step. A new
-candidate's UCI and ULN are checked as on upload, and a probable duplicate is pointed out first.
-Only the user's own centre is searched; another centre's ids are dropped.
+POSTed: names and UCIs never go in a URL), then the browser sent back to the step (or on to the
+options, for "Next"). A new candidate's UCI and ULN are checked as on upload, and a probable
+duplicate is pointed out first. Only the user's own centre is searched; another centre's ids are
+dropped. What an officer can get wrong (a group name of spaces, a candidate number of letters, a
+search's "added" choice from an old page) is said beside its field, never a 500.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -23,9 +26,12 @@ from entries.pipeline import hall
 from entries.store import candidate_search, entry_choices, refdata
 from entries.store.matching import match_candidates
 from entries.store.review import free_candidate_number
-from entries.web.entry_draft import Draft, Person, draft_page, go_to, load_draft
+from entries.web.entry_draft import Draft, Person, draft_page, go_to, ids, load_draft, one
 from entries.web.entry_rows import template_row
 from entries.web.portal import checked_form, portal_of
+
+GROUP_NAME_MAX = 40  # as candidate_search.make_group stores them
+NEW_FIELDS = ("candidate_number", "uci", "uln", "surname", "forenames", "sex", "date_of_birth", "group")
 
 
 async def candidates_page(request: Request) -> Response:
@@ -46,8 +52,12 @@ async def candidates_page(request: Request) -> Response:
 async def search(request: Request) -> Response:
     form = await checked_form(request)
     user, draft = await load_draft(request)
-    text = str(form.get("text") or "")[:80]
-    within = str(form.get("added_within") or "") or None
+    text = one(form, "text")[:80]
+    within = one(form, "added_within") or None
+    if within is not None and within not in candidate_search.ADDED_WITHIN:
+        # Only an old or altered page sends another value: say so at the field, search nothing.
+        draft.problems["added_within"] = "Choose when the candidates were added from the list, then search again."
+        return await go_to(request, user, draft, "/entries/candidates#search")
 
     def load() -> list[candidate_search.Candidate]:
         with portal_of(request).store() as con:
@@ -81,63 +91,88 @@ def _add(draft: Draft, found: list[candidate_search.Candidate]) -> int:
     return added
 
 
-def _ids(values: object) -> list[int]:
-    listed = values if isinstance(values, list) else [values] if values else []
-    return [int(v) for v in listed if isinstance(v, str) and re.fullmatch(r"[0-9]{1,9}", v)][:500]
-
-
 async def add_found(request: Request) -> Response:
+    """Add the ticked candidates found; with `then=next` (the step's Next button) go on to the
+    options, so candidates ticked but not yet added are never left behind."""
     form = await checked_form(request)
     user, draft = await load_draft(request)
-    ids = _ids(form.get("candidate_id"))
+    ticked = ids(form, "candidate_id")
+    then_next = one(form, "then") == "next"
 
     def load() -> list[candidate_search.Candidate]:
         with portal_of(request).store() as con:
-            return candidate_search.by_ids(con, draft.centre, ids)  # another centre's ids are dropped
+            return candidate_search.by_ids(con, draft.centre, ticked)  # another centre's ids are dropped
 
-    draft.messages.append(f"{_add(draft, await run_in_threadpool(load))} candidate(s) added.")
-    return await go_to(request, user, draft, "/entries/candidates")
+    if ticked or not then_next:
+        draft.messages.append(f"{_add(draft, await run_in_threadpool(load))} candidate(s) added.")
+    return await go_to(request, user, draft, "/entries/options" if then_next else "/entries/candidates")
 
 
 async def add_group(request: Request) -> Response:
     form = await checked_form(request)
     user, draft = await load_draft(request)
-    name = str(form.get("group") or "")
+    name = one(form, "group")
 
     def load() -> list[candidate_search.Candidate]:
         with portal_of(request).store() as con:
             return candidate_search.in_group(con, draft.centre, name)
 
-    draft.messages.append(f"{_add(draft, await run_in_threadpool(load))} candidate(s) of group {name} added.")
-    return await go_to(request, user, draft, "/entries/candidates")
+    found = await run_in_threadpool(load) if name.strip() else []
+    if not found:
+        draft.problems["group"] = "There is no such candidate group at your centre: choose one of the groups listed."
+    else:
+        draft.messages.append(f"{_add(draft, found)} candidate(s) of group {name} added.")
+    return await go_to(request, user, draft, "/entries/candidates" if found else "/entries/candidates#groups")
 
 
 async def make_group(request: Request) -> Response:
     form = await checked_form(request)
     user, draft = await load_draft(request)
-    name = str(form.get("name") or "")
-    ids = [p.candidate_id for p in draft.people.values() if p.candidate_id is not None]
+    name = one(form, "name").strip()
+    on_record = [p.candidate_id for p in draft.people.values() if p.candidate_id is not None]
+    problem = group_name_problem(name)
+    if problem is None and not on_record:
+        problem = "None of these candidates is on record yet: a group is made of candidates on record."
+    if problem is not None:
+        draft.problems["name"] = problem
+        draft.tried = {"group_name": name[:GROUP_NAME_MAX]}
+        return await go_to(request, user, draft, "/entries/candidates#make-group")
 
     def save() -> int:
         with portal_of(request).store() as con:
-            return candidate_search.make_group(con, draft.centre, name, ids)
+            return candidate_search.make_group(con, draft.centre, name, on_record)
 
     joined = await run_in_threadpool(save)
-    draft.messages.append(f"Group {name.strip()} made with {joined} candidate(s) on record.")
+    draft.messages.append(f"Group {name} made with {joined} candidate(s) on record.")
     return await go_to(request, user, draft, "/entries/candidates")
+
+
+def group_name_problem(name: str) -> str | None:
+    """Why `name` (already stripped) cannot name a group, or None: 1 to 40 characters, no control
+    characters (a name is shown on pages and in files)."""
+    if not name:
+        return "Give the group a name (1 to 40 characters, not only spaces)."
+    if len(name) > GROUP_NAME_MAX:
+        return f"A group name is at most {GROUP_NAME_MAX} characters; this one has {len(name)}."
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        return "A group name is letters, digits, spaces and punctuation only."
+    return None
 
 
 async def add_new(request: Request) -> Response:
     """A new candidate: UCI and ULN checked as on upload; a probable duplicate is pointed out first."""
     form = await checked_form(request)
     user, draft = await load_draft(request)
-    raw = {
-        k: str(form.get(k) or "").strip()
-        for k in ("candidate_number", "uci", "uln", "surname", "forenames", "sex", "date_of_birth", "group")
-    }
-    confirmed = form.get("confirm_new") == "yes" and draft.suspect is not None
+    raw = {k: one(form, k).strip() for k in NEW_FIELDS}
+    confirmed = one(form, "confirm_new") == "yes" and draft.suspect is not None
     if confirmed and draft.suspect is not None:
-        raw = dict(draft.suspect)
+        raw = {k: str(draft.suspect.get(k) or "") for k in NEW_FIELDS}
+    if raw["candidate_number"] and not re.fullmatch(r"[0-9]{1,4}", raw["candidate_number"]):
+        draft.problems["candidate_number"] = (
+            "A candidate number is 1 to 4 digits: leave it blank to be given the next free number."
+        )
+        draft.tried = {"new": {k: v for k, v in raw.items() if k not in ("candidate_number", "uci")}}
+        return await go_to(request, user, draft, "/entries/candidates#new")
     portal = portal_of(request)
 
     def check() -> tuple[list[str], dict | None, str]:
@@ -191,6 +226,9 @@ async def add_new(request: Request) -> Response:
     errors, suspect, number = await run_in_threadpool(check)
     if errors:
         draft.messages += errors
+        # The form comes back as typed, to correct; never the UCI, which a refusal may be about
+        # (on record at another centre): the page then says nothing of that record.
+        draft.tried = {"new": {k: v for k, v in raw.items() if k != "uci"}}
         return await go_to(request, user, draft, "/entries/candidates#new")
     if suspect is not None:
         draft.suspect = {k: v for k, v in suspect.items() if k in raw or k == "looks_like"}
