@@ -24,13 +24,15 @@ SHOTS = PROJECT / "data" / "screenshots"
 
 @pytest.fixture
 def server(tmp_path, loaded_store):
-    """The portal served by uvicorn on a free loopback port, in this process."""
+    """The portal served by uvicorn on a free loopback port, in this process: centre 12345's user
+    northfield and the operator ops, both with PASSWORD."""
     import uvicorn
 
     db = tmp_path / "e.duckdb"
     shutil.copyfile(loaded_store, db)
     con = database.connect(db)
     users.add_user(con, "northfield", PASSWORD, centre="12345")
+    users.add_user(con, "ops", PASSWORD, operator=True)
     con.close()
     app = create_app(db, tmp_path / "out", b"b" * 32)
     with socket.socket() as probe:
