@@ -283,6 +283,36 @@ def test_the_centres_template_downloads(portal):
     )
 
 
+def test_a_template_is_written_once_per_offer_and_is_the_same_workbook(portal, monkeypatch):
+    """The portal keeps a blank template once written (seconds of work) and sends that copy while
+    the offer is unchanged; a day on which another series is open is another offer."""
+    from entries.core import clock
+    from entries.reports import template
+
+    client, db, _ = portal
+    c, _ = client("northfield")
+    written: list[str | None] = []
+    real = template.write_offer
+    monkeypatch.setattr(template, "write_offer", lambda path, made: written.append(made.centre) or real(path, made))
+    monkeypatch.setattr(clock, "today", lambda: dt.date(2027, 1, 20))
+    first, again = c.get("/template"), c.get("/template")
+    assert first.status_code == again.status_code == 200 and first.content == again.content
+    assert written == ["12345"]
+    assert first.headers["content-disposition"].endswith('filename="entries_template_12345.xlsx"')
+    con = database.connect(db)
+    try:
+        fresh = template.write_template(db.parent / "fresh.xlsx", con, "12345").read_bytes()
+    finally:
+        con.close()
+    assert fresh == first.content  # the cached copy is the workbook write_template makes
+    written.clear()
+    monkeypatch.setattr(clock, "today", lambda: dt.date(2027, 5, 1))  # June 2027 closed: other series open
+    later = c.get("/template")
+    assert written == ["12345"] and later.content != first.content
+    series = {c.value for c in openpyxl.load_workbook(io.BytesIO(later.content))["Lists"]["C"][1:]}
+    assert "2027-06" not in series
+
+
 def _entry_form(c: TestClient, token: str, code: str):
     c.get("/entries/new")
     r = c.post("/entries/assessment", data={"entry_code": code, "csrf_token": token})

@@ -16,8 +16,11 @@ With a centre, the drop-downs and the code table cover only the suites that cent
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -86,7 +89,21 @@ def write_template(path: Path, con: Connection, centre: str | None = None, on: d
     half a workbook. Raises UsageError for a malformed centre number and EntriesError for a centre
     with no approvals.
     """
-    path = Path(path)
+    return write_offer(path, read_offer(con, centre, on))
+
+
+@dataclass(frozen=True)
+class TemplateOffer:
+    """Everything a template is made from: the centre (None: every suite) and what it offers."""
+
+    centre: str | None
+    offer: _Offer
+
+
+def read_offer(con: Connection, centre: str | None = None, on: dt.date | None = None) -> TemplateOffer:
+    """What the template for `centre` on `on` (default today) offers, read from the store (a few
+    quick queries: the caller may hold a lock for them, not for the writing). Raises as
+    `write_template` does."""
     if centre is not None:
         centre = str(centre).strip()
         if not re.fullmatch(r"[0-9]{5}", centre):
@@ -96,6 +113,13 @@ def write_template(path: Path, con: Connection, centre: str | None = None, on: d
         raise EntriesError(
             f"centre {centre} is not approved for any qualification" if centre else "no entry codes are loaded"
         )
+    return TemplateOffer(centre, offer)
+
+
+def write_offer(path: Path, made_from: TemplateOffer) -> Path:
+    """Write the template `made_from` describes to `path` (atomically) and return `path`."""
+    path = Path(path)
+    offer, centre = made_from.offer, made_from.centre
     help_by_column = _column_help(offer, centre)
 
     wb = Workbook()
@@ -115,6 +139,33 @@ def write_template(path: Path, con: Connection, centre: str | None = None, on: d
 
     write_xlsx_atomically(wb, path)
     return path
+
+
+def cached_template(folder: Path, made_from: TemplateOffer) -> Path:
+    """The template `made_from` describes, written once into `folder` and reused while the offer
+    (codes, units, open series, the centre) and this module's layout stay the same: a template
+    has 80,000 formatted cells and takes seconds to write, the same bytes each time.
+
+    In: a private folder of the portal's and the offer (`read_offer`). Out: the workbook's path,
+    named for the centre and a digest of what it is made from. Copies of other offers older than
+    an hour are removed (a copy being sent is never younger than that).
+    """
+    digest = hashlib.sha256(repr((_layout(), made_from)).encode("utf-8")).hexdigest()[:24]
+    stem = f"entries_template_{made_from.centre or 'all'}"
+    path = folder / f"{stem}_{digest}.xlsx"
+    if not path.exists():
+        write_offer(path, made_from)
+        old = time.time() - 3600
+        for other in folder.glob(f"{stem}_*.xlsx"):
+            if other != path and other.stat().st_mtime < old:
+                other.unlink(missing_ok=True)
+    return path
+
+
+@cache
+def _layout() -> str:
+    """A digest of this module's source: a cached template is never one an older layout made."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def _offer(con: Connection, centre: str | None, on: dt.date) -> _Offer:

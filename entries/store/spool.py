@@ -102,8 +102,9 @@ def unspool(path: Path) -> None:
 
 
 # Folders of the spool that other services keep while a night runs beside them (the portal's
-# uploads, an onboarding's reader files): each removes its own dead processes' leftovers.
-SERVICES = ("portal", "onboard")
+# uploads, an onboarding's reader files, the portal's blank templates): each removes its own dead
+# processes' leftovers.
+SERVICES = ("portal", "onboard", "templates")
 
 
 def sweep(folder: Path, keep: Iterable[Path] = ()) -> int:

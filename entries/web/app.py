@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from entries.core.errors import StoreBusy
 from entries.core.limits import ReadLimits
-from entries.reports.template import write_template
+from entries.reports.template import cached_template, read_offer
 from entries.store.centres import centre_name, is_known_centre
 from entries.web import amend, entry_form
 from entries.web.middleware import BodyLimit, CatchAll, SecurityHeaders
@@ -64,27 +64,17 @@ async def home(request: Request) -> Response:
 async def template_download(request: Request) -> Response:
     user, _ = await user_of(request)
     centre = centre_for(user, request.query_params.get("centre"))
-    folder = Path(tempfile.mkdtemp(prefix="template-", dir=private_folder(portal_of(request).uploads)))
-    path = folder / f"entries_template_{centre}.xlsx"
+    portal = portal_of(request)
 
-    def make() -> None:
-        with portal_of(request).store() as con:
+    def make() -> Path:
+        with portal.store() as con:  # the offer read under the store's lock, the workbook written outside it
             if not is_known_centre(con, centre):  # an operator's typing slip: said, never a 500
                 raise HTTPException(404, f"There is no centre {centre} on record.")
-            write_template(path, con, centre)
+            offer = read_offer(con, centre)
+        return cached_template(private_folder(portal.templates), offer)
 
-    try:
-        await run_in_threadpool(make)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return FileResponse(path, filename=path.name, background=_cleanup(folder))
-
-
-def _cleanup(folder: Path):
-    from starlette.background import BackgroundTask
-
-    return BackgroundTask(shutil.rmtree, folder, ignore_errors=True)
+    path = await run_in_threadpool(make)
+    return FileResponse(path, filename=f"entries_template_{centre}.xlsx")
 
 
 async def upload_page(request: Request) -> Response:

@@ -62,6 +62,7 @@ class Portal:
         self.limits = limits or ReadLimits()
         self._lock = threading.Lock()
         self.uploads = self.db.parent / "spool" / "portal"
+        self.templates = self.db.parent / "spool" / "templates"  # blank templates: no personal data
 
     @contextmanager
     def store(self) -> Iterator[Connection]:
