@@ -102,6 +102,19 @@ def prefect_harness():
 
 
 @pytest.fixture
+def libreoffice() -> str:
+    """LibreOffice, for the print tests (tests/printing.py); they skip, saying why, where it is not installed."""
+    from tests.printing import soffice
+
+    found = soffice()
+    if found is None or shutil.which("pdfinfo") is None:
+        pytest.skip(
+            "no LibreOffice: Debian's libreoffice-calc and poppler-utils are not installed (.ci/run installs them)"
+        )
+    return found
+
+
+@pytest.fixture
 def chromium() -> str:
     """Debian's chromium, for the browser tests; they skip, saying why, where it is not installed."""
     found = shutil.which("chromium") or shutil.which("chromium-browser")
