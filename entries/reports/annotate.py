@@ -32,18 +32,29 @@ goes after the entries sheet, not before it, because the reader reads the sheet 
 else the first visible sheet (`entries.intake.xlsx_package.choose_sheet`): put first, it would be read
 instead of the centre's rows.
 
-**Printing.** The entries sheet, the Errors sheet and the banner print on A4 landscape, one page
-wide, as many pages tall as needed, with the header row repeated on every page (a print area the
-centre set is cleared, so the status column prints too).
+**Printing** (`entries.reports.annotate_print`). Each sheet prints on A4, landscape when it is
+wider than a portrait page (the entries sheet always is), fitted to one page wide only, never to
+a whole page (a long file would shrink to 5 pt), as many pages tall as needed, with the header row
+repeated on every page, grid lines, narrow margins and a footer giving the file's reference (the
+claim number or the file's name, never personal data) and `Page N of M`; a print area the centre
+set is cleared, so the status column prints too. Each column of the entries sheet is made as wide
+as its widest value (capped), its heading wrapping at its words, so the template's 16 columns and
+the status column print at more than half of full size (about 58% where LibreOffice lays Calibri
+out in the wider DejaVu Sans, as on a server without Microsoft's fonts; more where it has them).
+A row with an issue is made tall enough for its status, and all its cells are put at the top of
+the row and wrapped, so its values stand level with the first line of its status and each red
+block reads as the row it is on, not the one above.
 
 **Cost.** The marking costs what the issues need, not what the file holds: only the cells of
 issues, the status cells of rows with an issue and a bounded number of others (the status header,
-the banner, the Errors sheet's lines) are written or styled, and each distinct style is built once
-and then shared; the header row is read once, only when a header issue names a label. The one
+the banner, the Errors sheet's lines), the other cells of rows with an issue (top-aligned) and
+the header row's labels (wrapped) are written or styled, and each distinct style is built once
+and then shared; the header row is read once more only when a header issue names a label. The one
 exception is an accepted file's green `OK`, one cell per clean row. A file rejected for its header
 (no row issues) has no data row touched at all. What remains in
 proportion to the file is openpyxl itself: loading the centre's workbook (read-write, in this
-process), dropping its hyperlinks (a look at every cell), finding its last used column, and saving
+process), dropping its hyperlinks (a look at every cell), finding its last used column, measuring
+each column's widest value (a look at every value, to set the column widths), and saving
 it (with `make_text_safe` over every cell, then the saved package checked); for a CSV upload,
 building the workbook from its rows.
 
@@ -62,7 +73,8 @@ in this process, without the reader's size limits.
 **Where each part is.** This module decides and orders; the work is done by
 `entries.reports.annotate_sources` (the workbook the marks go on: the centre's, or one built from
 a CSV), `annotate_cells` (issues placed on cells and the status column), `annotate_sheets` (the
-Errors sheet and the banner), `annotate_styles` (colours, row heights, printing) and
+Errors sheet and the banner), `annotate_styles` (colours, row heights), `annotate_print` (page
+set-up, footer, column widths) and
 `annotate_safety` (links and macros dropped, the saved package checked).
 """
 
@@ -81,10 +93,10 @@ from entries.core.rules import Issue
 from entries.core.status import ACCEPTED
 from entries.intake.headers import TEMPLATE_COLUMNS
 from entries.reports.annotate_cells import mark_issues, row_number
+from entries.reports.annotate_print import print_on_a4
 from entries.reports.annotate_safety import check_package
 from entries.reports.annotate_sheets import ERRORS_COLUMNS, add_banner, add_errors_sheet
 from entries.reports.annotate_sources import csv_workbook, load_centre_sheet
-from entries.reports.annotate_styles import print_on_a4
 from entries.reports.files import write_csv_atomically, write_xlsx_atomically
 
 
@@ -100,6 +112,7 @@ def write_annotated(
     issues: list[Issue],
     stem: str,
     status: str | None = None,
+    reference: str | None = None,
 ) -> tuple[Path, Path]:
     """Write `<stem>.annotated.xlsx` and `<stem>.errors.csv` into out_dir; return both paths.
 
@@ -109,7 +122,9 @@ def write_annotated(
     the rows are laid out in TEMPLATE_COLUMNS order. `header_row` is the spreadsheet row of the
     header; `rows` the Intake's rows (int column `row` plus the template columns as text);
     `issues` every finding for the file. `status` is the file's status (docs/architecture.md §3);
-    None decides from the issues (rejected when any is an error). out_dir is created if missing;
+    None decides from the issues (rejected when any is an error). `reference` is printed in every
+    page's footer (the claim number or the file's name, never personal data); None prints `stem`.
+    out_dir is created if missing;
     each file is written under a temporary name and moved into place. Raises ValueError for a bad
     stem, an unknown format or sheet, merged ranges too large to load safely, a sheet with no
     free column for the status, or a saved copy that still holds a link or a macro.
@@ -135,10 +150,13 @@ def write_annotated(
 
     header_at = row_number(header_row)
     status_col = mark_issues(ws, header_at, cell_positions, rows, ordered, rejected=rejected)
-    print_on_a4(ws, header_at)
+    footer = stem if reference is None else reference
+    print_on_a4(ws, header_at, status_col, footer)
     errors_ws = add_errors_sheet(wb, ordered)
+    print_on_a4(errors_ws, 1, len(ERRORS_COLUMNS), footer)
     if rejected:
         banner = add_banner(wb, ws, errors_ws.title, status_col, header_at, ordered, status)
+        print_on_a4(banner, None, 1, footer)
         _open_on(wb, banner)
     xlsx_path = out_dir / f"{stem}.annotated.xlsx"
     csv_path = out_dir / f"{stem}.errors.csv"

@@ -4,8 +4,10 @@
 
 In: the worksheet, the header row, the template columns' sheet positions, the Intake's rows and
 the issues in report order. Out: the marked sheet (changed in place) and the status column's index.
-Only the cells of issues, the status cells of their rows and (in an accepted file) the `OK` of
-each clean row are touched.
+Only the cells of issues, the cells and status cells of their rows (top-aligned, so a tall row's
+values stand level with its status), the header row (wrapped) and (in an accepted file) the `OK`
+of each clean row are touched; the columns are made as wide as their values
+(`entries.reports.annotate_print.fit_columns`).
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from entries.core.rules import Issue
 from entries.intake.column_letters import column_index
-from entries.reports.annotate_styles import SharedStyles, bold, fit_height, wrapped_lines
+from entries.reports.annotate_print import fit_columns
+from entries.reports.annotate_styles import SharedStyles, bold, fit_height, top_wrapped, wrapped_lines
 from entries.reports.files import legal_text, put
 
 STATUS_HEADER = "Entry status"
 COMMENT_AUTHOR = "Entries check"
 OK_TEXT = "OK"
-STATUS_WIDTH = 60  # characters: the status column of a sheet with issue texts
+STATUS_WIDTH = 44  # characters: the status column of a sheet with issue texts
 MAX_ROW = 1_048_576  # Excel's sheet size
 MAX_COLUMN = 16_384
 _SEVERITY_ORDER = {"error": 0, "warning": 1}
@@ -48,8 +51,8 @@ def mark_issues(
     """Colour and comment the cells in `issues`, and add the status column to `ws`; return its index.
 
     `positions` are 0-based sheet columns; `issues` are already in report order. Only the cells of
-    issues and the status cells of their rows are touched, plus, in an accepted file, an `OK` on
-    each row without an issue.
+    issues, the cells and status cells of their rows and the header row are touched, plus, in an
+    accepted file, an `OK` on each row without an issue; each column is made as wide as its values.
     """
     on_cell: dict[tuple[int, int], list[Issue]] = defaultdict(list)
     on_row: dict[int, list[Issue]] = defaultdict(list)  # shown on the status cell
@@ -58,6 +61,7 @@ def mark_issues(
     if status_col > MAX_COLUMN:
         raise ValueError("the sheet has no free column for the entry status")
     labels = _header_labels(ws, header_at, status_col, issues, positions)
+    fit_columns(ws, status_col - 1, header_at)
     for item in issues:
         row = row_number(item.row)
         if row is None:
@@ -102,7 +106,9 @@ def mark_issues(
             text = _status_text(found)
             cell = put(ws, row, status_col, text)
             styles.severity(cell, worst, wrap=True)
-            fit_height(ws, row, wrapped_lines(text, STATUS_WIDTH))
+            # The row is made tall for its status: its own cells go to the top, level with the
+            # status's first line, so they do not sit at the bottom beside the next row's marks.
+            fit_height(ws, row, max(wrapped_lines(text, STATUS_WIDTH), _align_top(ws, row, status_col, styles)))
             with_text = True
         if on_row.get(row):
             _set_comment(cell, on_row[row])
@@ -118,6 +124,21 @@ def mark_issues(
                 put(ws, row, status_col, OK_TEXT)._style = copy(ok_style)  # type: ignore[attr-defined]
     ws.column_dimensions[get_column_letter(status_col)].width = STATUS_WIDTH if with_text else 28
     return status_col
+
+
+def _align_top(ws: Worksheet, row: int, status_col: int, styles: SharedStyles) -> int:
+    """Top-align and wrap the cells of `row` left of the status (each keeps its value and its other
+    formatting); return how many lines the longest of them wraps to at its column's width."""
+    lines = 1
+    for col in range(1, status_col):
+        cell = ws._cells.get((row, col))
+        if cell is None or cell.value is None or isinstance(cell, MergedCell):
+            continue
+        styles.apply(cell, "top", top_wrapped)
+        if isinstance(cell.value, str):
+            width = ws.column_dimensions[get_column_letter(col)].width or 13
+            lines = max(lines, wrapped_lines(cell.value, int(width)))
+    return lines
 
 
 def _header_labels(

@@ -28,7 +28,6 @@ from entries.reports.annotate_styles import (
     SharedStyles,
     bold,
     fit_height,
-    print_on_a4,
     severity_colours,
     wrap_text,
     wrapped_lines,
@@ -54,7 +53,7 @@ BANNER_WIDTH = 100  # characters: fits A4 landscape at full size
 
 
 def add_errors_sheet(wb: Workbook, issues: list[Issue]) -> Worksheet:
-    """Append the issues sheet: one line per issue, bold frozen header, autofilter, printable."""
+    """Append the issues sheet: one line per issue, bold frozen header, autofilter, wrapped to print."""
     ws = wb.create_sheet(_free_title(wb, ERRORS_SHEET, ERRORS_SHEET_FALLBACK))
     styles = SharedStyles()
     for col, name in enumerate(ERRORS_COLUMNS, start=1):
@@ -79,7 +78,6 @@ def add_errors_sheet(wb: Workbook, issues: list[Issue]) -> Worksheet:
     ws.auto_filter.ref = f"A1:F{len(issues) + 1}"
     for letter, width in zip("ABCDEF", widths, strict=True):
         ws.column_dimensions[letter].width = width
-    print_on_a4(ws, 1)
     return ws
 
 
@@ -163,7 +161,6 @@ def add_banner(
         styles.apply(put(ws, row, 1, text), kind, looks[kind])
         fit_height(ws, row, wrapped_lines(text, BANNER_WIDTH))
     ws.row_dimensions[1].height = 30
-    print_on_a4(ws, None)
     return ws
 
 

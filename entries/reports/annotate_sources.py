@@ -18,7 +18,6 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -93,7 +92,6 @@ def csv_workbook(header_row: int, rows: pd.DataFrame, laid_out: tuple[str, ...])
     bold = Font(bold=True)
     for col, name in enumerate(laid_out, start=1):
         put(ws, header_at, col, name).font = bold
-        ws.column_dimensions[get_column_letter(col)].width = max(len(name) + 4, 12)
     columns = [c for c in laid_out if c in rows.columns]
     for record in rows[["row", *columns]].itertuples(index=False, name=None):
         row = row_number(record[0])

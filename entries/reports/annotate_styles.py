@@ -1,4 +1,5 @@
-"""How the marks on the annotated workbook look: colours, bold and wrapped text, row heights, printing.
+"""How the marks on the annotated workbook look: colours, bold and wrapped text, row heights (the page set-up is
+`entries.reports.annotate_print`).
 
 The colours are Excel's own "Bad", "Neutral" and "Good" cell styles, so they read as Excel users
 expect. `SharedStyles` works each distinct style out once per sheet and shares it, so marking
@@ -13,7 +14,6 @@ from copy import copy
 
 from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.styles import Alignment, PatternFill
-from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 # Excel's own "Bad", "Neutral" and "Good" cell styles, so the colours read as Excel users expect.
@@ -85,6 +85,14 @@ def wrap_text(cell: Cell | MergedCell) -> None:
     cell.alignment = WRAP
 
 
+def top_wrapped(cell: Cell | MergedCell) -> None:
+    """Wrap the cell's text and put it at the top of its row, keeping its other alignment settings."""
+    own = cell.alignment
+    cell.alignment = Alignment(
+        horizontal=own.horizontal, vertical="top", wrap_text=True, indent=own.indent, text_rotation=own.text_rotation
+    )
+
+
 def wrapped_lines(text: str, width: int) -> int:
     """How many lines `text` takes wrapped in a column `width` characters wide (a generous guess)."""
     return sum(max(1, math.ceil(len(line) / max(width - 2, 1))) for line in text.split("\n"))
@@ -102,18 +110,3 @@ def fit_height(ws: Worksheet, row: int, lines: int) -> None:
     dimension = ws.row_dimensions[row]
     if dimension.height is None or dimension.height < height:
         dimension.height = height
-
-
-def print_on_a4(ws: Worksheet, title_row: int | None) -> None:
-    """A4 landscape, one page wide and as many tall as needed, `title_row` repeated on each page."""
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0  # as many pages down as the rows need
-    if ws.sheet_properties.pageSetUpPr is None:
-        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    else:
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_area = None  # a centre's own print area would leave the status column off the page
-    if title_row is not None:
-        ws.print_title_rows = f"{title_row}:{title_row}"
