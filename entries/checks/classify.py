@@ -174,7 +174,11 @@ def _top_ups(lines: pd.DataFrame, active: pd.DataFrame) -> list[Issue]:
 
 def _moves_down(lines: pd.DataFrame, active: pd.DataFrame, achieved: pd.DataFrame, t: dict) -> list[Issue]:
     """Moving down replaces the full award entry of the larger qualification (CLS_02 without one) when
-    the candidate has achieved the smaller one's mandatory units and guided learning hours (CLS_03)."""
+    the candidate has achieved the smaller one's mandatory units and guided learning hours (CLS_03).
+
+    CLS_03 says exactly what is still needed: the mandatory units not achieved, and the hours the
+    optional units must make once those are achieved (none when the mandatory units alone make
+    them)."""
     moves = lines.loc[
         lines["kind"] == "move_down", ["cand_key", "from_qualification_code", "qualification_code", "suite_id", "row"]
     ]
@@ -201,14 +205,18 @@ def _moves_down(lines: pd.DataFrame, active: pd.DataFrame, achieved: pd.DataFram
         rules[rules["status"] == "mandatory"], on="qualification_code"
     )
     mandatory = mandatory.merge(done.assign(_done=True), on=["cand_key", "suite_id", "unit_number"], how="left")
-    missing = (
-        mandatory[mandatory["_done"].isna()]
-        .sort_values("unit_number")
-        .groupby("line")["unit_number"]
-        .agg(lambda units: ", ".join(str(int(u)) for u in units))
-    )
-    # Guided learning hours of the achieved units that count towards the smaller qualification.
     units = t["units"][["suite_id", "unit_number", "glh"]].astype({"unit_number": "int64"})
+    not_done = (
+        mandatory[mandatory["_done"].isna()]
+        .drop_duplicates(["line", "unit_number"])
+        .merge(units, on=["suite_id", "unit_number"], how="left")
+        .sort_values("unit_number")
+    )
+    missing = not_done.groupby("line")["unit_number"].agg(lambda listed: _units_phrase([int(u) for u in listed]))
+    # The missing mandatory units' hours count once they are achieved: what is short is what the
+    # optional units must still make up, never hours the missing mandatory units already give.
+    missing_hours = not_done["glh"].fillna(0).astype("int64").groupby(not_done["line"]).sum()
+    # Guided learning hours of the achieved units that count towards the smaller qualification.
     counted = (
         moves[["line", "cand_key", "suite_id", "qualification_code"]]
         .merge(done, on=["cand_key", "suite_id"])
@@ -220,7 +228,11 @@ def _moves_down(lines: pd.DataFrame, active: pd.DataFrame, achieved: pd.DataFram
     moves = moves.merge(target, on="qualification_code", how="left")
     moves["missing"] = moves["line"].map(missing)
     moves["hours"] = moves["line"].map(hours).fillna(0).astype("int64")
-    moves["short"] = moves["target_glh"].astype("int64") - moves["hours"]
+    moves["short"] = (
+        moves["target_glh"].astype("int64")
+        - moves["hours"]
+        - moves["line"].map(missing_hours).fillna(0).astype("int64")
+    )
     ready = moves["missing"].isna() & (moves["short"] <= 0)
     _replaced(lines, moves[ready])
     for row, code, units_missing, short in zip(
@@ -230,11 +242,18 @@ def _moves_down(lines: pd.DataFrame, active: pd.DataFrame, achieved: pd.DataFram
         moves.loc[~ready, "short"],
         strict=True,
     ):
-        parts = [] if pd.isna(units_missing) else [f"units {units_missing}"]
+        parts = [] if pd.isna(units_missing) else [f"mandatory {units_missing}"]
         if short > 0:
-            parts.append(f"{short} more guided learning hours from its other units")
-        issues.append(issue("CLS_03", row=int(row), target=code, missing=" and ".join(parts)))
+            parts.append(f"optional units making {short} more guided learning hour{'' if short == 1 else 's'}")
+        issues.append(issue("CLS_03", row=int(row), target=code, missing=", and ".join(parts)))
     return issues
+
+
+def _units_phrase(numbers: list[int]) -> str:
+    """`unit 2`, `units 1 and 2`, `units 1, 2 and 3`: unit numbers as a sentence lists them."""
+    if len(numbers) == 1:
+        return f"unit {numbers[0]}"
+    return "units " + ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
 
 
 def _beyond_the_limit(lines: pd.DataFrame, past: pd.DataFrame, t: dict) -> list[Issue]:
