@@ -17,7 +17,18 @@ from entries.core.series import SERIES_ANCHORED, parse_series_cells
 from entries.intake.uci import check_letters_valid
 from entries.intake.uln import check_digits_valid, placeholder_mask
 
-NAME_PUNCTUATION = " .'-\u2019"
+# Apostrophes and hyphens as word processors and MIS exports type them (O’Neill, Smith‑Jones): name
+# punctuation, not letters, so never "accented" (NAM_04); NAM_08 says they print as the plain ones.
+TYPOGRAPHIC_PUNCTUATION = {
+    "\u2018": "'",  # left single quotation mark
+    "\u2019": "'",  # right single quotation mark, the curly apostrophe
+    "\u02bc": "'",  # modifier letter apostrophe
+    "\u2010": "-",  # hyphen
+    "\u2011": "-",  # non-breaking hyphen
+    "\u2012": "-",  # figure dash
+    "\u2013": "-",  # en dash
+}
+NAME_PUNCTUATION = " .'-" + "".join(TYPOGRAPHIC_PUNCTUATION)
 CONTROL = r"[\x00-\x08\x0b-\x1f\x7f]"
 INVISIBLE = "\u00a0\u200b\u200c\u200d\u2060\ufeff"
 MAX_CELL = 32_767  # Excel's own cell limit: longer text would be cut on the way back to the centre
@@ -82,8 +93,18 @@ def disallowed_characters(value: str) -> str:
     return " ".join(found)
 
 
+def _plain_punctuation(s: pd.Series) -> pd.Series:
+    return s.str.translate(str.maketrans(TYPOGRAPHIC_PUNCTUATION))
+
+
 def _ascii_letters(s: pd.Series) -> pd.Series:
-    return tidy_name(s).str.fullmatch(r"[\x00-\x7f]*")
+    # Typographic apostrophes and hyphens are not accents: they are NAM_08's, not this rule's.
+    return _plain_punctuation(tidy_name(s)).str.fullmatch(r"[\x00-\x7f]*")
+
+
+def _plain_apostrophes_and_hyphens(s: pd.Series) -> pd.Series:
+    tidy = tidy_name(s)
+    return _plain_punctuation(tidy) == tidy
 
 
 def _name_checks(required: bool) -> list[pa.Check]:
@@ -91,6 +112,7 @@ def _name_checks(required: bool) -> list[pa.Check]:
         _check("NAM_01" if required else "NAM_02", lambda s: ~_blank(s)),
         _check("NAM_03", _name_letters_only),
         _check("NAM_04", _ascii_letters),
+        _check("NAM_08", _plain_apostrophes_and_hyphens),
         _check("NAM_05", lambda s: ~s.str.contains(CONTROL, regex=True)),
         _check("NAM_06", lambda s: tidy_name(s) == s),
         _check("CELL_06", lambda s: s.str.len() <= MAX_CELL),

@@ -178,6 +178,7 @@ ROW_RULES: dict[str, Producer] = {
     "NAM_05": rows({"Surname": "Sm\x0bith"}),
     "NAM_06": rows({"Surname": "Le  Roux"}),
     "NAM_07": rows({"Surname": "Featherstonehaugh-Wolfeschlegel", "Forenames": "Amelia Jane"}),
+    "NAM_08": rows({"Surname": "O\u2019Neill"}),
     "CELL_06": rows({"Surname": "a" * 32_768}),
     "SEX_01": rows({"Sex": "X"}),
     "SEX_02": rows({"Sex": "Male"}),

@@ -87,9 +87,30 @@ RULES = [
         "NAM_03",
         "Surname",
         [{"Surname": "Sm1th"}, {"Surname": "Smith!"}, {"Surname": "=HYPERLINK(1)"}],
-        [{"Surname": "O'Brien"}, {"Surname": "Smith-Jones"}, {"Surname": "St. John"}, {"Surname": "Nguyễn"}],
+        [
+            {"Surname": "O'Brien"},
+            {"Surname": "Smith-Jones"},
+            {"Surname": "St. John"},
+            {"Surname": "Nguyễn"},
+            {"Surname": "O\u2019Neill"},
+            {"Surname": "O\u2018Neill"},
+            {"Surname": "Smith\u2010Jones"},
+            {"Surname": "Smith\u2011Jones"},
+        ],
     ),
-    ("NAM_04", "Forenames", [{"Forenames": "Zoë"}, {"Forenames": "Siân"}], [{"Forenames": "Zoe"}]),
+    (
+        "NAM_04",
+        "Forenames",
+        [{"Forenames": "Zoë"}, {"Forenames": "Siân"}, {"Forenames": "Renée\u2011Claire"}],
+        [{"Forenames": "Zoe"}, {"Forenames": "O\u2019Neill"}, {"Forenames": "Anne\u2011Marie"}],
+    ),
+    # Typographic apostrophes and hyphens are name punctuation, not accents: a warning of their own.
+    (
+        "NAM_08",
+        "Surname",
+        [{"Surname": "O\u2019Neill"}, {"Surname": "O\u02bcNeill"}, {"Surname": "Smith\u2010Jones"}],
+        [{"Surname": "O'Neill"}, {"Surname": "Smith-Jones"}, {"Surname": "Zoë"}],
+    ),
     ("NAM_05", "Surname", [{"Surname": "Sm\x00ith"}, {"Surname": "Sm\x0bith"}], [{"Surname": "Smith"}]),
     (
         "NAM_06",
