@@ -108,16 +108,23 @@ def set_aside_reports(out_dir: Path, uploads: Iterable[dict], folder: str) -> li
 
 
 def write_xlsx_streamed(
-    path: Path, sheet: str, rows: Iterable[StyledRow], widths: Sequence[float] = (), *, freeze_header: bool = False
+    path: Path,
+    sheet: str,
+    rows: Iterable[StyledRow],
+    widths: Sequence[float] = (),
+    *,
+    freeze_header: bool = False,
+    reference: str = "",
 ) -> Path:
     """Write a new one-sheet workbook row by row (entries.reports.xlsx_stream), atomically.
 
     For reports built from the store (confirmations, invoices, history, the finance summary):
     constant memory, one string per row. Text is always a string cell (never a formula) that reads
-    back unchanged; `Pence` becomes pounds in Excel's currency format; the document time is fixed:
-    same rows, same bytes. `freeze_header` keeps the first row in view.
+    back unchanged; `Pence` becomes pounds in Excel's currency format, a date a date cell; the
+    document time is fixed: same rows, same bytes. `freeze_header` keeps the first row in view;
+    `reference` (an invoice or claim number) is printed in every page's footer.
     """
-    return write_workbook_streamed(path, [Sheet(sheet, rows, widths, freeze_header)])
+    return write_workbook_streamed(path, [Sheet(sheet, rows, widths, freeze_header, reference)])
 
 
 def write_workbook_streamed(path: Path, sheets: Sequence[Sheet]) -> Path:
