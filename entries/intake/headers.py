@@ -49,9 +49,8 @@ ALIASES_PATH = Path(__file__).with_name("header_aliases.csv")
 # schema's CELL_06; no cell may hold more than Excel's own limit, which intake checks (CELL_06).
 MAX_CELL_TEXT = 32_767
 NAME_COLUMNS: tuple[str, ...] = ("Surname", "Forenames")
-# A header label is echoed in a message only when it looks like one: short, with a letter, and not
-# shaped like a value (a number, a date, a UCI, a single letter such as a sex).
-MAX_LABEL = 40
+# Cell text shaped like an entry's value (a number, a date, a UCI, a single letter such as a sex): a
+# first row of these is data, not a header. No message quotes a heading, whatever its shape.
 _VALUE_SHAPE = re.compile(
     r"[+-]?\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?"  # numbers, codes, serials
     r"|\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"  # dates
@@ -115,20 +114,6 @@ def match_headers(
 def looks_like_value(text: str) -> bool:
     """True for cell text shaped like an entry's value rather than a column name."""
     return bool(_VALUE_SHAPE.fullmatch(text.strip()))
-
-
-def safe_label(label: str, position: int) -> str:
-    """The header label to quote in a message: the label itself when it looks like a column name,
-    else its column letter (a value-shaped or long cell may be a candidate's data)."""
-    text = label.strip()
-    label_like = text and len(text) <= MAX_LABEL and any(ch.isalpha() for ch in text)
-    if label_like and not looks_like_value(text) and all(ch.isprintable() for ch in text):
-        return text
-    index, letters = position + 1, ""
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def looks_like_data(labels: list[str], match: HeaderMatch) -> bool:

@@ -22,7 +22,6 @@ from entries.intake.headers import (
     UNIT_COLUMNS,
     looks_like_data,
     match_headers,
-    safe_label,
 )
 from entries.intake.reader import RawSheet
 
@@ -148,7 +147,8 @@ def take_in(sheet: RawSheet) -> Intake:
     labels = ["" if (header_row, p) in errors else str(v).strip() for p, v in enumerate(cells.iloc[header_at].tolist())]
     found = match_headers(labels)
     issues: list[Issue] = warnings
-    if looks_like_data(labels, found):
+    headerless = looks_like_data(labels, found)
+    if headerless:
         # A candidate's row where the header should be: say so once, never quoting its cells.
         issues.append(issue("HDR_04", expected=", ".join(TEMPLATE_COLUMNS)))
     else:
@@ -186,7 +186,9 @@ def take_in(sheet: RawSheet) -> Intake:
     if len(rows) and rows.iloc[0, 1:].str.casefold().str.contains(HELP_MARKER, regex=False).any():
         issues.append(issue("HELP_01", row=int(rows.at[0, "row"])))
         rows = rows.iloc[1:].reset_index(drop=True)
-    if rows.empty and not errors:
+    if rows.empty and not errors and not headerless:
+        # A header and nothing under it. A first row of data alone (HDR_04) is no header row at
+        # all: the file is rejected with that said, never told it is empty.
         raise EmptyUpload("FILE_19")
 
     issues += _flag_cells(sheet, rows, found.columns, labels)
@@ -224,7 +226,8 @@ def _flag_cells(sheet: RawSheet, rows: pd.DataFrame, columns: dict[str, int], la
         if position >= len(labels):
             column = None  # beyond the header (a ragged row's extra cells): the row's status carries it
         else:
-            column = by_position.get(position) or safe_label(labels[position], position)
+            # The template column, else the column letter: never the heading's text (it may be data).
+            column = by_position.get(position) or column_letters(position)
         found.append(issue(code, row=row, column=column, **params))
         if code == "CELL_01" and column is not None and column in rows.columns:
             # Never let an error cell pass as a blank: keep Excel's error text as its value.

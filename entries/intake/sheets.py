@@ -23,7 +23,7 @@ import pandas as pd
 from entries.core.limits import ReadLimits
 from entries.core.rules import Issue, issue
 from entries.intake.column_letters import column_letters
-from entries.intake.headers import header_key, match_headers, safe_label
+from entries.intake.headers import header_key, match_headers
 from entries.intake.reader import RawSheet, read_upload
 from entries.intake.sniff import Refused, sniff
 from entries.intake.xlsx_package import Package, check_container, read_workbook
@@ -233,10 +233,6 @@ def take_table(
     data_rows = set(rows["row"].tolist())
     for row, position, code, params in raw.flags:
         if row in data_rows:
-            column = by_position.get(position) or (
-                safe_label(labels[position], position)
-                if position < len(labels) and labels[position]
-                else column_letters(position)
-            )
+            column = by_position.get(position) or column_letters(position)  # never the heading's text
             issues.append(issue(code, file=file, row=row, column=column, **params))
     return rows, issues

@@ -47,7 +47,14 @@ from entries.intake.xlsx_package import (
     read_member,
     read_workbook,
 )
-from entries.intake.xlsx_scan import SheetScan, check_workbook, declared_within, scan_sheet, without_declared_extent
+from entries.intake.xlsx_scan import (
+    SheetScan,
+    check_workbook,
+    declared_usual,
+    declared_within,
+    scan_sheet,
+    without_declared_extent,
+)
 
 
 def _calamine_path(target: str) -> str:
@@ -63,6 +70,8 @@ def _plain(package: Package, workbook: Workbook, head: bytes, limits: ReadLimits
     zip names as the part names, targets calamine resolves to the same parts, no macro sheet, and
     a declared extent within the limits. Anything else is read through a one-sheet copy."""
     if workbook.strict or workbook.part != "xl/workbook.xml" or not declared_within(head, limits):
+        return False
+    if not declared_usual(head):  # a whole-row `1:4` or malformed dimension: calamine rejects some
         return False
     if any(s.kind != WORKSHEET and s.kind != "chartsheet" for s in workbook.sheets):
         return False
@@ -90,7 +99,9 @@ class _Plan:
     extras: tuple[str, ...] = ()  # zip names of parts the direct read must entity-check alongside
 
 
-def _plan(path: str, limits: ReadLimits) -> _Plan:
+def _plan(path: str, limits: ReadLimits, *, copy: bool = False) -> _Plan:
+    """How to read `path`; `copy` reads through a one-sheet copy even a package calamine could
+    read as it is (the second try, after calamine refused the original)."""
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
@@ -106,7 +117,8 @@ def _plan(path: str, limits: ReadLimits) -> _Plan:
             warnings, merged = check_workbook(package, workbook, chosen, limits)
             with zf.open(package.names[chosen.part.casefold()]) as fh:
                 head = fh.read(4096)
-            plan = _Plan(chosen, workbook.date1904, warnings, merged, _plain(package, workbook, head, limits))
+            direct = not copy and _plain(package, workbook, head, limits)
+            plan = _Plan(chosen, workbook.date1904, warnings, merged, direct)
             if plan.direct:  # the scan thread reads the sheet and checks the shared strings
                 plan.extras = tuple(package.names[p.casefold()] for p in (workbook.shared_strings, chosen.part) if p)
                 return plan
@@ -129,9 +141,30 @@ def read_xlsx(path: str, limits: ReadLimits, work_dir: str | None = None) -> tup
     parses (it releases the GIL), so the scan costs almost nothing; a refusal from the scan still
     refuses the file. Any other package is read through a one-sheet copy written into `work_dir`;
     a sheet whose declared extent is beyond the limits is scanned before the parser runs, and read
-    (with the declaration dropped) only if its real cells are within them.
+    (with the declaration dropped) only if its real cells are within them; an unusual declaration
+    (`1:4`) is dropped too. When calamine refuses a plain package as it is (a part it resolves or
+    parses its own way), the sheet is read once more through a one-sheet copy without its
+    declaration: the package was already opened and parsed here, so only a sheet calamine cannot
+    read even then is `FILE_02`.
     """
     plan = _plan(path, limits)
+    try:
+        return _read(path, plan, limits, work_dir)
+    except _ParserFailed as failed:
+        if not plan.direct:
+            raise Refused("FILE_02") from failed.__cause__
+    try:
+        return _read(path, _plan(path, limits, copy=True), limits, work_dir)
+    except _ParserFailed as failed:
+        raise Refused("FILE_02") from failed.__cause__
+
+
+class _ParserFailed(Exception):
+    """calamine raised while loading the sheet (its errors have no stable types; never their text)."""
+
+
+def _read(path: str, plan: _Plan, limits: ReadLimits, work_dir: str | None) -> tuple[pyarrow.Table, SheetScan, int]:
+    """One read of the sheet as `plan` says; `_ParserFailed` when calamine raises."""
     outcome: dict[str, Any] = {}
 
     def scan_original() -> None:
@@ -148,6 +181,8 @@ def read_xlsx(path: str, limits: ReadLimits, work_dir: str | None = None) -> tup
     xml = plan.xml
     if not plan.direct and not declared_within(xml[:4096], limits):
         outcome["flags"] = scan_sheet(xml, limits, plan.merged_elsewhere)  # real excess refused first
+        xml = without_declared_extent(xml)
+    elif not plan.direct and not declared_usual(xml[:4096]):
         xml = without_declared_extent(xml)
 
     def scan_copy() -> None:
@@ -180,7 +215,7 @@ def read_xlsx(path: str, limits: ReadLimits, work_dir: str | None = None) -> tup
     if "refused" in outcome:
         raise outcome["refused"]
     if failure is not None:
-        raise Refused("FILE_02") from failure
+        raise _ParserFailed() from failure
     scan_result = SheetScan(
         sheet=plan.sheet.name, date1904=plan.date1904, warnings=plan.warnings, flags=outcome["flags"]
     )

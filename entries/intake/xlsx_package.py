@@ -95,6 +95,10 @@ class Relationship:
     raw: str = ""
 
 
+# The `state` values that hide a sheet (ECMA-376 ST_SheetState), compared case-insensitively.
+HIDDEN_STATES = frozenset({"hidden", "veryhidden"})
+
+
 @dataclass(frozen=True)
 class Sheet:
     """A sheet the workbook lists, in workbook order: name, visibility, relationship kind ('' when
@@ -104,6 +108,12 @@ class Sheet:
     state: str
     kind: str
     part: str | None
+
+    @property
+    def visible(self) -> bool:
+        """Shown as a tab: every state but `hidden` and `veryHidden` (writers also use `show`,
+        `visible` or nothing at all for a shown sheet)."""
+        return self.state.strip().casefold() not in HIDDEN_STATES
 
 
 class Package:
@@ -225,7 +235,7 @@ def choose_sheet(sheets: list[Sheet]) -> Sheet:
     chart sheets and dialog sheets are never read."""
     worksheets = [s for s in sheets if s.kind == WORKSHEET]
     named = [s for s in worksheets if s.name.strip().casefold() == "entries"]
-    visible = [s for s in worksheets if s.state == "visible"]
+    visible = [s for s in worksheets if s.visible]
     if named:
         return named[0]
     if visible:

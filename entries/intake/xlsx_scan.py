@@ -18,6 +18,27 @@ from entries.intake.column_letters import column_index, column_letters
 from entries.intake.sniff import Refused
 from entries.intake.xlsx_package import MACRO_SHEETS, WORKSHEET, Package, Sheet, Workbook
 
+# The error values a cell can hold (ECMA-376 ST_CellType "e"; Excel 365's newer ones too).
+EXCEL_ERRORS = frozenset(
+    {
+        "#NULL!",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#N/A",
+        "#GETTING_DATA",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#BUSY!",
+        "#UNKNOWN!",
+        "#PYTHON!",
+    }
+)
 # Sheets the entries template itself carries; their data is expected, not a stray copy of entries.
 TEMPLATE_SHEETS = {"help", "lists"}
 
@@ -34,6 +55,8 @@ _ROW_NUMBER = re.compile(rb'<row [^>]*?\br="(\d+)"')
 _HAS_VALUE = re.compile(rb"<v>|<v |<is>")
 _DIMENSION = re.compile(rb'<dimension ref="(?:[A-Z]{1,3}\d+:)?([A-Z]{1,3})(\d+)"')
 _DIMENSION_ELEMENT = re.compile(rb"<(?:[\w.\-]+:)?dimension\b[^>]*/>")
+_DIMENSION_REF = re.compile(rb'\bref="([^"]*)"')
+_USUAL_REF = re.compile(rb"[A-Z]{1,3}[1-9]\d{0,6}(?::[A-Z]{1,3}[1-9]\d{0,6})?")
 
 
 def _beyond_columns(xml: bytes, max_columns: int) -> bool:
@@ -123,7 +146,7 @@ def check_workbook(
         if sheet.kind in MACRO_SHEETS:
             warnings.append(("SHEET_03", {"sheet": sheet.name}))
         elif sheet.name.strip().casefold() not in TEMPLATE_SHEETS and _HAS_VALUE.search(xml):
-            warnings.append(("SHEET_01" if sheet.state == "visible" else "SHEET_02", {"sheet": sheet.name}))
+            warnings.append(("SHEET_01" if sheet.visible else "SHEET_02", {"sheet": sheet.name}))
     if workbook.styles is not None:
         check_styles(package.read(workbook.styles), limits)
     return warnings, merged
@@ -142,9 +165,7 @@ def scan_sheet(xml: bytes, limits: ReadLimits, merged_elsewhere: int = 0) -> lis
     flags: list[tuple[int, int, str, str]] = []
     # Each pattern runs only when its marker occurs at all: a plain substring test is ~50x faster.
     for m in _ERROR_CELL.finditer(xml) if b't="e"' in xml else ():
-        flags.append(
-            (int(m.group(2)), column_index(m.group(1).decode()), "CELL_01", m.group(3).decode("utf-8", "replace")[:20])
-        )
+        flags.append((int(m.group(2)), column_index(m.group(1).decode()), "CELL_01", _error_text(m.group(3))))
     for m in _FORMULA.finditer(xml) if b"<f" in xml else ():
         start = xml.rfind(b"<c ", 0, m.start())
         end = xml.find(b"</c>", m.start())
@@ -171,6 +192,13 @@ def scan_sheet(xml: bytes, limits: ReadLimits, merged_elsewhere: int = 0) -> lis
     return flags
 
 
+def _error_text(value: bytes) -> str:
+    """The error an error cell holds, as Excel shows it; `#ERROR` for any other text a writer put
+    there (never quoted: it is the file's own text)."""
+    text = value.decode("utf-8", "replace").strip().upper()
+    return text if text in EXCEL_ERRORS else "#ERROR"
+
+
 def declared_within(head: bytes, limits: ReadLimits) -> bool:
     """False when the sheet's declared `<dimension>` reaches past the row or column limit.
 
@@ -181,6 +209,17 @@ def declared_within(head: bytes, limits: ReadLimits) -> bool:
     if m is None:
         return True
     return column_index(m.group(1).decode()) < limits.max_columns and int(m.group(2)) <= limits.max_rows + 1
+
+
+def declared_usual(head: bytes) -> bool:
+    """False when the sheet's `<dimension>` is not a cell or a range of cells as Excel writes it
+    (`A1`, `A1:P4`): a whole-row (`1:4`) or whole-column (`A:P`) reference, `$` signs, an empty or
+    a malformed one. The parser rejects some of these, so such a sheet is read with it dropped."""
+    m = _DIMENSION_ELEMENT.search(head)
+    if m is None:
+        return True
+    ref = _DIMENSION_REF.search(m.group(0))
+    return ref is not None and _USUAL_REF.fullmatch(ref.group(1)) is not None
 
 
 def without_declared_extent(xml: bytes) -> bytes:
