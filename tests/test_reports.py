@@ -151,11 +151,12 @@ def seed(con) -> None:
 
 
 def xlsx_cells(path: Path) -> dict:
-    """Every sheet's cell values as rows, and every cell's non-General number format."""
+    """Every sheet's cell values as rows (a date cell as its ISO date: its format, in "formats",
+    says it is a date), and every cell's non-General number format."""
     wb = openpyxl.load_workbook(path)
     out: dict = {"sheets": {}, "formats": {}}
     for ws in wb.worksheets:
-        out["sheets"][ws.title] = [list(row) for row in ws.iter_rows(values_only=True)]
+        out["sheets"][ws.title] = [[_plain(v) for v in row] for row in ws.iter_rows(values_only=True)]
         out["formats"][ws.title] = {
             cell.coordinate: cell.number_format
             for row in ws.iter_rows()
@@ -163,6 +164,13 @@ def xlsx_cells(path: Path) -> dict:
             if cell.value is not None and cell.number_format != "General"
         }
     return out
+
+
+def _plain(value):
+    """A cell's value as JSON holds it: a date cell (read back as a datetime) as its ISO date."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="minutes") if value.time() != dt.time() else value.date().isoformat()
+    return value
 
 
 def csv_rows(path: Path) -> list[list[str]]:
@@ -223,6 +231,8 @@ def test_confirmation_xlsx_and_csv_carry_the_same_rows(con, tmp_path):
             value = cell.value
             if cell.number_format == MONEY_FORMAT:  # pounds in the xlsx, pence in the CSV
                 assert round(value * 100) == int(text)
+            elif cell.is_date:  # a date cell in the xlsx, YYYY-MM-DD in the CSV
+                assert value.date().isoformat() == text
             elif value is None:
                 assert text == ""
             elif isinstance(value, str):

@@ -5,15 +5,17 @@ same rows:
 
 1. a header block: centre number and name, order number, series (each series the entries are for,
    marked late where the late fee applies), date received (the submission's `received_on`, never
-   today), status and claim number;
+   today: a date cell in the xlsx), status and claim number;
 2. one row per stored entry of the submission, sorted by candidate number, entry code and unit:
    candidate number, UCI, surname, forenames, entry code, title (with the unit's title for a unit
    entry), unit, kind, fee, late (Yes/No) and series;
 3. totals by kind (count and amount), then the overall total.
 
 Fees are pounds in the xlsx (number cells in a `£` format) and integer pence in the CSV (columns
-`fee_pence` and `amount_pence`). The same stored data always gives the same cell values. Both files
-hold personal data: nothing here logs or prints.
+`fee_pence` and `amount_pence`). Codes (candidate numbers, entry codes, UCIs) are text, leading
+zeros kept; counts are integers. The xlsx prints on A4, one page wide, its column headings repeated
+on every page and the claim number in the footer. The same stored data always gives the same cell
+values. Both files hold personal data: nothing here logs or prints.
 """
 
 from __future__ import annotations
@@ -53,7 +55,6 @@ ENTRY_COLUMNS = (
 )
 # Headers that differ in the CSV, where amounts are integer pence.
 CSV_HEADERS = {"Fee": "fee_pence", "Amount": "amount_pence"}
-_WIDTHS = (18, 16, 22, 22, 12, 55, 6, 12, 12, 6, 10)
 
 
 Money = Pence  # an amount: pounds in the xlsx, pence in the CSV
@@ -91,7 +92,7 @@ def confirmation_rows(con: Connection, submission_id: int) -> list[_Row]:
         _Row("field", ("Centre name", head.centre_name or "")),
         _Row("field", ("Order number", head.order_ref or "")),
         _Row("field", ("Series", series or "")),
-        _Row("field", ("Date received", head.received_on.isoformat())),
+        _Row("field", ("Date received", head.received_on)),
         _Row("field", ("Status", head.status)),
         _Row("field", ("Claim number", head.claim_number or "")),
         _Row("blank", ()),
@@ -148,9 +149,15 @@ def write_confirmation(
     rows = confirmation_rows(con, submission_id)
     centre = rows[1].cells[1]
     folder = Path(out_dir) / safe_file_part(str(centre))
-    looks = {"title": "title", "header": "bold", "total": "bold", "field": "label"}
+    looks = {"title": "title", "header": "header", "total": "bold", "field": "label"}
+    claim = rows[7].cells[1]
+    # The footer of every printed page: whose confirmation it is and the claim number to quote.
+    reference = f"{TITLE}: centre {centre}" + (f", claim number {claim}" if claim else "")
     xlsx_path = write_xlsx_streamed(
-        folder / f"{stem}.confirmation.xlsx", SHEET, ((r.cells, looks.get(r.style, "plain")) for r in rows), _WIDTHS
+        folder / f"{stem}.confirmation.xlsx",
+        SHEET,
+        ((r.cells, looks.get(r.style, "plain")) for r in rows),
+        reference=reference,
     )
     csv_path = write_csv_atomically(
         ([_csv_value(v, r.style) for v in r.cells] for r in rows), None, folder / f"{stem}.confirmation.csv"

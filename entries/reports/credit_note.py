@@ -18,7 +18,6 @@ from entries.reports.credit_note_model import CreditNote, CreditNoteLine
 from entries.reports.credit_note_render import (
     CSV_COLUMNS,
     SHEET,
-    WIDTHS,
     credit_note_csv_rows,
     credit_note_html,
     credit_note_rows,
@@ -113,7 +112,9 @@ def write_credit_note_files(note: CreditNote, out_dir: Path) -> dict[str, Path]:
     folder = Path(out_dir) / (note.centre.number or "unknown")
     stem = credit_note_file_stem(note.credit_note_number)
     return {
-        "xlsx": write_xlsx_streamed(folder / f"{stem}.xlsx", SHEET, credit_note_rows(note), WIDTHS),
+        "xlsx": write_xlsx_streamed(
+            folder / f"{stem}.xlsx", SHEET, credit_note_rows(note), reference=f"Credit note {note.credit_note_number}"
+        ),
         "csv": write_csv_atomically(credit_note_csv_rows(note), CSV_COLUMNS, folder / f"{stem}.csv"),
         "html": write_text_atomically(credit_note_html(note), folder / f"{stem}.html"),
         "json": write_text_atomically(

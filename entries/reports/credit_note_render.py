@@ -1,4 +1,5 @@
-"""The credit note rendered: an A4 HTML page, xlsx rows (amounts in pounds) and CSV rows (pence).
+"""The credit note rendered: an A4 HTML page, xlsx rows (amounts in pounds, its date a date cell,
+codes text) and CSV rows (pence).
 
 Laid out as the invoice is (`entries.reports.invoice_html`'s page), so a finance officer files both
 the same way; the credit note names the invoices it credits on every line and in its details.
@@ -17,7 +18,6 @@ from entries.reports.invoice_xlsx import LATE_MARK, STANDARD_MARK
 TITLE = "Credit note"
 SHEET = "Credit note"
 LINE_COLUMNS = ("Invoice", "Order number", "Claim number", "Entry code", "Title", "Fee", "Quantity", "Each", "Amount")
-WIDTHS = (18, 16, 14, 12, 52, 13, 10, 12, 14)
 CSV_COLUMNS = (
     "record",
     "credit_note_number",
@@ -49,12 +49,12 @@ def credit_note_rows(note: CreditNote) -> Iterator[StyledRow]:
     yield _BLANK
     yield (TITLE,), "title"
     for label, value in note.header_fields():
-        yield (label, value), "label"
+        yield (label, note.credit_date if label == "Date" else value), "label"
     yield _BLANK
     for n, text in enumerate((f"{note.centre.name} (centre {note.centre.number})", *note.centre.address)):
         yield ("Credit to" if n == 0 else None, text), "label"
     yield _BLANK
-    yield LINE_COLUMNS, "bold"
+    yield LINE_COLUMNS, "header"
     for line in note.lines:
         yield (
             (
@@ -81,7 +81,7 @@ def credit_note_rows(note: CreditNote) -> Iterator[StyledRow]:
     yield _BLANK
     for text in (note.vat_note, note.settlement):
         if text:
-            yield (text,), "plain"
+            yield (text,), "note"
 
 
 def credit_note_csv_rows(note: CreditNote) -> list[list[object]]:

@@ -428,8 +428,8 @@ def write_series_invoices(
     records: list[tuple] = [
         (
             p.invoice.invoice_number,
-            p.invoice.invoice_date.isoformat(),
-            p.invoice.due_date.isoformat(),
+            p.invoice.invoice_date,
+            p.invoice.due_date,
             p.invoice.centre.number,
             p.invoice.centre.name,
             p.invoice.series,
@@ -446,7 +446,7 @@ def write_series_invoices(
     credit_records: list[tuple] = [
         (
             c.credit_note.credit_note_number,
-            c.credit_note.credit_date.isoformat(),
+            c.credit_note.credit_date,
             c.credit_note.centre.number,
             c.credit_note.centre.name,
             c.credit_note.series,
@@ -473,10 +473,15 @@ def write_series_invoices(
     ]
     invoiced = sum(p.invoice.total_pence for p in produced)
     credited = sum(c.credit_note.total_pence for c in credits)
+    # Every printed page's footer names the summary (its series and dates).
+    reference = "Finance summary: " + stem.removeprefix("invoices_").replace("_", " ")
     sheets = [
-        Sheet("Invoices", _money_rows(FINANCE_HEADER, records, (9, 10, 11)), freeze_header=True),
-        Sheet("Credit notes", _money_rows(CREDIT_HEADER, credit_records, (7, 8, 9)), freeze_header=True),
-        Sheet("Centres", _money_rows(CENTRE_HEADER, centre_records, (4, 5, 6)), freeze_header=True),
+        Sheet(name, _money_rows(header, rows, money), freeze_header=True, reference=f"{reference}, {name.lower()}")
+        for name, header, rows, money in (
+            ("Invoices", FINANCE_HEADER, records, (9, 10, 11)),
+            ("Credit notes", CREDIT_HEADER, credit_records, (7, 8, 9)),
+            ("Centres", CENTRE_HEADER, centre_records, (4, 5, 6)),
+        )
     ]
     summary = write_workbook_streamed(folder / f"{stem}.xlsx", sheets)
     write_csv_atomically(_csv_with_total(records, (6, 7, 8, 9, 10, 11), 1), FINANCE_CSV_HEADER, folder / f"{stem}.csv")
@@ -500,9 +505,9 @@ def write_series_invoices(
 
 
 def _money_rows(header: tuple[str, ...], records: list[tuple], money: tuple[int, ...]) -> list[StyledRow]:
-    """A finance sheet: the bold header, a row per record (the `money` columns, consecutive, in
-    pence, shown as pounds) and a bold Total row summing the money columns."""
-    rows: list[StyledRow] = [(header, "bold")]
+    """A finance sheet: the column headings, a row per record (the `money` columns, consecutive, in
+    pence, shown as pounds; dates date cells) and a bold Total row summing the money columns."""
+    rows: list[StyledRow] = [(header, "header")]
     rows += [(tuple(Pence(v) if i in money else v for i, v in enumerate(rec)), "plain") for rec in records]
     totals = tuple(Pence(sum(int(rec[i]) for rec in records)) for i in money)
     rows.append((("Total", *[None] * (money[0] - 1), *totals), "bold"))

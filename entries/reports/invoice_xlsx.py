@@ -1,4 +1,6 @@
-"""The invoice as an xlsx workbook: amounts are number cells in pounds (`£` format)."""
+"""The invoice as an xlsx workbook: amounts are number cells in pounds (`£` format), its dates date
+cells, quantities integers, codes text; printed, it fits A4 one page wide, the invoice number and
+the page in every page's footer."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ TITLE = "Invoice"
 LATE_MARK = "Late fee"
 STANDARD_MARK = "Standard fee"
 LINE_COLUMNS = ("Claim number", "Entry code", "Title", "Fee", "Quantity", "Unit fee", "Amount")
-_WIDTHS = (14, 12, 58, 13, 10, 12, 14)
 _BLANK: StyledRow = ((), "plain")
 
 
@@ -27,8 +28,9 @@ def invoice_rows(invoice: Invoice) -> Iterator[StyledRow]:
             yield (text,), "plain"
     yield _BLANK
     yield (TITLE,), "title"
+    dates = {"Invoice date": invoice.invoice_date, "Tax point": invoice.tax_point, "Due date": invoice.due_date}
     for label, value in invoice.header_fields():
-        yield (label, value), "label"
+        yield (label, dates.get(label, value)), "label"
     yield _BLANK
     bill_to = (f"{invoice.centre.name} (centre {invoice.centre.number})", *invoice.centre.address)
     for n, text in enumerate(bill_to):
@@ -36,7 +38,7 @@ def invoice_rows(invoice: Invoice) -> Iterator[StyledRow]:
     for order in invoice.orders:
         yield _BLANK
         yield ("Order number", order.label), "label"
-        yield LINE_COLUMNS, "bold"
+        yield LINE_COLUMNS, "header"
         for line in order.lines:
             yield (
                 (
@@ -61,15 +63,15 @@ def invoice_rows(invoice: Invoice) -> Iterator[StyledRow]:
     yield _BLANK
     for text in (invoice.vat_note, invoice.payment_terms, f"Due date: {invoice.due_date.isoformat()}"):
         if text:
-            yield (text,), "plain"
+            yield (text,), "note"
     if invoice.payment is not None:
         yield _BLANK
         yield ("How to pay",), "bold"
-        yield (f"By bank transfer, quoting the payment reference {invoice.payment_reference}",), "plain"
+        yield (f"By bank transfer, quoting the payment reference {invoice.payment_reference}",), "note"
         for label, value in invoice.payment.fields(invoice.payment_reference):
             yield (label, value), "label"
 
 
 def write_invoice_xlsx(invoice: Invoice, path: Path) -> Path:
     """Write the invoice's workbook at `path` (atomically, streamed)."""
-    return write_xlsx_streamed(path, SHEET, invoice_rows(invoice), _WIDTHS)
+    return write_xlsx_streamed(path, SHEET, invoice_rows(invoice), reference=f"Invoice {invoice.invoice_number}")

@@ -3,6 +3,7 @@ submission history, as JSON and as the history report."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from entries.store import listing
@@ -107,7 +108,9 @@ def write_history(
 
     One row per submission, its statuses in the order they were reached. Not their times: those are
     the machine's clock, so the same submissions would give other bytes on another night (the times
-    are in `entries history --json`).
+    are in `entries history --json`). In the xlsx the received date is a date cell and the counts
+    and pence are integers (the CSV writes the date as YYYY-MM-DD); it prints on A4, one page wide,
+    the column headings repeated on every page.
     """
     from entries.reports.files import safe_file_part, write_csv_atomically, write_xlsx_streamed
 
@@ -122,7 +125,7 @@ def write_history(
             s["claim_number"] or "",
             s["centre"],
             s["file"],
-            s["received_on"],
+            dt.date.fromisoformat(s["received_on"]),
             s["series"] or "",
             s["order_ref"] or "",
             s["status"],
@@ -143,11 +146,14 @@ def write_history(
         for s in history
     ]
     folder = Path(out_dir) / "history"
+    # Every printed page's footer names which history it is (the file name's filters).
+    reference = "Entry submission history: " + ", ".join(p.replace("_", " ", 1) for p in parts)
     xlsx = write_xlsx_streamed(
         folder / f"{stem}.xlsx",
         "History",
-        [(HISTORY_HEADER, "bold"), *((row, "plain") for row in rows)],
+        [(HISTORY_HEADER, "header"), *((row, "plain") for row in rows)],
         freeze_header=True,
+        reference=reference,
     )
     csv_path = write_csv_atomically(
         rows,

@@ -1,6 +1,8 @@
 """The onboarding report: what was added or updated per sheet, and every issue.
 
-It carries centre and candidate numbers and groups, never names, dates of birth, UCIs or ULNs.
+It carries centre and candidate numbers and groups, never names, dates of birth, UCIs or ULNs. In
+the xlsx the received date is a date cell, counts and row numbers integers, codes text; each sheet
+prints on A4, one page wide, with the file in its footer.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def write_report(result: OnboardResult, out_dir: Path) -> dict[str, str | None]:
     csv_path = write_csv_atomically(rows, REPORT_COLUMNS, folder / f"{stem}.csv")
     lines: list[tuple[object, ...]] = [
         ("Onboarding", result.file),
-        ("Received on", result.received_on.isoformat()),
+        ("Received on", result.received_on),
         ("SHA-256", result.sha256),
         ("Stored", "Yes" if result.stored else "No: errors found, nothing was stored"),
         (),
@@ -95,7 +97,7 @@ def write_report(result: OnboardResult, out_dir: Path) -> dict[str, str | None]:
     ]
     lines += [(centre, group, n) for centre, groups in result.groups.items() for group, n in groups]
     headers = (6, 14)  # the summary's two tables' header rows
-    summary: list[StyledRow] = [(line, "bold" if r in headers else "plain") for r, line in enumerate(lines, start=1)]
+    summary: list[StyledRow] = [(line, "header" if r in headers else "plain") for r, line in enumerate(lines, start=1)]
     changes: list[tuple[object, ...]] = [
         (c.sheet, c.row, c.centre, c.candidate, c.suite, c.group, c.action) for c in result.changes
     ]
@@ -112,9 +114,12 @@ def write_report(result: OnboardResult, out_dir: Path) -> dict[str, str | None]:
         )
         for s in result.issues
     ]
-    sheets = [Sheet("Summary", summary)]
+    # Every printed page's footer names the onboarding file and its digest's first eight characters.
+    reference = f"Onboarding report: {result.file} ({result.sha256[:8]})"
+    # The summary's two tables have headings of their own: neither is repeated on later pages.
+    sheets = [Sheet("Summary", summary, reference=reference, repeat_header=False)]
     for title, header, records in (("Changes", CHANGE_COLUMNS, changes), ("Issues", ISSUE_COLUMNS, issues)):
-        body = ((tuple(None if v == "" else v for v in record), "plain") for record in records)
-        sheets.append(Sheet(title, [(header, "bold"), *body], freeze_header=True))
+        body = ((record, "plain") for record in records)  # the writer leaves None and "" out
+        sheets.append(Sheet(title, [(header, "header"), *body], freeze_header=True, reference=reference))
     xlsx_path = write_workbook_streamed(folder / f"{stem}.xlsx", sheets)
     return {"xlsx": str(xlsx_path), "csv": str(csv_path)}
