@@ -163,8 +163,9 @@ CASES = {
     "zero_bytes.xlsx": (Status.EMPTY_FILE, "FILE_01", 0, {"FILE_01"}),
     "truncated.xlsx": (Status.UPLOAD_FAILED, "FILE_02", 0, {"FILE_02"}),
     "lying_zip_header.xlsx": (Status.UPLOAD_FAILED, "FILE_02", 0, {"FILE_02"}),
-    "xls_renamed.xlsx": (Status.UPLOAD_FAILED, "FILE_03", 0, {"FILE_03"}),
-    "ods_renamed.xlsx": (Status.UPLOAD_FAILED, "FILE_04", 0, {"FILE_04"}),
+    # Old Excel and OpenDocument workbooks are read, whatever their name (issue 24).
+    "xls_renamed.xlsx": (Status.PROCESSING_COMPLETE, None, 3, set()),
+    "ods_renamed.xlsx": (Status.PROCESSING_COMPLETE, None, 3, set()),
     "encrypted.xlsx": (Status.UPLOAD_FAILED, "FILE_05", 0, {"FILE_05"}),
     "zip_bomb.xlsx": (Status.UPLOAD_FAILED, "FILE_10", 0, {"FILE_10"}),
     "xml_entity_bomb.xlsx": (Status.UPLOAD_FAILED, "FILE_11", 0, {"FILE_11"}),
@@ -185,7 +186,7 @@ CASES = {
     "excel2007_beta.xlsx": (Status.UPLOAD_FAILED, "FILE_23", 0, {"FILE_23"}),
     "excel4_worksheet.xls": (Status.UPLOAD_FAILED, "FILE_03", 0, {"FILE_03"}),
     "password_old.xls": (Status.UPLOAD_FAILED, "FILE_24", 0, {"FILE_24"}),
-    "ods_named.ods": (Status.UPLOAD_FAILED, "FILE_04", 0, {"FILE_04"}),
+    "ods_named.ods": (Status.PROCESSING_COMPLETE, None, 3, set()),
     "nul_byte_early.csv": (Status.UPLOAD_FAILED, "FILE_25", 0, {"FILE_25"}),
     "nul_byte_late.csv": (Status.UPLOAD_FAILED, "FILE_25", 0, {"FILE_25"}),
     "column_65.csv": (Status.UPLOAD_FAILED, "FILE_13", 0, {"FILE_13"}),
@@ -424,7 +425,7 @@ def test_cli_refused_file_exits_1_and_names_the_fix(db_path, capsys):
                 "--db",
                 str(db_path),
                 "ingest",
-                str(INTAKE / "xls_renamed.xlsx"),
+                str(INTAKE / "excel4_worksheet.xls"),
                 "--centre",
                 "12345",
                 "--received-on",
@@ -541,14 +542,8 @@ def test_a_sheet_of_error_cells_reports_each_error_cell(con):
     assert not [i for i in prepared.issues if i.code in ("FILE_19", "FILE_20")]
 
 
-def test_ods_is_named_as_ods_and_misnaming_said_only_when_misnamed():
-    assert _refusal("ods_named.ods") == ("FILE_04", "This is an OpenDocument spreadsheet (.ods).")
-    assert _refusal("ods_renamed.xlsx") == ("FILE_04", "This is an OpenDocument spreadsheet (.ods) named as .xlsx.")
-
-
-def test_old_excel_workbooks_are_named_by_version():
+def test_excel_2_to_4_workbooks_calamine_cannot_read_are_named_by_version():
     assert _refusal("excel4_worksheet.xls") == ("FILE_03", "This is an old Excel 4.0 workbook (.xls).")
-    assert _refusal("xls_renamed.xlsx") == ("FILE_03", "This is an old Excel 97-2003 workbook (.xls) named as .xlsx.")
 
 
 @pytest.mark.parametrize(
@@ -572,19 +567,21 @@ def test_password_protected_old_xls_says_both():
     assert message == "This is an old Excel 97-2003 workbook (.xls), and it is password protected."
 
 
-# Run in a child python under a 300 MB address-space cap, so a sniffer that allocates without end
-# raises MemoryError there (1.5 s) instead of taking this machine's memory: it prints what sniff did,
-# how long it took, and how much its peak resident memory grew.
+# Run in a child python under a 300 MB address-space cap, so a compound-file walk that allocates
+# without end raises MemoryError there (1.5 s) instead of taking this machine's memory: it prints
+# what the reader child's OLE2 step (`old_workbook`, never run in the main process) did, how long it
+# took, and how much its peak resident memory grew.
 _SNIFF_UNDER_CAP = """
 import json, resource, sys, time
 from pathlib import Path
 resource.setrlimit(resource.RLIMIT_AS, (300 << 20, resource.getrlimit(resource.RLIMIT_AS)[1]))
-from entries.core.limits import ReadLimits
-from entries.intake.sniff import Refused, sniff
+from entries.intake.compound import old_workbook
+from entries.intake.sniff import Refused
+data = Path(sys.argv[1]).read_bytes()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.perf_counter()
 try:
-    sniff(Path(sys.argv[1]), ReadLimits())
+    old_workbook(data, ".xls")
     got = "read"
 except Refused as refused:
     got = refused.code
@@ -624,8 +621,9 @@ def test_self_referencing_ole2_is_refused_as_damaged_at_once_without_growing_mem
 
 def test_self_referencing_ole2_upload_fails_through_entries_ingest(tmp_path):
     # The whole command in a child under a 6 GB address-space cap (it reserves about 2.6 GB and uses
-    # about 200 MB): the sniffer runs in the command's own process, so an unguarded one fails the
-    # command with MemoryError ("failed unexpectedly") there, never this machine.
+    # about 200 MB): the compound file is walked in the reader's child (the command's own process
+    # reads its magic only), so an unguarded walk ends that child, and at worst the command, never
+    # this machine.
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (6 << 30, resource.getrlimit(resource.RLIMIT_AS)[1]))
 

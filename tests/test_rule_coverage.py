@@ -235,11 +235,17 @@ def _base_row(**cells: str) -> str:
     return ",".join({**VALID, **cells}[c] for c in TEMPLATE_COLUMNS)
 
 
-def _xlsb(kit: Kit) -> Path:
-    path = kit.tmp / "entries.xlsx"  # a binary workbook under an .xlsx name
+def _encrypted_ods(kit: Kit) -> Path:
+    path = kit.tmp / "entries.ods"  # an OpenDocument spreadsheet saved with a password
     with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("[Content_Types].xml", "<Types/>")
-        zf.writestr("xl/workbook.bin", b"\x83\x01\x00")
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr(
+            "META-INF/manifest.xml",
+            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+            '<manifest:file-entry manifest:full-path="content.xml"><manifest:encryption-data/>'
+            "</manifest:file-entry></manifest:manifest>",
+        )
+        zf.writestr("content.xml", bytes(range(256)))
     return path
 
 
@@ -270,10 +276,9 @@ def _second_sheet_with_data(kit: Kit) -> Path:
 for _code, _producer in {
     "FILE_01": upload("zero_bytes.xlsx"),
     "FILE_02": upload("truncated.xlsx"),
-    "FILE_03": upload("xls_renamed.xlsx"),
-    "FILE_04": upload("ods_renamed.xlsx"),
+    "FILE_03": upload("excel4_worksheet.xls"),
+    "FILE_04": upload(_encrypted_ods),
     "FILE_05": upload("encrypted.xlsx"),
-    "FILE_06": upload(_xlsb),
     "FILE_07": upload("csv_named.xlsx"),
     "FILE_08": upload(lambda kit: kit.write("scan.xlsx", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")),
     "FILE_09": upload("base.csv", _limits(max_file_bytes=100)),

@@ -1,4 +1,5 @@
-"""Read an upload's cells as text, safely: xlsx in a child process under limits, CSV in-process.
+"""Read an upload's cells as text, safely: workbooks (xlsx, xls, xlsb, ods) in a child process under
+limits, CSV in-process.
 
 `read_upload` returns a `RawSheet` (every cell as text, with the spreadsheet's own row numbers and
 column positions) or raises `Refused` with a catalogue code. It never logs cell contents.
@@ -75,7 +76,7 @@ def read_upload(path: Path, limits: ReadLimits | None = None, *, work_dir: Path 
             flags=text.flags,
             warnings=warnings,
         )
-    return _read_xlsx_in_child(path, limits, _work_dir(work_dir))
+    return _read_xlsx_in_child(path, limits, _work_dir(work_dir), sniffed.kind, sniffed.suffix)
 
 
 def _work_dir(given: Path | None) -> Path | None:
@@ -87,7 +88,14 @@ def _work_dir(given: Path | None) -> Path | None:
 
 
 # Imported once by the fork server, so each forked reader starts with the parsers loaded.
-_PRELOAD = ["entries.intake.sandbox", "entries.intake.xlsx", "fastexcel", "pyarrow", "defusedxml"]
+_PRELOAD = [
+    "entries.intake.sandbox",
+    "entries.intake.xlsx",
+    "entries.intake.calamine",
+    "fastexcel",
+    "pyarrow",
+    "defusedxml",
+]
 _CONTEXT: multiprocessing.context.ForkServerContext | None = None
 _CONTEXT_LOCK = threading.Lock()
 
@@ -106,7 +114,7 @@ def _fork_server() -> multiprocessing.context.ForkServerContext:
         return _CONTEXT
 
 
-def _spawn_child(arguments: tuple[str, str, str], seconds: float) -> int:
+def _spawn_child(arguments: tuple[str, ...], seconds: float) -> int:
     """The same child as a new Python process (where forking from the server is not allowed); a
     blocking wait, with a timer that kills it at the limit. Its TMPDIR (its own environment only)
     is its output folder, so whatever it makes stays in there."""
@@ -139,11 +147,12 @@ def start_readers() -> None:
     _fork_server()
 
 
-def _run_child(path: Path, out: str, limits: ReadLimits) -> int:
-    """Read `path` in a fresh child process forked from a server that has the parsers imported
-    (a new Python per file cost about 150 ms of start-up); its exit code. A parser abort, an
-    allocation failure or a hang ends that child only; past the time limit it is killed."""
-    arguments = (str(path), out, json.dumps(limits.as_dict()))
+def _run_child(path: Path, out: str, limits: ReadLimits, kind: str = "xlsx", suffix: str = "") -> int:
+    """Read `path` (sniffed as `kind`, named with `suffix`) in a fresh child process forked from a
+    server that has the parsers imported (a new Python per file cost about 150 ms of start-up); its
+    exit code. A parser abort, an allocation failure or a hang ends that child only; past the time
+    limit it is killed."""
+    arguments = (str(path), out, json.dumps(limits.as_dict()), kind, suffix)
     if multiprocessing.current_process().daemon:
         # A daemonic process (a Dask worker) may not start children through multiprocessing.
         return _spawn_child(arguments, limits.child_seconds)
@@ -157,9 +166,14 @@ def _run_child(path: Path, out: str, limits: ReadLimits) -> int:
     return child.exitcode if child.exitcode is not None else -9
 
 
-def _read_xlsx_in_child(path: Path, limits: ReadLimits, work_dir: Path | None) -> RawSheet:
+def _read_xlsx_in_child(
+    path: Path, limits: ReadLimits, work_dir: Path | None, kind: str = "xlsx", suffix: str = ""
+) -> RawSheet:
+    """The workbook at `path` (xlsx, or the `kind` sniff saw: `ole2`, `xlsb`, `ods`) read by the
+    child. An OLE2 file's structure is only ever looked at there (this process has seen its magic
+    bytes alone), and its refusals come back as codes."""
     with tempfile.TemporaryDirectory(prefix="entries-read-", dir=work_dir) as out:
-        returncode = _run_child(path, out, limits)
+        returncode = _run_child(path, out, limits, kind, suffix)
         meta_path = Path(out) / "meta.json"
         if returncode != 0 or not meta_path.exists():
             how = f"signal {-returncode}" if returncode < 0 else f"exit {returncode}"
@@ -182,7 +196,7 @@ def _read_xlsx_in_child(path: Path, limits: ReadLimits, work_dir: Path | None) -
     return RawSheet(
         cells=frame,
         rows=list(range(1, len(frame) + 1)),
-        file_format="xlsx",
+        file_format=str(meta.get("file_format", "xlsx")),
         sheet=meta["sheet"],
         date1904=bool(meta["date1904"]),
         flags=flags,

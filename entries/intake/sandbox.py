@@ -3,8 +3,11 @@
 Started by the reader as a fork of a server process that has the parsers imported already
 (`forked_main`, multiprocessing's forkserver: a fresh process per file, without paying for Python
 and pyarrow's start-up each time), or run as `python -m entries.intake.sandbox INPUT OUTDIR
-LIMITS_JSON`. It writes `cells.arrow` (every column
-as text) and `meta.json` into OUTDIR, or `meta.json` alone with the refusal code. Whatever goes wrong
+LIMITS_JSON [KIND SUFFIX]`. KIND is what the parent's sniff saw from the magic bytes: `xlsx`
+(the default), `ole2` (a compound file, taken apart only here: an old .xls, or a refusal naming
+what it is), `xlsb` or `ods`; SUFFIX the name's extension, for messages. It writes `cells.arrow`
+(every column as text) and `meta.json` (with the format read) into OUTDIR, or `meta.json` alone
+with the refusal code. Whatever goes wrong
 in here (a parser abort, an allocation failure, a hang) ends this process only; the parent turns it
 into `Upload failed` for this one file. It prints nothing: parser messages may quote cell contents.
 Everything it writes (the cells, a one-sheet copy, any library's temporary file) goes into OUTDIR,
@@ -28,8 +31,9 @@ def _limit_memory(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
-def run(input_path: str, out_dir: str, limits_json: str) -> int:
-    """Parse `input_path` into `out_dir`; returns the process exit code (0 read or refused)."""
+def run(input_path: str, out_dir: str, limits_json: str, kind: str = "xlsx", suffix: str = "") -> int:
+    """Parse `input_path` (sniffed as `kind`) into `out_dir`; returns the process exit code (0 read
+    or refused)."""
     from entries.core.limits import ReadLimits
     from entries.intake.sniff import Refused
 
@@ -39,10 +43,15 @@ def run(input_path: str, out_dir: str, limits_json: str) -> int:
     # file with `tempfile` makes it in OUTDIR too (the parent's process is never changed).
     tempfile.tempdir = out_dir
     out = Path(out_dir)
+    from entries.intake.calamine import read_other_format
     from entries.intake.xlsx import read_xlsx
 
     try:
-        table, scan, offset = read_xlsx(input_path, limits, work_dir=out_dir)
+        if kind == "xlsx":
+            table, scan, offset = read_xlsx(input_path, limits, work_dir=out_dir)
+            file_format = "xlsx"
+        else:
+            table, scan, offset, file_format = read_other_format(input_path, kind, suffix, limits, out_dir)
     except Refused as refused:
         refusal: dict[str, object] = {"refused": refused.code, "params": {k: str(v) for k, v in refused.params.items()}}
         (out / "meta.json").write_text(json.dumps(refusal), encoding="utf-8")
@@ -52,6 +61,7 @@ def run(input_path: str, out_dir: str, limits_json: str) -> int:
     with pa.OSFile(str(out / "cells.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write(table)
     meta: dict[str, object] = {
+        "file_format": file_format,
         "sheet": scan.sheet,
         "date1904": scan.date1904,
         "offset": offset,
@@ -62,13 +72,13 @@ def run(input_path: str, out_dir: str, limits_json: str) -> int:
     return 0
 
 
-def forked_main(input_path: str, out_dir: str, limits_json: str) -> None:
+def forked_main(input_path: str, out_dir: str, limits_json: str, kind: str = "xlsx", suffix: str = "") -> None:
     """A forked reader child: nothing printed (a parser's messages may quote cells), exit code as `run`."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     try:
-        code = run(input_path, out_dir, limits_json)
+        code = run(input_path, out_dir, limits_json, kind, suffix)
     except MemoryError:
         code = 3
     except Exception:  # noqa: BLE001 - the parent only needs to know it failed, not the text
@@ -78,7 +88,7 @@ def forked_main(input_path: str, out_dir: str, limits_json: str) -> None:
 
 if __name__ == "__main__":
     try:
-        sys.exit(run(*sys.argv[1:4]))
+        sys.exit(run(*sys.argv[1:6]))
     except MemoryError:
         sys.exit(3)
     except Exception:  # noqa: BLE001 - the parent only needs to know it failed, not the text
