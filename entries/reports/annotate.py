@@ -140,8 +140,9 @@ def write_annotated(
         wb, ws = load_centre_sheet(Path(source), sheet_name)
         cell_positions = {c: p for c, p in positions.items() if c in TEMPLATE_COLUMNS}
         _open_on(wb, ws)
-    elif file_format == "csv":
-        # The template's columns; the optional Series column only when the CSV had one.
+    elif file_format in ("csv", "xls", "xlsb", "ods"):
+        # Formats openpyxl cannot edit get a workbook rebuilt from their rows, as a CSV does.
+        # The template's columns; the optional Series column only when the file had one.
         laid_out = tuple(c for c in TEMPLATE_COLUMNS if c != "Series" or "Series" in positions)
         wb, ws = csv_workbook(header_row, rows, laid_out)
         cell_positions = {c: i for i, c in enumerate(laid_out)}
