@@ -39,7 +39,7 @@ repeated on every page, grid lines, narrow margins and a footer giving the file'
 claim number or the file's name, never personal data) and `Page N of M`; a print area the centre
 set is cleared, so the status column prints too. Each column of the entries sheet is made as wide
 as its widest value (capped), its heading wrapping at its words, so the template's 16 columns and
-the status column print at more than half of full size (about 58% where LibreOffice lays Calibri
+the status column print at more than half of full size (about 56% where LibreOffice lays Calibri
 out in the wider DejaVu Sans, as on a server without Microsoft's fonts; more where it has them).
 A row with an issue is made tall enough for its status, and all its cells are put at the top of
 the row and wrapped, so its values stand level with the first line of its status and each red

@@ -2,7 +2,7 @@
 header row on every page, a footer with the page number and the file's reference, and columns
 as wide as what they hold (capped), so a centre printing its rejected file reads it at a size it
 can read: the template's 16 columns and the status column print on A4 landscape at more than half
-of full size (about 58% in LibreOffice without Calibri, which lays the sheet out in the wider
+of full size (about 56% in LibreOffice without Calibri, which lays the sheet out in the wider
 DejaVu Sans), not at 5 pt.
 
 In: a worksheet (and its header row, last printed column, the file's reference). Out: the sheet's
@@ -63,9 +63,9 @@ def fit_columns(ws: Worksheet, last_col: int, header_at: int | None) -> None:
             continue
         label = labels.get(col, "")
         # A heading wraps at its words ("Candidate" over "Number"): its longest word must fit, a
-        # tenth wider as headings are often bold. Each character more is one less of the page.
+        # fifth wider as headings are often bold. Each character more is one less of the page.
         heading = max(map(len, label.split()), default=0)
-        width = max(widest[col], heading * 1.1) + PADDING
+        width = max(widest[col], heading * 1.2) + PADDING
         dimension.width = round(min(max(width, MIN_WIDTH), MAX_WIDTH), 1)
     if header_at is not None and labels:
         _wrap_header(ws, header_at, labels)
@@ -96,7 +96,7 @@ def _wrap_header(ws: Worksheet, header_at: int, labels: dict[int, str]) -> None:
     fit_height(
         ws,
         header_at,
-        max(wrapped_lines(label, int(_width(ws, col) / 1.1)) for col, label in labels.items()),
+        max(wrapped_lines(label, int(_width(ws, col) / 1.2)) for col, label in labels.items()),
     )
 
 

@@ -89,7 +89,8 @@ def csv_workbook(header_row: int, rows: pd.DataFrame, laid_out: tuple[str, ...])
     # The header goes on the CSV's own header row (1 unless blank lines came first), so every row
     # number in a message points at the same row here as in the centre's file.
     header_at = header_row if 1 <= header_row < MAX_ROW else 1
-    bold = Font(bold=True)
+    # Named and sized as the workbook's default: a font with no name prints in a serif in LibreOffice.
+    bold = Font(name="Calibri", size=11, bold=True)
     for col, name in enumerate(laid_out, start=1):
         put(ws, header_at, col, name).font = bold
     columns = [c for c in laid_out if c in rows.columns]
