@@ -3,7 +3,8 @@
 Exit codes: 0 success, 1 a refused file or broken data, 2 a usage error. Errors are one clear line on
 stderr (problem lists follow it, one line each); no traceback reaches the operator.
 
-`main` is the console script (`entries = "entries.cli:main"`) and the one last guard: the command
+`main` is the console script (`entries = "entries.cli:main"`) and the one last guard: stdout is
+the command's own while it runs (`entries.cli.stdout`: a library's print goes to stderr). The command
 tree is in `parser`, and each command's handler in the module of its kind (`intake`, `money`,
 `store_admin`, `portal`, `records`, `review`, `catalogue`).
 """
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from entries.cli.parser import build_parser
+from entries.cli.stdout import command_stdout
 from entries.core import crash
 from entries.core.errors import EntriesError
 
@@ -24,8 +26,9 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     try:
-        args = build_parser().parse_args(argv)
-        return args.handler(args)
+        with command_stdout():  # stdout is the command's: a library's print goes to stderr
+            args = build_parser().parse_args(argv)
+            return args.handler(args)
     except EntriesError as exc:
         print(f"entries: error: {exc}", file=sys.stderr)
         return exc.exit_code
