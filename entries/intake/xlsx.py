@@ -97,6 +97,7 @@ class _Plan:
     shared_strings: bytes | None = None
     styles: bytes | None = None
     extras: tuple[str, ...] = ()  # zip names of parts the direct read must entity-check alongside
+    drop_dimension: bool = False  # the second try: the copy is read without its `<dimension>`
 
 
 def _plan(path: str, limits: ReadLimits, *, copy: bool = False) -> _Plan:
@@ -118,7 +119,7 @@ def _plan(path: str, limits: ReadLimits, *, copy: bool = False) -> _Plan:
             with zf.open(package.names[chosen.part.casefold()]) as fh:
                 head = fh.read(4096)
             direct = not copy and _plain(package, workbook, head, limits)
-            plan = _Plan(chosen, workbook.date1904, warnings, merged, direct)
+            plan = _Plan(chosen, workbook.date1904, warnings, merged, direct, drop_dimension=copy)
             if plan.direct:  # the scan thread reads the sheet and checks the shared strings
                 plan.extras = tuple(package.names[p.casefold()] for p in (workbook.shared_strings, chosen.part) if p)
                 return plan
@@ -182,7 +183,7 @@ def _read(path: str, plan: _Plan, limits: ReadLimits, work_dir: str | None) -> t
     if not plan.direct and not declared_within(xml[:4096], limits):
         outcome["flags"] = scan_sheet(xml, limits, plan.merged_elsewhere)  # real excess refused first
         xml = without_declared_extent(xml)
-    elif not plan.direct and not declared_usual(xml[:4096]):
+    elif not plan.direct and (plan.drop_dimension or not declared_usual(xml[:4096])):
         xml = without_declared_extent(xml)
 
     def scan_copy() -> None:
