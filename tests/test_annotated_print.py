@@ -191,3 +191,12 @@ def test_the_printed_copy_is_a4_readable_and_each_error_is_on_its_row(tmp_path: 
     # A row without an issue has an empty status beside it.
     clean = f"{1000 + 3:04d}"
     assert not any("Error" in line for line in lines if re.match(rf"\s*12345\s+{clean}\s", line))
+
+
+def test_the_footer_names_the_claim_or_submission_never_the_file(ingest):
+    """Through the hall: the copy's footer quotes what the guide tells a centre to quote, not the
+    file's name (a centre may name a file for a person)."""
+    result = ingest([("0042", "05838"), ("0043", "NOPE1")])
+    annotated = result["reports"]["annotated"]
+    footer = openpyxl.load_workbook(annotated).worksheets[0].oddFooter.left.text
+    assert re.fullmatch(r"Claim \S+|Centre 12345, submission \d+", footer), footer

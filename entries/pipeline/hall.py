@@ -362,6 +362,16 @@ def report_stem(prepared: Prepared) -> str:
     return report_stem_of(prepared.context.received_on, prepared.path.name, prepared.sha256)
 
 
+def _footer_reference(outcome: Outcome, centre: str) -> str:
+    """What the annotated copy's footer names: the claim number the guide tells a centre to quote,
+    else the centre and submission number; never the file's name, which may name a person."""
+    if outcome.claim_number:
+        return f"Claim {outcome.claim_number}"
+    if outcome.submission_id is not None:
+        return f"Centre {centre}, submission {outcome.submission_id}"
+    return f"Centre {centre}"
+
+
 def write_annotated(*args: Any, **kwargs: Any) -> tuple[Path, Path]:
     """`entries.reports.annotate.write_annotated`, imported when a file has issues to show: it
     brings openpyxl (0.1 s to import), which a clean file's reports never need."""
@@ -394,6 +404,9 @@ def write_reports(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[s
         "positions": prepared.positions,
         "rows": prepared.rows,
         "stem": stem,
+        # Printed in the copy's footer: the claim number the guide tells a centre to quote, else the
+        # submission's number (never the file's name, which a centre may have named for a person).
+        "reference": _footer_reference(outcome, prepared.context.centre),
     }
     try:
         annotated, _errors_csv = write_annotated(
