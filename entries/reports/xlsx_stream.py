@@ -27,6 +27,7 @@ are known when the sheet's part is put together. Memory stays flat however many 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import numbers
 import re
@@ -204,6 +205,8 @@ def _write_row(number: int, cells: Sequence[object], look: str, letters: list[st
     if look == "note":
         return _note_row(number, cells[0], seen)
     base = _FONTS["plain" if look == "label" else look] * 8
+    label = look == "label"
+    inner, tail = seen.inner, seen.tail
     parts = [""]  # the row's start tag, once its height is known
     lines = 1
     for c in range(last + 1):
@@ -211,12 +214,13 @@ def _write_row(number: int, cells: Sequence[object], look: str, letters: list[st
         if value is None:
             continue
         ref = f"{letters[c]}{number}"
-        font = _FONTS["bold"] * 8 if look == "label" and c == 0 else base
+        font = _FONTS["bold"] * 8 if label and c == 0 else base
         kind = ""
         if isinstance(value, str):
             if not value:
                 continue
-            value = excel_cut(value)
+            if len(value) > EXCEL_MAX_TEXT // 2:
+                value = excel_cut(value)
             style = font
             width: float
             if "\n" in value:
@@ -231,10 +235,21 @@ def _write_row(number: int, cells: Sequence[object], look: str, letters: list[st
             if style & _WRAP:
                 given = seen.given[c] if c < len(seen.given) else min(width, MAX_WIDTH)
                 lines = max(lines, _lines(value, given))
-            parts.append(_text_xml(ref, style, value))
-            _measure(seen, c, last, width, text=True)
+            if _NEEDS_WORK.search(value):
+                parts.append(_text_xml(ref, style, value))
+            elif style:
+                parts.append(f'<c r="{ref}" s="{style}" t="inlineStr"><is><t>{value}</t></is></c>')
+            else:
+                parts.append(f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>')
+            # A row's last text may run on over the empty cells beside it: kept apart (see _widths).
+            widths = tail if c == last else inner
+            if width > widths[c]:
+                widths[c] = width
             continue
-        if isinstance(value, Pence):
+        if type(value) is int:  # the commonest number (counts): no protocol check
+            style, text = font, str(value)
+            width = min(len(text), 12)
+        elif isinstance(value, Pence):
             style, text = font + _MONEY * 2, _number_text(ref, pounds(value.pence))
             width = len(f"{abs(value.pence) / 100:,.2f}") + 2
         elif isinstance(value, bool):
@@ -249,11 +264,13 @@ def _write_row(number: int, cells: Sequence[object], look: str, letters: list[st
         else:  # anything else is text
             text = excel_cut(str(value))
             parts.append(_text_xml(ref, font, text))
-            _measure(seen, c, last, min(len(text), MAX_WIDTH), text=True)
+            widths = tail if c == last else inner
+            widths[c] = max(widths[c], min(len(text), MAX_WIDTH))
             continue
         s = f' s="{style}"' if style else ""
         parts.append(f'<c r="{ref}"{s}{kind}><v>{text}</v></c>')
-        _measure(seen, c, last, width)
+        if width > inner[c]:  # a number, date or amount too wide for its column shows #: always measured
+            inner[c] = width
     # A row of wrapped text is given the height of its lines: no reader is relied on to fit it.
     parts[0] = f'<row r="{number}" ht="{15 * lines}" customHeight="1">' if lines > 1 else f'<row r="{number}">'
     parts.append("</row>")
@@ -272,17 +289,11 @@ def _note_row(number: int, value: object, seen: _Measure) -> str:
     return f'<row r="{number}"{height}>{_text_xml(f"A{number}", _WRAP, text)}</row>'
 
 
+@functools.lru_cache(maxsize=1024)  # a report's long texts repeat (a title a row): wrapped once each
 def _lines(text: str, width: float) -> int:
     """How many lines `text` takes wrapped at its words in a column `width` characters wide."""
     columns = max(1, int(width) - 1)  # a character's padding; text runs a little wider than digits
     return sum(len(textwrap.wrap(line, columns)) or 1 for line in text.split("\n"))
-
-
-def _measure(seen: _Measure, c: int, last: int, width: float, text: bool = False) -> None:
-    # Only text runs on over empty cells: a number, date or amount too wide for its column shows #.
-    widths = seen.tail if text and c == last else seen.inner
-    if width > widths[c]:
-        widths[c] = width
 
 
 def row_xml(number: int, cells: Sequence[object], look: str = "plain") -> str:
