@@ -80,16 +80,22 @@ def _name_letters_only(s: pd.Series) -> pd.Series:
     ok = ascii_ok.copy()
     rest = tidy[~ascii_ok]
     # Control characters have their own rule (NAM_05); here only letters and name punctuation.
-    ok[~ascii_ok] = rest.map(
-        lambda v: all(c.isalpha() or c in NAME_PUNCTUATION or unicodedata.category(c) == "Cc" for c in v)
-    ).astype(bool)
+    ok[~ascii_ok] = rest.map(lambda v: all(_name_character(c) or unicodedata.category(c) == "Cc" for c in v)).astype(
+        bool
+    )
     return ok
+
+
+def _name_character(c: str) -> bool:
+    """A letter, a combining accent (how some files spell ễ: e, then U+0302 and U+0303; the letter
+    is the same, NAM_04 says it is accented) or name punctuation."""
+    return c.isalpha() or unicodedata.category(c) in ("Mn", "Mc") or c in NAME_PUNCTUATION
 
 
 def disallowed_characters(value: str) -> str:
     """The characters of a name that are neither letters nor name punctuation (for the message)."""
     tidy = tidy_name(pd.Series([value], dtype="str")).iloc[0]
-    found = sorted({c for c in tidy if not (c.isalpha() or c in NAME_PUNCTUATION or unicodedata.category(c) == "Cc")})
+    found = sorted({c for c in tidy if not (_name_character(c) or unicodedata.category(c) == "Cc")})
     return " ".join(found)
 
 

@@ -92,6 +92,7 @@ RULES = [
             {"Surname": "Smith-Jones"},
             {"Surname": "St. John"},
             {"Surname": "Nguyễn"},
+            {"Surname": "Nguye\u0302\u0303n"},  # the same letter spelt with combining accents (Excel 95)
             {"Surname": "O\u2019Neill"},
             {"Surname": "O\u2018Neill"},
             {"Surname": "Smith\u2010Jones"},
