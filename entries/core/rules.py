@@ -74,13 +74,14 @@ class Issue:
     params: dict = field(default_factory=dict, compare=False, repr=False)
 
     def as_json(self) -> dict:
-        """The docs/architecture.md §5 issue object."""
+        """The docs/architecture.md §5 issue object, with the fix beside the message."""
         return {
             "row": self.row,
             "column": self.column,
             "code": self.code,
             "severity": self.severity,
             "message": self.message,
+            "fix": self.fix,
         }
 
     def as_line(self) -> str:

@@ -34,7 +34,7 @@ from entries.core.errors import EntriesError
 from entries.core.faults import MachineFault, machine_fault
 from entries.core.limits import ReadLimits
 from entries.core.rules import Issue, issue
-from entries.core.status import Status
+from entries.core.status import ACCEPTED, Status
 from entries.intake.headers import TEMPLATE_COLUMNS
 from entries.intake.normalise import EmptyUpload, take_in
 from entries.intake.reader import read_upload
@@ -281,6 +281,8 @@ def with_reports(con: Connection, prepared: Prepared, decided: Outcome, out_dir:
             reports=reports,
         )
     reports["annotated"] = made.get("annotated")
+    if made.get("errors"):
+        reports["errors"] = made["errors"]
     if made.get("annotated_as") == "rebuilt":
         extra.append(issue("RPT_01"))
         reports["annotated_as"] = "rebuilt"
@@ -389,11 +391,13 @@ def write_reports(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[s
     "rebuilt" (else "own")."""
     reports: dict[str, str | None] = {"annotated": None}
     # The form's and the amended rows' issues are shown on the portal's pages: no workbook of them.
-    if (
-        prepared.rows is None
-        or outcome.status == Status.DUPLICATE_FILE
-        or prepared.file_format in (FORM_FORMAT, AMENDED_FORMAT)
-    ):
+    if prepared.file_format in (FORM_FORMAT, AMENDED_FORMAT):
+        return reports
+    if prepared.rows is None or outcome.status == Status.DUPLICATE_FILE:
+        # No rows to mark up (the upload failed, was empty or came before): its reasons and fixes
+        # go back in an errors CSV, for every door (ingest, the nightly, the portal).
+        if outcome.issues and outcome.status not in ACCEPTED:
+            reports["errors"] = str(write_refusal_errors(outcome, out_dir))
         return reports
     if not outcome.issues:
         return reports  # nothing to mark: a clean file's centre gets its confirmation, not a copy of itself
@@ -429,4 +433,22 @@ def write_reports(prepared: Prepared, outcome: Outcome, out_dir: Path) -> dict[s
         )
         reports["annotated_as"] = "rebuilt"
     reports["annotated"] = str(annotated)
+    reports["errors"] = str(_errors_csv)
     return reports
+
+
+def write_refusal_errors(outcome: Outcome, out_dir: Path) -> Path:
+    """`entries.reports.errors_csv.write_refusal_errors` for a refused upload's outcome."""
+    from entries.reports.errors_csv import write_refusal_errors as write
+
+    if outcome.received_on is None:  # cannot happen: every outcome the hall finishes has its date
+        raise EntriesError("the upload has no received date")
+    return write(
+        out_dir,
+        centre=outcome.centre,
+        received_on=outcome.received_on,
+        file_name=outcome.file,
+        sha256=outcome.sha256,
+        issues=outcome.issues,
+        duplicate=outcome.status == Status.DUPLICATE_FILE,
+    )
