@@ -8,20 +8,13 @@ refused or the run left files a person must see to.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from entries.cli.opening import open_store
 from entries.cli.output import print_outcome, print_run
 from entries.core import clock, config
 from entries.core.errors import UsageError
 from flows import schedule  # constants only: Prefect is imported when a flow runs
-
-if TYPE_CHECKING:
-    from entries.checks.upload import Outcome
-
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from entries.core.status import ACCEPTED
@@ -45,42 +38,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         out_dir=config.out_dir(args.out),
         dry_run=args.dry_run,
     )
-    annotated = outcome.reports.get("annotated")
-    if annotated:  # the annotated copy's errors CSV lies beside it
-        beside = Path(annotated.removesuffix(".annotated.xlsx") + ".errors.csv")
-        outcome.reports["errors"] = str(beside) if beside.is_file() else None
-    elif outcome.status not in ACCEPTED and outcome.issues and not args.dry_run:
-        # A refused upload gets no annotated copy: its reasons and fixes go in an errors CSV.
-        outcome.reports["errors"] = str(write_refusal_errors_for(outcome, received_on, config.out_dir(args.out)))
     if args.json:
-        print(json.dumps(ingest_json(outcome), indent=2, ensure_ascii=False))
+        print(json.dumps(outcome.as_json(), indent=2, ensure_ascii=False))
     else:
         print_outcome(outcome)
     return 0 if outcome.status in ACCEPTED else 1
-
-
-def ingest_json(outcome: Outcome) -> dict:
-    """The docs/architecture.md §5 ingest object, each issue with its `fix` beside its message."""
-    document = outcome.as_json()
-    for found, item in zip(document["issues"], outcome.issues, strict=True):
-        found["fix"] = item.fix
-    return document
-
-
-def write_refusal_errors_for(outcome: Outcome, received_on: dt.date, out_dir: Path) -> Path:
-    """`<stem>.errors.csv` of a refused upload under out_dir/<centre>/ (`entries.reports.errors_csv`)."""
-    from entries.core.status import Status
-    from entries.reports.errors_csv import write_refusal_errors
-
-    return write_refusal_errors(
-        out_dir,
-        centre=outcome.centre,
-        received_on=outcome.received_on or received_on,
-        file_name=outcome.file,
-        sha256=outcome.sha256,
-        issues=outcome.issues,
-        duplicate=outcome.status == Status.DUPLICATE_FILE,
-    )
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
