@@ -237,3 +237,15 @@ def test_fixtures_are_what_make_fixtures_says():
         assert 'state="show"' in z.read("xl/workbook.xml").decode()
     with zipfile.ZipFile(INTAKE / "named_style_without_format.xlsx") as z:
         assert '<cellStyleXfs count="0"/>' in z.read("xl/styles.xml").decode()
+
+
+def test_the_nightly_door_writes_a_refusals_errors_csv_too(con, db_path, tmp_path, capsys, pinned):
+    """The errors CSV is the hall's: a night's refused file gets one as an ingest's does."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    (inbox / "12345").mkdir(parents=True)
+    (inbox / "12345" / "zero_bytes.xlsx").write_bytes((INTAKE / "zero_bytes.xlsx").read_bytes())
+    night = ["--db", str(db_path), "--out", str(out), "nightly", str(inbox), "--in-process"]
+    main([*night, "--received-on", RECEIVED.isoformat(), "--settle-seconds", "0"])
+    capsys.readouterr()
+    written = list((out / "12345").glob("*.errors.csv"))
+    assert len(written) == 1 and {r["Code"] for r in _errors_csv(str(written[0]))} == {"FILE_01"}
