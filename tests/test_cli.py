@@ -236,7 +236,7 @@ def test_history_report_file(stored, capsys, tmp_path):
     base, _ = stored
     assert main([*base, "history", "--centre", "12345"]) == 0
     assert "report" in capsys.readouterr().out
-    sheet = openpyxl.load_workbook(tmp_path / "out" / "history" / "history_centre_12345.xlsx")["History"]
+    sheet = openpyxl.load_workbook(tmp_path / "out" / "history" / "history_centre_12345.xlsx")["Submissions"]
     header = [c.value for c in sheet[1]]
     assert sheet.max_row == 3 and header[:3] == ["Submission", "Claim number", "Centre"]
     status = header.index("Status") + 1

@@ -182,13 +182,13 @@ def test_the_confirmation_holds_a_date_money_counts_and_codes(con, tmp_path):
 
 def test_the_history_holds_dates_integers_and_text_codes(con, tmp_path):
     xlsx = make_history(con, tmp_path)
-    received = column(xlsx, "History", "Received on")
+    received = column(xlsx, "Submissions", "Received on")
     assert sorted(c.value.date() for c in received) == [dt.date(2027, 1, 15), dt.date(2027, 3, 1)]
     for cell in received:
         assert cell.is_date and cell.number_format == DATE_FORMAT
-    assert all(type(c.value) is int for h in ("Submission", "Rows", "Full award") for c in column(xlsx, "History", h))
-    assert {c.value for c in column(xlsx, "History", "Centre")} == {"12345"}
-    assert all(c.data_type == "s" for c in column(xlsx, "History", "Claim number"))
+    assert all(type(c.value) is int for h in ("Submission", "Rows", "Full award") for c in column(xlsx, "Submissions", h))
+    assert {c.value for c in column(xlsx, "Submissions", "Centre")} == {"12345"}
+    assert all(c.data_type == "s" for c in column(xlsx, "Submissions", "Claim number"))
     assert_well_made(xlsx)
 
 

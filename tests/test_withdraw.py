@@ -47,7 +47,7 @@ def test_a_claim_is_withdrawn_whole_with_its_fees_credited_before_the_deadline(c
     _, history, _ = cli("history", "--centre", "12345", "--json")
     counts = {s["claim_number"]: (s["withdrawn"], s["credit_pence"]) for s in json.loads(history)}
     assert counts == {first["claim_number"]: (2, 2 * fee), other["claim_number"]: (0, 0)}
-    sheet = openpyxl.load_workbook(tmp_path / "out" / "history" / "history_centre_12345.xlsx")["History"]
+    sheet = openpyxl.load_workbook(tmp_path / "out" / "history" / "history_centre_12345.xlsx")["Submissions"]
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
     at = rows[0].index("Withdrawn")
     assert rows[0][at + 1] == "Credit (pence)"

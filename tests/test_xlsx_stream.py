@@ -141,7 +141,22 @@ def test_a_datetime_with_a_time_zone_is_refused(tmp_path):
 
 @pytest.mark.parametrize(
     "names",
-    [[""], ["x" * 32], ["a:b"], ["a/b"], ["a\\b"], ["a?"], ["a*"], ["[a"], ["a]"], ["'a"], ["a'"], ["Data", "data"]],
+    [
+        [""],
+        ["x" * 32],
+        ["History"],
+        ["history"],
+        ["a:b"],
+        ["a/b"],
+        ["a\\b"],
+        ["a?"],
+        ["a*"],
+        ["[a"],
+        ["a]"],
+        ["'a"],
+        ["a'"],
+        ["Data", "data"],
+    ],
 )
 def test_sheet_names_excel_refuses_are_refused(tmp_path, names):
     with pytest.raises(ValueError, match="sheet name"):

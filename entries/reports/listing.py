@@ -150,7 +150,7 @@ def write_history(
     reference = "Entry submission history: " + ", ".join(p.replace("_", " ", 1) for p in parts)
     xlsx = write_xlsx_streamed(
         folder / f"{stem}.xlsx",
-        "History",
+        "Submissions",  # not "History": Excel keeps that name for itself
         [(HISTORY_HEADER, "header"), *((row, "plain") for row in rows)],
         freeze_header=True,
         reference=reference,

@@ -122,7 +122,8 @@ def excel_cut(text: str) -> str:
 
 def check_sheet_names(names: Sequence[str]) -> None:
     """Raise ValueError unless every name is one Excel accepts: 1 to 31 characters, none of
-    `: \\ / ? * [ ]`, not starting or ending with an apostrophe, and no two the same ignoring case."""
+    `: \\ / ? * [ ]`, not starting or ending with an apostrophe, not "History" (Excel keeps that
+    name for its change tracking and refuses to open a sheet of it), and no two the same ignoring case."""
     seen: set[str] = set()
     for name in names:
         if not 1 <= len(name) <= SHEET_NAME_MAX:
@@ -131,6 +132,8 @@ def check_sheet_names(names: Sequence[str]) -> None:
             raise ValueError(f"sheet name {name!r}: Excel refuses any of : \\ / ? * [ ]")
         if name.startswith("'") or name.endswith("'"):
             raise ValueError(f"sheet name {name!r}: Excel refuses an apostrophe at either end")
+        if name.casefold() == "history":
+            raise ValueError(f"sheet name {name!r}: Excel keeps that name for itself")
         if name.casefold() in seen:
             raise ValueError(f"sheet name {name!r}: another sheet has it (Excel ignores case)")
         seen.add(name.casefold())
