@@ -85,6 +85,7 @@ EXAMPLES: dict[str, object] = {
     "seconds": 30,
     "series": "2027-01",
     "sheet": "Year 13",
+    "position": 2,
     "size": 31457280,
     "step": "reading",
     "submission": "S000042",

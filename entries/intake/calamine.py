@@ -89,9 +89,9 @@ def read_other_format(
         except Exception:  # noqa: BLE001 - a sheet calamine cannot load (a chart, a macro sheet) is not read
             continue
         if height > limits.max_rows:
-            raise Refused("FILE_28", sheet=name, limit=limits.max_rows)
+            raise Refused("FILE_28", position=i + 1, limit=limits.max_rows)  # by place, never by tab name
         if holds and name.strip().casefold() not in TEMPLATE_SHEETS:
-            warnings.append(("SHEET_01" if visible[i] == "visible" else "SHEET_02", {"sheet": name}))
+            warnings.append(("SHEET_01" if visible[i] == "visible" else "SHEET_02", {"position": i + 1}))
     try:
         loaded = reader.load_sheet(chosen, header_row=None, dtypes="string", skip_rows=0)
         columns = loaded.available_columns()

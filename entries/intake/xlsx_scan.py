@@ -132,7 +132,9 @@ def check_workbook(
     """
     warnings: list[tuple[str, dict]] = []
     merged = 0
-    for sheet in workbook.sheets:
+    # Sheets are named by their place among the tabs (1 = leftmost), never by their tab name: a
+    # centre's tab may be named for a person, and messages go to the store and the reports.
+    for position, sheet in enumerate(workbook.sheets, start=1):
         if sheet.part is None or sheet.part == chosen.part:
             continue
         if sheet.kind != WORKSHEET and sheet.kind not in MACRO_SHEETS:
@@ -142,11 +144,11 @@ def check_workbook(
         if merged > limits.max_merged_cells:
             raise Refused("FILE_26", limit=limits.max_merged_cells)
         if rows_over(xml, limits.max_rows + 1):
-            raise Refused("FILE_28", sheet=sheet.name, limit=limits.max_rows)
+            raise Refused("FILE_28", position=position, limit=limits.max_rows)
         if sheet.kind in MACRO_SHEETS:
-            warnings.append(("SHEET_03", {"sheet": sheet.name}))
+            warnings.append(("SHEET_03", {"position": position}))
         elif sheet.name.strip().casefold() not in TEMPLATE_SHEETS and _HAS_VALUE.search(xml):
-            warnings.append(("SHEET_01" if sheet.visible else "SHEET_02", {"sheet": sheet.name}))
+            warnings.append(("SHEET_01" if sheet.visible else "SHEET_02", {"position": position}))
     if workbook.styles is not None:
         check_styles(package.read(workbook.styles), limits)
     return warnings, merged
