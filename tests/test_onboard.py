@@ -234,3 +234,13 @@ def test_the_flow_module_imports():
     from flows.onboarding import onboard_task, onboarding_flow
 
     assert callable(onboarding_flow) and callable(onboard_task)
+
+
+@pytest.mark.parametrize(("name", "kind"), [("entries_template.ods", "(.ods)"), ("entries_template.xls", "(.xls)")])
+def test_an_onboarding_workbook_of_another_format_is_told_to_be_xlsx_not_called_csv(tmp_path, name, kind):
+    from entries.core.limits import ReadLimits
+    from entries.intake.sheets import read_workbook_sheets
+
+    _, problems = read_workbook_sheets(FIXTURES / "intake" / name, ("Centres",), tmp_path, ReadLimits())
+    [(_, found)] = problems
+    assert found.code == "FILE_08" and f"{kind} workbook" in found.message and "CSV file" not in found.message

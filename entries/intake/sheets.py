@@ -108,8 +108,12 @@ def read_workbook_sheets(
     sources = [SheetSource(sheet=s, file=path.name) for s in wanted]
     try:
         kind = sniff(path, limits).kind
-        if kind != "xlsx":
+        if kind == "csv":
             raise Refused("FILE_08", detail="a CSV file; an onboarding is a workbook or a folder")
+        if kind != "xlsx":  # its sheets are read through one-sheet .xlsx copies: save it as .xlsx
+            named = {"ole2": "an Excel 97-2003 (.xls) workbook", "ods": "an OpenDocument (.ods) workbook"}
+            said = named.get(kind, f"an .{kind} workbook")
+            raise Refused("FILE_08", detail=f"{said}; an onboarding is read from an .xlsx workbook or a folder")
         with zipfile.ZipFile(path) as zf:
             check_container(zf, limits)
             workbook_name, xml, sheets = _workbook_sheets(zf, limits)
