@@ -11,6 +11,13 @@ One task run a file: the steps of one delivery never run apart. The deliver task
 share one connection to the store (opening it costs about 25 ms), closed when an operator's command
 waits for the store and when the night ends; the night's counts are one table artifact, not one a
 file (an artifact costs about 15 ms of API calls).
+
+What an operator reads in the UI: the flow run is named for its night (`nightly 2027-01-15`); a
+deliver task ends Completed for a stored file, Completed under the guide's status for a file the
+checks refused (`Read and rejected`, `Upload failed`, `Empty file`, `Duplicate file`) or held
+(`OCR handling this`), and Failed as `Machine fault` when a fault of the machine left the file for
+the next run (never a verdict on the centre's file); the night's table has every file's status.
+A night killed before it ended is closed as Crashed by the next (`flows.runrecord`).
 """
 
 from __future__ import annotations
@@ -24,16 +31,20 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from entries.checks.reference import Reference
-from entries.core import config
+from entries.core import clock, config
+from entries.core.status import ACCEPTED, Status
 from entries.pipeline import file_steps, nightly
 from entries.pipeline.claiming import Claim, claim_files
 from entries.pipeline.inbox import Layout
-from entries.pipeline.run_result import Delivered, Spooled
+from entries.pipeline.run_result import Delivered, Left, Spooled
 from entries.store import database
 from entries.store.runlock import backup
+from flows import runrecord
 from flows.ingest import reference_task  # the same step as a single upload's
 from flows.retry import busy_store
 
@@ -91,13 +102,46 @@ def prepare_task(claim: Claim, reference: Reference, spool: str) -> Spooled:
     **DB_RETRY,
     **QUIET,
 )
-def deliver_task(db: str, inbox: str, claim: Claim, spooled: Spooled, reference: Reference, out: str) -> Delivered:
-    """Commit one prepared file, write its report, move it: one task per file, in the order received."""
+def deliver_task(
+    db: str, inbox: str, claim: Claim, spooled: Spooled, reference: Reference, out: str
+) -> Delivered | State:
+    """Commit one prepared file, write its report, move it: one task per file, in the order received.
+    Ends in the state that says what became of the file (`delivered_state`)."""
     try:
-        return file_steps.deliver(_store(db), Layout(Path(inbox)), claim, spooled, reference, Path(out))
+        delivered = file_steps.deliver(_store(db), Layout(Path(inbox)), claim, spooled, reference, Path(out))
     except BaseException:
         release_store(db)  # a retry starts from a fresh connection
         raise
+    return delivered_state(delivered)
+
+
+MACHINE_FAULT = "Machine fault"  # the deliver task's state when a fault of the machine left its file
+
+
+def delivered_state(delivered: Delivered) -> Delivered | State:
+    """What the UI shows for a file: a stored file is plain Completed; a file the checks refused or
+    held is Completed under the guide's status (the verdict on the centre's file); a file a fault
+    of the machine left for the next run is Failed (`Machine fault`: the operator's to see to); one
+    still being written when claimed is Completed as `Left for the next run`. The data is always
+    the outcome, so the night reads it the same way. Messages: counts and codes, nothing personal."""
+    if isinstance(delivered, Left):
+        if delivered.reason == file_steps.STILL_CHANGING:
+            return Completed(name=delivered.status, message=delivered.reason, data=delivered)
+        return Failed(name=MACHINE_FAULT, message=f"left for the next run: {delivered.reason}", data=delivered)
+    if delivered.status == Status.PROCESSING_COMPLETE:
+        return delivered
+    errors = [i.code for i in delivered.issues if i.severity == "error"] or [c for c in [delivered.reason] if c]
+    said = f"{len(errors)} error(s), the first {errors[0]}" if errors else f"{delivered.held} row(s) held for review"
+    kind = "accepted" if delivered.status in ACCEPTED else "refused"
+    return Completed(name=str(delivered.status), message=f"{kind}: {said}", data=delivered)
+
+
+def _delivered(state: State) -> Delivered:
+    """The outcome a deliver task's final state carries; its exception when it failed by one."""
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, Left):
+        return value  # a machine fault: Failed, but the night goes on to the next file
+    return state.result()  # the outcome, or the exception that failed the task after its retries
 
 
 class FlowSteps:
@@ -112,7 +156,27 @@ class FlowSteps:
         self.logger = get_run_logger()
 
     def backup(self) -> None:
+        # The night's first step under the run lock: the moment to take over from a killed night.
+        self.take_over()
         backup_task(self.db)
+
+    def take_over(self) -> None:
+        """Close a killed night's flow run as Crashed and record this one (`flows.runrecord`)."""
+        context = FlowRunContext.get()
+        if context is None or context.flow_run is None:
+            return
+        this = context.flow_run
+        try:
+            closed = runrecord.take_over(Path(self.db), str(this.id), this.name)
+        except Exception as exc:  # noqa: BLE001 - telling Prefect about an old run never costs the night
+            self.logger.warning("nightly: could not close a killed night's flow run (%s)", type(exc).__name__)
+            return
+        if closed is not None:
+            self.logger.warning(
+                "nightly: the night's earlier flow run %r (%s) was killed: marked Crashed",
+                closed.flow_run_name,
+                closed.flow_run_id,
+            )
 
     def reference(self) -> Reference:
         return reference_task(self.db)
@@ -133,7 +197,7 @@ class FlowSteps:
             yield future.result()
 
     def deliver(self, claim: Claim, spooled: Spooled, reference: Reference) -> Delivered:
-        return deliver_task(self.db, self.inbox, claim, spooled, reference, self.out)
+        return _delivered(deliver_task(self.db, self.inbox, claim, spooled, reference, self.out, return_state=True))
 
     def pause(self) -> None:
         """Close the store when another process waits for it; the next deliver task reopens it."""
@@ -146,12 +210,15 @@ class FlowSteps:
 
 
 def night_rows(summary: dict) -> list[dict]:
-    """The night's files as table rows for a Prefect artifact: counts and statuses, no personal data."""
-    return [
+    """The night's files as table rows for a Prefect artifact, those a fault of the machine left
+    included: each file's status, whose it is to act (`outcome`) and counts; no personal data."""
+    rows = [
         {
             "centre": f["centre"],
             "file": f["file"],
             "status": f["status"],
+            "outcome": "stored" if f["status"] in ACCEPTED else "refused: the centre's file",
+            "note": ", ".join(sorted({i["code"] for i in f["issues"] if i["severity"] == "error"})),
             "rows": f["rows"],
             "accepted": f["accepted"],
             "rejected": f["rejected"],
@@ -163,6 +230,19 @@ def night_rows(summary: dict) -> list[dict]:
         }
         for f in summary["files"]
     ]
+    for left in summary["left_by_fault"]:
+        fault = left["reason"] != file_steps.STILL_CHANGING
+        rows.append(
+            {
+                "centre": left["centre"],
+                "file": left["file"],
+                "status": Left.status,
+                "outcome": "fault of the machine: the operator's" if fault else "still being written",
+                "note": left["reason"],
+            }
+            | dict.fromkeys(("rows", "accepted", "rejected", "held", "entries", "fees (pence)", "errors", "warnings"))
+        )
+    return rows
 
 
 def publish_night(summary: dict) -> None:
@@ -173,12 +253,24 @@ def publish_night(summary: dict) -> None:
         key=NIGHT_ARTIFACT,
         table=night_rows(summary),
         description=f"{totals['files']} file(s): {statuses}; {totals['entries']} entries, "
-        f"{totals['fees_pence']} pence; {totals['left_for_next_run']} left for the next run",
+        f"{totals['fees_pence']} pence; {totals['left_by_fault']} claimed file(s) left for the next run "
+        f"(see each one's outcome); {totals['left_for_next_run']} still being written left in the inbox",
     )
 
 
+def night_name() -> str:
+    """The flow run's name: `nightly` and the night's received-on date (today unless given)."""
+    received_on = flow_run.parameters.get("received_on")
+    return f"nightly {received_on or clock.today().isoformat()}"
+
+
 # Prefect's stubs type a runner by the futures it makes; these are the runners Prefect documents.
-@flow(name="nightly-import", persist_result=False, task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
+@flow(
+    name="nightly-import",
+    flow_run_name=night_name,
+    persist_result=False,
+    task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]
+)
 def nightly_flow(
     inbox: str,
     db: str | None = None,
