@@ -14,6 +14,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from entries.checks.reference import Reference
 from entries.checks.upload import Outcome
@@ -98,7 +99,13 @@ def publish(outcome: dict) -> None:
     )
 
 
-@flow(name="ingest-file", persist_result=False)
+def ingest_name() -> str:
+    """The flow run's name: `ingest <centre>/<file name>` (the centre's own file name, no path)."""
+    parameters = flow_run.parameters
+    return f"ingest {parameters.get('centre')}/{Path(str(parameters.get('path'))).name}"
+
+
+@flow(name="ingest-file", flow_run_name=ingest_name, persist_result=False)
 def ingest_flow(
     path: str,
     centre: str,

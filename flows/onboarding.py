@@ -1,9 +1,9 @@
-"""Prefect flow for a bulk centre onboarding: one task, which calls `entries.onboard.onboard_file`.
+"""Prefect flow for a bulk centre onboarding: one task, which calls `entries.pipeline.onboard.onboard_file`.
 
-The work (reading, checking, the one transaction, the report) is in `entries.onboard`. The task's
-result holds candidates' rows only in memory, so it is never persisted and never cached; the flow
-returns only the non-personal summary (`OnboardResult.as_json()`: counts, groups, issue codes and
-places, report paths).
+The work (reading, checking, the one transaction, the report) is in `entries.pipeline.onboard`. The
+task's result holds candidates' rows only in memory, so it is never persisted and never cached; the
+flow returns only the non-personal summary (`OnboardResult.as_json()`: counts, groups, issue codes
+and places, report paths). The flow run is named for the file: `onboard <file name>`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
+from entries.checks.onboarding import OnboardResult
 from entries.core import clock, config
-from entries.pipeline.onboard import OnboardResult, onboard_file
+from entries.pipeline.onboard import onboard_file
 from flows.retry import busy_store
 
 
@@ -32,9 +34,16 @@ def onboard_task(db: str, path: str, out: str, received_on: dt.date) -> OnboardR
     return onboard_file(Path(db), Path(path), Path(out), received_on)
 
 
-@flow(name="onboard-centres", persist_result=False)
+def onboard_name() -> str:
+    """The flow run's name: `onboard` and the workbook's (or folder's) own name, no path."""
+    return f"onboard {Path(str(flow_run.parameters.get('path'))).name}"
+
+
+@flow(name="onboard-centres", flow_run_name=onboard_name, persist_result=False)
 def onboarding_flow(path: str, db: str | None = None, out: str | None = None, received_on: str | None = None) -> dict:
     """Onboard the workbook or folder at `path`; returns the summary (no personal data)."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"no such file or folder: {path}")
     received = dt.date.fromisoformat(received_on) if received_on else clock.today()
     result = onboard_task(str(config.db_path(db)), path, str(config.out_dir(out)), received)
     return result.as_json()

@@ -1,5 +1,6 @@
 """Commands that take centres' uploads in: `entries ingest` (one file, in this process),
-`entries nightly` (every centre's inbox folder) and `entries serve` (the nightly run on a schedule).
+`entries nightly` (every centre's inbox folder) and `entries serve` (the nightly run on a schedule,
+with invoicing and onboarding served beside it, run on demand from the Prefect UI).
 
 Each `cmd_*` takes the parsed arguments and returns the exit code: 0 when done, 1 when a file was
 refused or the run left files a person must see to.
@@ -15,6 +16,7 @@ from entries.cli.output import print_outcome, print_run
 from entries.core import clock, config
 from entries.core.errors import UsageError
 from flows import schedule  # constants only: Prefect is imported when a flow runs
+
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from entries.core.status import ACCEPTED
@@ -92,7 +94,12 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if not args.inbox.is_dir():  # a night would fail on it: say so now, not at 02:00
+        raise UsageError(f"no inbox folder at {args.inbox}")
     db, out = config.db_path(args.db), config.out_dir(args.out)
-    print(f"Serving the nightly import of {args.inbox} at '{args.cron}' ({args.timezone}); Ctrl-C to stop")
-    schedule.serve_nightly(str(args.inbox.resolve()), str(db.resolve()), str(out.resolve()), args.cron, args.timezone)
+    print(
+        f"Serving the nightly import of {args.inbox} at '{args.cron}' ({args.timezone}), and the invoices "
+        "and onboard deployments on demand; Ctrl-C to stop"
+    )
+    schedule.serve_all(str(args.inbox.resolve()), str(db.resolve()), str(out.resolve()), args.cron, args.timezone)
     return 0

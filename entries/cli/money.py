@@ -1,5 +1,6 @@
 """Commands that bill centres: `entries invoice` (one centre's invoice orders) and `entries invoices`
-(every centre with entries in a series or a date range, with the finance summary).
+(every centre with entries in a series or a date range, with the finance summary; in this process,
+or with `--prefect` as the invoicing flow, seen in the Prefect UI).
 
 Each `cmd_*` takes the parsed arguments and returns the exit code.
 """
@@ -92,10 +93,36 @@ def cmd_invoices(args: argparse.Namespace) -> int:
     con = open_store(args, verify=True)  # money: never from a damaged store
     if args.series:
         known_series(con, args.series)
-    done = invoicing.write_series_invoices(con, args.series, config.out_dir(args.out), received, on=args.on)
+    if args.prefect:
+        con.close()  # the flow's task opens the store itself (and checks it again: a run from the UI must)
+        done = _invoices_through_prefect(args)
+    else:
+        done = invoicing.write_series_invoices(con, args.series, config.out_dir(args.out), received, on=args.on)
     if args.json:
         print(json.dumps(done, indent=2, ensure_ascii=False))
         return 0
+    _print_invoices(done)
+    return 0
+
+
+def _invoices_through_prefect(args: argparse.Namespace) -> dict:
+    """`entries invoices --prefect`: the invoicing flow, reporting to the Prefect API (a temporary
+    local one when none is configured), as `entries nightly` does."""
+    from flows.api import ensure_api
+    from flows.invoicing import invoicing_flow
+
+    ensure_api()  # one clear line, before anything is written, when no Prefect API can be had
+    return invoicing_flow(
+        args.series,
+        db=str(config.db_path(args.db)),
+        out=str(config.out_dir(args.out)),
+        received_from=args.received_from.isoformat() if args.received_from else None,
+        received_to=args.received_to.isoformat() if args.received_to else None,
+        on=args.on.isoformat() if args.on else None,
+    )
+
+
+def _print_invoices(done: dict) -> None:
     for centre in done["centres"]:
         credits = (
             f"; credit notes {', '.join(centre['credit_notes'])}: credited £{centre['credited_pence'] / 100:,.2f}, "
@@ -120,4 +147,3 @@ def cmd_invoices(args: argparse.Namespace) -> int:
         )
         + f"; finance summary {done['summary']}"
     )
-    return 0

@@ -143,6 +143,11 @@ def add_invoices(commands: Commands, common: argparse.ArgumentParser) -> None:
     )
     invoices.add_argument("--received-to", type=iso_date, help="last day (YYYY-MM-DD) of that range")
     invoices.add_argument("--on", type=iso_date, help="invoice date (YYYY-MM-DD) of any new invoice (default: today)")
+    invoices.add_argument(
+        "--prefect",
+        action="store_true",
+        help="run as the Prefect invoicing flow (PREFECT_API_URL, else a temporary local API)",
+    )
     invoices.add_argument("--json", action="store_true", help="print JSON")
     invoices.set_defaults(handler=cmd_invoices)
 
@@ -194,6 +199,11 @@ def add_onboard(commands: Commands, common: argparse.ArgumentParser) -> None:
         "path", type=Path, help="a workbook with sheets Centres, Approvals, Candidates (or a folder of those files)"
     )
     onboard_cmd.add_argument("--received-on", type=iso_date, help="YYYY-MM-DD (default: today)")
+    onboard_cmd.add_argument(
+        "--prefect",
+        action="store_true",
+        help="run as the Prefect onboarding flow (PREFECT_API_URL, else a temporary local API)",
+    )
     onboard_cmd.add_argument("--json", action="store_true", help="print JSON")
     onboard_cmd.set_defaults(handler=cmd_onboard)
 
@@ -211,7 +221,11 @@ def add_restore(commands: Commands, common: argparse.ArgumentParser) -> None:
 
 def add_serve(commands: Commands, common: argparse.ArgumentParser) -> None:
     """`entries serve`: its arguments, and the handler its parsed arguments go to."""
-    serve = commands.add_parser("serve", help="serve the nightly import on a schedule with Prefect", parents=[common])
+    serve = commands.add_parser(
+        "serve",
+        help="serve the nightly import on a schedule with Prefect, and invoicing and onboarding on demand",
+        parents=[common],
+    )
     serve.add_argument("inbox", type=Path, help="the inbox folder")
     serve.add_argument(
         "--cron", default=schedule.DEFAULT_CRON, help=f"cron schedule (default '{schedule.DEFAULT_CRON}')"

@@ -1,6 +1,7 @@
 """Commands that load or put back the store's own data: `entries reference load`, `entries results
-load`, `entries onboard` (centres, approvals and candidates in bulk) and `entries restore` (the copy
-taken before the last run).
+load`, `entries onboard` (centres, approvals and candidates in bulk; in this process, or with
+`--prefect` as the onboarding flow, seen in the Prefect UI) and `entries restore` (the copy taken
+before the last run).
 
 Each `cmd_*` takes the parsed arguments and returns the exit code: 1 when a file was refused and
 nothing stored.
@@ -69,22 +70,55 @@ def cmd_onboard(args: argparse.Namespace) -> int:
     if not args.path.exists():
         raise UsageError(f"no such file or folder: {args.path}")
     con = open_store(args, verify=True)
-    with service_temp(spool_dir(config.db_path(args.db)), "onboard") as scratch:  # candidates' cells: beside the store
-        result = onboard(con, args.path, config.out_dir(args.out), args.received_on or clock.today(), work_dir=scratch)
-    summary = result.as_json()
+    if args.prefect:
+        con.close()  # the flow's task opens the store itself
+        summary = _onboard_through_prefect(args)
+        # The flow's summary carries codes and places, never messages: the report has the words.
+        lines = [
+            f"{i['severity']}: sheet {i['sheet']}, "
+            + ", ".join(p for p in (f"row {i['row']}" if i["row"] is not None else "", i["column"] or "") if p)
+            + f": {i['code']}"
+            for i in summary["issues"]
+        ]
+        has_errors = not summary["stored"]
+    else:
+        with service_temp(
+            spool_dir(config.db_path(args.db)), "onboard"
+        ) as scratch:  # candidates' cells: beside the store
+            result = onboard(
+                con, args.path, config.out_dir(args.out), args.received_on or clock.today(), work_dir=scratch
+            )
+        summary = result.as_json()
+        lines = [f"{found.issue.severity}: sheet {found.sheet}, {found.issue.as_line()}" for found in result.issues]
+        has_errors = result.has_errors
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
-        verdict = "refused: nothing stored" if result.has_errors else "loaded in one transaction"
+        verdict = "refused: nothing stored" if has_errors else "loaded in one transaction"
         print(f"{args.path.name}: {verdict}")
         for key, value in summary.items():
             if key not in ("issues", "groups", "reports", "file"):
                 print(f"  {key}: {value}")
-        for found in result.issues[:20]:
-            print(f"    {found.issue.severity}: sheet {found.sheet}, {found.issue.as_line()}")
+        for line in lines[:20]:
+            print(f"    {line}")
         for kind, path in (summary.get("reports") or {}).items():
             print(f"  report ({kind}): {path}")
-    return 1 if result.has_errors else 0
+    return 1 if has_errors else 0
+
+
+def _onboard_through_prefect(args: argparse.Namespace) -> dict:
+    """`entries onboard --prefect`: the onboarding flow, reporting to the Prefect API (a temporary
+    local one when none is configured), as `entries nightly` does."""
+    from flows.api import ensure_api
+    from flows.onboarding import onboarding_flow
+
+    ensure_api()  # one clear line, before anything is read, when no Prefect API can be had
+    return onboarding_flow(
+        str(args.path.resolve()),
+        db=str(config.db_path(args.db)),
+        out=str(config.out_dir(args.out)),
+        received_on=args.received_on.isoformat() if args.received_on else None,
+    )
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
