@@ -254,7 +254,7 @@ def publish_night(summary: dict) -> None:
         table=night_rows(summary),
         description=f"{totals['files']} file(s): {statuses}; {totals['entries']} entries, "
         f"{totals['fees_pence']} pence; {totals['left_by_fault']} claimed file(s) left for the next run "
-        f"(see each one's outcome); {totals['left_for_next_run']} still being written left in the inbox",
+        f"(see each one's outcome); {totals['left_for_next_run']} file(s) still being written, left in the inbox",
     )
 
 
