@@ -101,6 +101,17 @@ def prefect_harness():
         yield
 
 
+def stored(db: Path, sql: str) -> list[tuple]:
+    """The rows `sql` finds in the store at `db` (opened for this query only)."""
+    from entries.store import database
+
+    con = database.connect(db)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 @pytest.fixture
 def libreoffice() -> str:
     """LibreOffice, for the print tests (tests/printing.py); they skip, saying why, where it is not installed."""

@@ -12,9 +12,8 @@ import pytest
 
 from entries.core import clock
 from entries.intake.uci import complete
-from entries.store import database
 from tests import test_portal
-from tests.conftest import ENTRIES_HEADER
+from tests.conftest import ENTRIES_HEADER, stored
 from tests.test_portal import csrf, status_of, upload
 
 portal = test_portal.portal
@@ -44,14 +43,6 @@ def with_errors(tmp_path):
         f"12345,0044,{complete('123450260044')},,Novak,Chloe,F,03/04/2009,05839T1,,,,,,,13A\n"
     )
     return path
-
-
-def stored(db, sql: str) -> list[tuple]:
-    con = database.connect(db)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def amend_url(page: str) -> str:

@@ -14,9 +14,8 @@ import re
 import pytest
 
 from entries.core import clock
-from entries.store import database
 from tests import test_portal, test_portal_browser
-from tests.conftest import FIXTURES, REFERENCE
+from tests.conftest import FIXTURES, REFERENCE, stored
 from tests.test_portal import upload
 
 portal = test_portal.portal
@@ -52,14 +51,6 @@ def full_award_fee_pence(entry_code: str) -> int:
 
 def pounds(pence: int) -> str:
     return f"£{pence // 100}.{pence % 100:02d}"
-
-
-def stored(db, sql: str) -> list[tuple]:
-    con = database.connect(db)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def problem(page_text: str, field: str) -> str | None:

@@ -13,7 +13,7 @@ import pytest
 from entries.core import clock
 from entries.store import database
 from tests import test_portal
-from tests.conftest import REFERENCE
+from tests.conftest import REFERENCE, stored
 from tests.test_portal import SERIES, csrf, status_of, upload
 
 portal = test_portal.portal  # the portal's fixture: a store with two centres' users and an operator
@@ -29,14 +29,6 @@ def _today(monkeypatch):
 def fee(series: str, code: str) -> int:
     with (REFERENCE / "fees.csv").open(newline="") as f:
         return next(int(r["fee_pence"]) for r in csv.DictReader(f) if (r["series"], r["entry_code"]) == (series, code))
-
-
-def stored(db, sql: str) -> list[tuple]:
-    con = database.connect(db)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def uploaded(client) -> tuple:

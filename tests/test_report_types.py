@@ -186,7 +186,9 @@ def test_the_history_holds_dates_integers_and_text_codes(con, tmp_path):
     assert sorted(c.value.date() for c in received) == [dt.date(2027, 1, 15), dt.date(2027, 3, 1)]
     for cell in received:
         assert cell.is_date and cell.number_format == DATE_FORMAT
-    assert all(type(c.value) is int for h in ("Submission", "Rows", "Full award") for c in column(xlsx, "Submissions", h))
+    assert all(
+        type(c.value) is int for h in ("Submission", "Rows", "Full award") for c in column(xlsx, "Submissions", h)
+    )
     assert {c.value for c in column(xlsx, "Submissions", "Centre")} == {"12345"}
     assert all(c.data_type == "s" for c in column(xlsx, "Submissions", "Claim number"))
     assert_well_made(xlsx)
