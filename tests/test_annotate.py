@@ -669,7 +669,7 @@ def test_unknown_format_and_missing_sheet_refused(tmp_path: Path):
     sheet, intake = _read(INTAKE / "base.xlsx")
     common = dict(header_row=1, positions=intake.positions, rows=intake.rows, issues=[], stem="x")
     with pytest.raises(ValueError):
-        write_annotated(INTAKE / "base.xlsx", tmp_path, file_format="ods", sheet_name=None, **common)
+        write_annotated(INTAKE / "base.xlsx", tmp_path, file_format="pdf", sheet_name=None, **common)
     with pytest.raises(ValueError):
         write_annotated(INTAKE / "base.xlsx", tmp_path, file_format="xlsx", sheet_name="Nope", **common)
     assert list(tmp_path.iterdir()) == []

@@ -110,9 +110,14 @@ def _cell_texts(path: Path, file_format: str | None) -> set[str]:
                 continue
         sample = text[:4096]
         delimiter = max(",;\t|", key=sample.count)
-        csv.field_size_limit(1 << 24)
-        for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-            texts.update(cell.strip() for cell in record)
+        # csv's field limit is process-wide and the reader under test relies on its default: raised
+        # for this read only, then put back.
+        before = csv.field_size_limit(1 << 24)
+        try:
+            for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+                texts.update(cell.strip() for cell in record)
+        finally:
+            csv.field_size_limit(before)
         return texts
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
