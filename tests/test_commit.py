@@ -93,10 +93,10 @@ def test_unit_entries_never_count_for_a_top_up(con, run):
 
 
 def _results(con, *units: tuple[int, str]) -> None:
-    for unit, result in units:
-        con.execute(
-            "INSERT INTO unit_results VALUES ('123450260042C', '05839', ?, '2027-01', ?, now())", [unit, result]
-        )
+    con.executemany(
+        "INSERT INTO unit_results VALUES ('123450260042C', '05839', ?, '2027-01', ?, now())",
+        [[unit, result] for unit, result in units],
+    )
 
 
 def test_moving_down_with_the_units_achieved(con, run):
@@ -308,8 +308,9 @@ def test_kill_mid_transaction_leaves_nothing_then_the_file_commits_whole(db_path
     child.wait()
 
     con = database.connect(db_path)
-    for table in ("submissions", "entries", "candidates", "accepted_files", "submission_status"):
-        assert con.execute(f"SELECT count(*) FROM {table}").fetchall() == [(0,)], table
+    tables = ("submissions", "entries", "candidates", "accepted_files", "submission_status")
+    counts = dict(con.execute(" UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in tables)).fetchall())
+    assert counts == dict.fromkeys(tables, 0)
     outcome = hall.submit(
         con,
         source,

@@ -18,7 +18,7 @@ from entries.cli import main
 from entries.store import database, users
 from entries.web.app import create_app
 from entries.web.security import CSP, Signer, Throttle, new_session
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, stored
 
 PASSWORD = "correct horse battery staple"
 SERIES = FIXTURES / "series"
@@ -185,11 +185,7 @@ def test_an_upload_with_errors_shows_each_in_red_with_its_fix(portal):
         if cell.fill is not None and cell.fill.fill_type == "solid" and str(cell.fill.fgColor.rgb).endswith("FFC7CE")
     ]
     assert red  # the centre's own rows, the Series cell in red
-    con = database.connect(db)
-    try:
-        assert con.execute("SELECT count(*) FROM submissions").fetchall() == [(0,)]
-    finally:
-        con.close()
+    assert stored(db, "SELECT count(*) FROM submissions") == [(0,)]
 
 
 def test_a_clean_upload_is_stored_and_its_confirmation_can_be_downloaded(portal):
